@@ -1,0 +1,7 @@
+"""``python -m officernd_auth``: the same as the ``officernd-auth`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,357 @@
+"""The one place that talks to the token endpoint.
+
+oauthlib's :class:`~oauthlib.oauth2.BackendApplicationClient` builds the client-credentials body
+and parses the answer; this module sends it over a plain ``requests.Session`` of its own (never the
+authorised one, so there is no recursion), checks the HTTP status before the body, and turns every
+way the endpoint can fail into one of the :class:`~officernd_auth.errors.TokenRequestError` classes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from oauthlib.oauth2 import BackendApplicationClient
+
+from .errors import (
+    InvalidClientError,
+    InvalidScopeError,
+    RateLimitedError,
+    TokenEndpointError,
+    TokenRequestError,
+    error_class_for,
+)
+from .scopes import format_scopes
+from .token import Token
+
+__all__ = ["DEFAULT_TOKEN_LIFETIME", "TokenClient", "parse_retry_after", "scrub"]
+
+logger = logging.getLogger(__name__)
+
+#: Assumed lifetime when a token response has no ``expires_in`` (OfficeRND documents one hour).
+DEFAULT_TOKEN_LIFETIME = 3599.0
+#: Longest ``expires_in`` we believe; anything longer is a broken response, not a token.
+_MAX_LIFETIME = 366 * 24 * 3600.0
+_SNIPPET_LENGTH = 160
+_HEX_RUN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
+_TAGS = re.compile(r"<[^>]*>")
+
+_INVALID_SCOPE_HINT = (
+    "grant the scope to the application under Settings -> Developer Tools -> Applications -> "
+    "Configure, or request fewer scopes"
+)
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Shorten a response body into a one-line snippet safe to show in an error or a log.
+
+    Tags are dropped, whitespace folded, known secrets and anything that looks like a token
+    (long hex runs) masked, and the result cut to a short length.
+    """
+    text = html.unescape(_TAGS.sub(" ", text))
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _HEX_RUN.sub("***", text)
+    text = " ".join(text.split())
+    if len(text) > _SNIPPET_LENGTH:
+        text = text[: _SNIPPET_LENGTH - 3] + "..."
+    return text
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header given in seconds; ``None`` if absent or unusable."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, 3600.0)
+
+
+class TokenClient:
+    """Fetches client-credentials tokens. One network attempt per :meth:`fetch_token` call.
+
+    Retries, caching and budgets are the provider's business, not this class's.
+
+    Args:
+        token_url: the token endpoint.
+        client_id: the application's client id.
+        client_secret: the application's client secret. Kept out of ``repr`` and every error.
+        timeout: ``(connect, read)`` seconds for the token request.
+        verify: TLS verification, as for ``requests``.
+    """
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        verify: bool | str = True,
+    ) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.timeout = timeout
+        self.verify = verify
+        self._oauth = BackendApplicationClient(client_id)
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"<TokenClient {self.token_url} client_id={self.client_id!r}>"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_local"], state["_oauth"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._oauth = BackendApplicationClient(self.client_id)
+        self._local = threading.local()
+
+    @property
+    def _http(self) -> requests.Session:
+        # A plain session per thread: connection reuse without sharing a pool across threads
+        # that fetch for different credentials at once.
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # no .netrc credentials or proxies chosen behind our back
+            self._local.session = session
+        return session
+
+    def build_body(self, scopes: tuple[str, ...]) -> str:
+        """The form body: ``grant_type``, ``client_id``, ``client_secret`` and ``scope``."""
+        body: str = self._oauth.prepare_request_body(
+            scope=format_scopes(scopes),
+            include_client_id=True,
+            client_id=self.client_id,
+            client_secret=self._client_secret,
+        )
+        return body
+
+    def fetch_token(self, scopes: tuple[str, ...], now: float) -> Token:
+        """Send one token request and return the token.
+
+        Args:
+            scopes: the scopes to request.
+            now: the current time (from the provider's clock), taken as the moment of issue.
+
+        Raises:
+            InvalidClientError, InvalidScopeError, RateLimitedError, TokenEndpointError,
+            TokenRequestError: see :mod:`officernd_auth.errors`.
+        """
+        logger.debug(
+            "requesting a token from %s for client %s, scope %r",
+            self.token_url,
+            self.client_id,
+            format_scopes(scopes),
+        )
+        try:
+            response = self._http.post(
+                self.token_url,
+                data=self.build_body(scopes),
+                headers={
+                    "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                timeout=self.timeout,
+                verify=self.verify,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise TokenEndpointError(
+                f"the token endpoint {self.token_url} did not answer within {self.timeout} s "
+                f"({type(exc).__name__}); it will be retried on the next request"
+            ) from None
+        except requests.RequestException as exc:
+            raise TokenEndpointError(
+                f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}; "
+                "check the network and token_url"
+            ) from None
+        try:
+            text = response.text
+        except requests.RequestException:
+            raise TokenEndpointError(
+                f"the token endpoint {self.token_url} dropped the connection mid-answer "
+                f"(HTTP {response.status_code})",
+                status_code=response.status_code,
+            ) from None
+        finally:
+            response.close()
+        return self._parse(response.status_code, response.headers, text, scopes, now)
+
+    def _parse(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        text: str,
+        scopes: tuple[str, ...],
+        now: float,
+    ) -> Token:
+        snippet = scrub(text, (self._client_secret,))
+        if status != 200:
+            raise self._error_for_status(status, headers, text, snippet)
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            raise TokenEndpointError(
+                f"the token endpoint answered HTTP 200 with a body that is not JSON: "
+                f"{snippet!r}; check token_url points at /oauth/token",
+                status_code=status,
+            ) from None
+        if not isinstance(payload, dict):
+            raise TokenEndpointError(
+                f"the token endpoint answered HTTP 200 with JSON that is not an object: "
+                f"{snippet!r}",
+                status_code=status,
+            )
+        if "error" in payload:
+            raise self._error_for_status(400, headers, text, snippet, payload)
+        access_token = payload.get("access_token")
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise TokenEndpointError(
+                "the token endpoint answered HTTP 200 without an access_token; "
+                f"it sent the fields {sorted(str(k) for k in payload)}",
+                status_code=status,
+            )
+        token_type = payload.get("token_type", "Bearer")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise TokenEndpointError(
+                f"the token endpoint issued a token of type {scrub(str(token_type))!r}; "
+                "only Bearer tokens are supported",
+                status_code=status,
+            )
+        lifetime = self._lifetime(payload.get("expires_in", None), "expires_in" in payload)
+        granted = payload.get("scope")
+        if granted is None:
+            # RFC 6749 3.3: no scope in the answer means the requested scope was granted.
+            granted_scopes = frozenset(scopes)
+        elif isinstance(granted, str):
+            granted_scopes = frozenset(granted.split())
+        elif isinstance(granted, list) and all(isinstance(s, str) for s in granted):
+            granted_scopes = frozenset(s for item in granted for s in item.split())
+        else:
+            raise TokenEndpointError(
+                "the token endpoint answered with a scope that is neither a string nor a list",
+                status_code=status,
+            )
+        # Let oauthlib parse what we have vetted, so its client state matches the token we use.
+        # scope=None: oauthlib's own scope comparison raises a bare Warning; we compare as sets.
+        try:
+            self._oauth.parse_request_body_response(
+                json.dumps(
+                    {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime}
+                )
+            )
+        except Exception as exc:  # oauthlib raises OAuth2Error, ValueError or Warning
+            raise TokenEndpointError(
+                f"the token response could not be parsed ({type(exc).__name__})",
+                status_code=status,
+            ) from None
+        return Token(
+            access_token=access_token,
+            expires_at=now + lifetime,
+            obtained_at=now,
+            scopes=granted_scopes,
+            token_type="Bearer",
+        )
+
+    def _lifetime(self, value: object, present: bool) -> float:
+        if not present or value is None:
+            logger.warning(
+                "the token response has no expires_in; assuming %d s as OfficeRND documents",
+                DEFAULT_TOKEN_LIFETIME,
+            )
+            return DEFAULT_TOKEN_LIFETIME
+        lifetime: float | None = None
+        if isinstance(value, bool):
+            lifetime = None
+        elif isinstance(value, (int, float)):
+            lifetime = float(value)
+        elif isinstance(value, str):
+            try:
+                lifetime = float(value.strip())
+            except ValueError:
+                lifetime = None
+        if lifetime is None or not math.isfinite(lifetime) or not 0 < lifetime <= _MAX_LIFETIME:
+            raise TokenEndpointError(
+                f"the token endpoint sent an unusable expires_in ({scrub(repr(value))}); "
+                "it must be a positive number of seconds",
+                status_code=200,
+            )
+        return lifetime
+
+    def _error_for_status(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        text: str,
+        snippet: str,
+        payload: Mapping[str, Any] | None = None,
+    ) -> TokenRequestError:
+        if payload is None:
+            try:
+                loaded = json.loads(text)
+            except ValueError:
+                loaded = None
+            payload = loaded if isinstance(loaded, dict) else {}
+        code = payload.get("error")
+        code = scrub(code) if isinstance(code, str) else None
+        raw_description = payload.get("error_description")
+        description = (
+            scrub(raw_description, (self._client_secret,))
+            if isinstance(raw_description, str)
+            else None
+        )
+        said = f"{code}: {description}" if code and description else code or snippet or "no body"
+        where = f"the token endpoint {self.token_url} answered HTTP {status} ({said})"
+        common: dict[str, Any] = {
+            "status_code": status,
+            "error": code,
+            "description": description,
+        }
+        if status == 429:
+            retry_after = parse_retry_after(headers.get("Retry-After"))
+            wait = f"wait {retry_after:.0f} s" if retry_after is not None else "wait a minute"
+            return RateLimitedError(
+                f"{where}: OfficeRND allows 5 token requests a minute per client; {wait}, and "
+                "share one session or a token cache instead of creating a token per request",
+                retry_after=retry_after,
+                **common,
+            )
+        if status >= 500:
+            return TokenEndpointError(
+                f"{where}: the identity server failed; this is retried with backoff", **common
+            )
+        cls = error_class_for(code)
+        if cls is InvalidClientError or (code is None and status == 401):
+            return InvalidClientError(
+                f"{where}: check the client id and secret (Settings -> Developer Tools -> "
+                "Applications) and that token_url is the right environment",
+                **common,
+            )
+        if cls is InvalidScopeError:
+            return InvalidScopeError(f"{where}: {_INVALID_SCOPE_HINT}", **common)
+        if 300 <= status < 400:
+            return TokenEndpointError(
+                f"{where}: the token endpoint redirected; set token_url to the final URL "
+                "(credentials are never sent after a redirect)",
+                **common,
+            )
+        if code is None and status not in (400, 401, 403):
+            return TokenEndpointError(f"{where}: not a usable token response", **common)
+        return cls(f"{where}: the token request was refused", **common)

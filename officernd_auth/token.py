@@ -1,0 +1,93 @@
+"""The access token as a value: what it grants and when, in absolute time, it expires."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["Clock", "Token", "system_clock"]
+
+
+class Clock(Protocol):
+    """Anything that returns the current time as seconds since the epoch (like ``time.time``)."""
+
+    def __call__(self) -> float: ...
+
+
+def system_clock() -> float:
+    """The wall clock. Wall time, not monotonic, because expiry is shared across processes."""
+    return time.time()
+
+
+@dataclass(frozen=True)
+class Token:
+    """An OAuth 2 access token with an absolute expiry.
+
+    The access token itself never appears in ``repr`` or ``str``.
+
+    Attributes:
+        access_token: the opaque bearer token. Never decode it.
+        expires_at: absolute expiry, seconds since the epoch.
+        obtained_at: when the token response arrived, seconds since the epoch.
+        scopes: the scopes the token carries.
+        token_type: ``"Bearer"``.
+
+    Example:
+        >>> t = Token("0123abcd", expires_at=3600.0, obtained_at=0.0, scopes=frozenset())
+        >>> t.is_expired(now=3550.0, leeway=60.0)
+        True
+        >>> "0123abcd" in repr(t)
+        False
+    """
+
+    access_token: str = field(repr=False)
+    expires_at: float
+    obtained_at: float
+    scopes: frozenset[str] = frozenset()
+    token_type: str = "Bearer"
+
+    @property
+    def lifetime(self) -> float:
+        """Seconds between issue and expiry."""
+        return self.expires_at - self.obtained_at
+
+    def effective_leeway(self, leeway: float) -> float:
+        """The leeway actually applied: at most half the token's lifetime.
+
+        Without the clamp a token that lives shorter than the leeway would be "expired" on
+        arrival and every API call would fetch a new one.
+        """
+        return max(0.0, min(leeway, self.lifetime / 2))
+
+    def is_expired(self, now: float, leeway: float = 0.0) -> bool:
+        """True when the token is within ``leeway`` seconds (clamped) of its expiry, or past it."""
+        return now >= self.expires_at - self.effective_leeway(leeway)
+
+    def expires_in(self, now: float) -> float:
+        """Seconds left until expiry (negative once expired)."""
+        return self.expires_at - now
+
+    @property
+    def authorization(self) -> str:
+        """The ``Authorization`` header value."""
+        return f"Bearer {self.access_token}"
+
+    def to_dict(self, now: float | None = None) -> dict[str, Any]:
+        """The token as the dict that ``OAuth2Session.token`` users expect."""
+        now = system_clock() if now is None else now
+        return {
+            "access_token": self.access_token,
+            "token_type": self.token_type,
+            "expires_in": max(0, int(self.expires_at - now)),
+            "expires_at": self.expires_at,
+            "scope": sorted(self.scopes),
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Token(access_token='***', token_type={self.token_type!r}, "
+            f"expires_at={self.expires_at!r}, scopes={sorted(self.scopes)!r})"
+        )
+
+    __str__ = __repr__
