@@ -83,6 +83,8 @@ class OfficeRNDAuth(AuthBase):
         clock: time source (seconds since the epoch), for tests.
         token_budget: most token requests per minute (OfficeRND allows 5); ``None`` for no limit.
         strict_scopes: raise if fewer scopes are granted than requested (else warn).
+        max_token_retries: how often a 5xx or transport failure of the token endpoint is
+            retried, with exponential backoff and jitter, inside the token budget.
         provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share; the
             credential arguments are then ignored.
         **provider_kwargs: further :class:`~officernd_auth.provider.TokenProvider` options.
@@ -107,6 +109,7 @@ class OfficeRNDAuth(AuthBase):
         clock: Clock = system_clock,
         token_budget: int | None = OFFICERND_TOKEN_BUDGET,
         strict_scopes: bool = True,
+        max_token_retries: int = 2,
         provider: TokenProvider | None = None,
         **provider_kwargs: Any,
     ) -> None:
@@ -122,6 +125,7 @@ class OfficeRNDAuth(AuthBase):
                 clock=clock,
                 token_budget=token_budget,
                 strict_scopes=strict_scopes,
+                max_retries=max_token_retries,
                 **provider_kwargs,
             )
         self.provider = provider

@@ -335,7 +335,7 @@ class TokenClient:
             )
         if status >= 500:
             return TokenEndpointError(
-                f"{where}: the identity server failed; this is retried with backoff", **common
+                f"{where}: the identity server failed; try again in a moment", **common
             )
         cls = error_class_for(code)
         if cls is InvalidClientError or (code is None and status == 401):

@@ -52,7 +52,7 @@ OFFICERND_BUDGET_WINDOW = 60.0
 @dataclass
 class _Flight:
     lock: threading.Lock = field(default_factory=threading.Lock)
-    attempts: int = 0
+    completed: int = 0  # token requests finished, successful or not
     last_error: OfficeRNDAuthError | None = None
 
 
@@ -214,13 +214,13 @@ class TokenProvider:
         if token is not None and not token.is_expired(self.clock(), self.leeway):
             return token  # the hot path: no lock, no allocation
         flight = self._flight
-        attempts_seen = flight.attempts
+        completed_before = flight.completed
         with flight.lock, self._cross_process_lock():
             token = self.token_cache.get(self.key)
             if self._usable(token, self.clock()):
                 assert token is not None
                 return token
-            if flight.attempts != attempts_seen and flight.last_error is not None:
+            if flight.completed != completed_before and flight.last_error is not None:
                 # Another thread tried while we waited and failed: share its answer rather
                 # than spend budget on the same failure again.
                 raise copy.copy(flight.last_error)
@@ -268,9 +268,8 @@ class TokenProvider:
             if wait is not None:
                 if attempt > 0 and flight.last_error is not None:
                     raise copy.copy(flight.last_error)
-                raise self._record(self._budget_error(wait))
+                raise self._budget_error(wait)
             self.token_requests += 1
-            flight.attempts += 1
             try:
                 token = self._client.fetch_token(self.scopes, self.clock())
             except RateLimitedError as exc:
@@ -300,6 +299,7 @@ class TokenProvider:
                     raise self._record(ScopeNotGrantedError(text, missing=missing))
                 warnings.warn(text + "; using the narrower token", ScopeNotGrantedWarning, 2)
             flight.last_error = None
+            flight.completed += 1
             self.token_cache.set(self.key, token)
             logger.debug(
                 "got a token for client %s, valid for %.0f s", self.client_id, token.lifetime
@@ -308,6 +308,7 @@ class TokenProvider:
 
     def _record(self, exc: OfficeRNDAuthError) -> OfficeRNDAuthError:
         self._flight.last_error = exc
+        self._flight.completed += 1
         return exc
 
     def _budget_error(self, wait: float) -> RateLimitedError:

@@ -59,6 +59,9 @@ class OfficeRNDSession(OAuth2Session):
         clock: time source, for tests.
         token_budget: most token requests per minute (OfficeRND allows 5); ``None`` for no limit.
         strict_scopes: raise if fewer scopes are granted than requested (else warn).
+        max_token_retries: how often a 5xx or transport failure of the token endpoint is
+            retried, with exponential backoff and jitter, inside the token budget.
+        sleep: how to wait between retries (tests pass a recorder).
         max_rate_limit_retries: how often an API 429 on an idempotent call is retried.
         max_retry_after: the longest ``Retry-After`` (seconds) that is waited for.
         **oauth2session_kwargs: passed to ``OAuth2Session``.
@@ -85,6 +88,7 @@ class OfficeRNDSession(OAuth2Session):
         clock: Clock = system_clock,
         token_budget: int | None = OFFICERND_TOKEN_BUDGET,
         strict_scopes: bool = True,
+        max_token_retries: int = 2,
         max_rate_limit_retries: int = 2,
         max_retry_after: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -106,6 +110,7 @@ class OfficeRNDSession(OAuth2Session):
             clock=clock,
             token_budget=token_budget,
             strict_scopes=strict_scopes,
+            max_retries=max_token_retries,
             sleep=sleep,
         )
         self.org = setting("org", org, required=False)

@@ -652,7 +652,9 @@ class FakeOfficeRND:
             return _Response(401, UNAUTHORIZED_BODY)
         with self._lock:
             fault = self._api_faults.popleft() if self._api_faults else None
-        if fault is not None:
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+        elif fault is not None:
             return _Response(
                 fault.status,
                 text=fault.body or "",

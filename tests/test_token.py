@@ -1,0 +1,55 @@
+"""The token value object (pure: no server)."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+
+import pytest
+
+from officernd_auth import Token
+
+SECRET_TOKEN = "a" * 40
+
+
+def make(lifetime: float = 3600.0) -> Token:
+    return Token(SECRET_TOKEN, expires_at=1000.0 + lifetime, obtained_at=1000.0,
+                 scopes=frozenset({"x.y"}))
+
+
+def test_expiry_with_leeway() -> None:
+    token = make()
+    assert not token.is_expired(now=4539.0, leeway=60)
+    assert token.is_expired(now=4540.0, leeway=60)
+    assert token.is_expired(now=4600.0)
+    assert token.expires_in(4000.0) == 600.0
+
+
+def test_leeway_is_clamped_to_half_the_lifetime() -> None:
+    token = make(lifetime=30)
+    assert token.effective_leeway(60) == 15
+    assert not token.is_expired(now=1014.0, leeway=60)
+    assert token.is_expired(now=1015.0, leeway=60)
+
+
+def test_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        make().access_token = "x"  # type: ignore[misc]
+
+
+def test_repr_and_str_hide_the_token() -> None:
+    token = make()
+    for text in (repr(token), str(token), f"{token}", repr([token])):
+        assert SECRET_TOKEN not in text
+    assert token.authorization == f"Bearer {SECRET_TOKEN}"
+    assert pickle.loads(pickle.dumps(token)) == token
+
+
+def test_to_dict() -> None:
+    assert make().to_dict(now=1600.0) == {
+        "access_token": SECRET_TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 3000,
+        "expires_at": 4600.0,
+        "scope": ["x.y"],
+    }
