@@ -314,9 +314,13 @@ class TokenProvider:
     def _budget_error(self, wait: float) -> RateLimitedError:
         last = self._flight.last_error
         because = f" The last token request failed: {last.message}" if last is not None else ""
+        if self._budget.blocked_until > self.clock():
+            why = "the token endpoint answered 429 Too Many Requests"
+        else:
+            why = (
+                f"the token budget for client {self.client_id!r} is spent ({self.token_budget} "
+                f"token requests per {self.budget_window:.0f} s, as OfficeRND allows)"
+            )
         return RateLimitedError(
-            f"not sent: the token budget for client {self.client_id!r} is spent "
-            f"({self.token_budget} token requests per {self.budget_window:.0f} s, as OfficeRND "
-            f"allows); retry in {wait:.0f} s.{because}",
-            retry_after=wait,
+            f"not sent: {why}; retry in {wait:.0f} s.{because}", retry_after=wait
         )

@@ -13,8 +13,9 @@ SECRET_TOKEN = "a" * 40
 
 
 def make(lifetime: float = 3600.0) -> Token:
-    return Token(SECRET_TOKEN, expires_at=1000.0 + lifetime, obtained_at=1000.0,
-                 scopes=frozenset({"x.y"}))
+    return Token(
+        SECRET_TOKEN, expires_at=1000.0 + lifetime, obtained_at=1000.0, scopes=frozenset({"x.y"})
+    )
 
 
 def test_expiry_with_leeway() -> None:

@@ -84,6 +84,9 @@ class FakeClock:
     def __repr__(self) -> str:
         return f"FakeClock({self._now!r})"
 
+    def __reduce__(self) -> tuple[type[FakeClock], tuple[float]]:
+        return (FakeClock, (self._now,))
+
 
 @dataclass(frozen=True)
 class App:
