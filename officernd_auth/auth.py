@@ -184,9 +184,18 @@ class OfficeRNDAuth(AuthBase):
         if response.status_code != 401:
             return response
         request = response.request
-        if not self.allows(request.url) or not self._rewind(request):
+        if not self.allows(request.url):
             return response
-        self.provider.invalidate(request.headers.get("Authorization"))
+        used = request.headers.get("Authorization")
+        call = (request.method or "GET", _where(request.url))
+        if self.provider.is_denied(used, call):
+            # This token was refused for this call just after it was issued: another token
+            # would be refused too and would spend one of the 5 token requests a minute.
+            self._warn_scope(request)
+            return response
+        if not self._rewind(request):
+            return response
+        self.provider.invalidate(used)
         token = self.provider.get_token()
         # Release the connection before re-sending on it.
         _ = response.content
@@ -205,15 +214,19 @@ class OfficeRNDAuth(AuthBase):
         second.history.append(response)
         second.request = retry
         if second.status_code == 401:
-            logger.warning(
-                "%s %s answered 401 again with a freshly issued token: the token is valid, so it "
-                "probably lacks the scope for this call%s. Grant it under Settings -> Developer "
-                "Tools -> Applications -> Configure and add it to scope.",
-                request.method,
-                _where(request.url),
-                _needed_scope(request),
-            )
+            self.provider.mark_denied(token.authorization, call)
+            self._warn_scope(request)
         return second
+
+    def _warn_scope(self, request: requests.PreparedRequest) -> None:
+        logger.warning(
+            "%s %s answered 401 to a freshly issued token: the token is valid, so it probably "
+            "lacks the scope for this call%s. Grant it under Settings -> Developer Tools -> "
+            "Applications -> Configure and add it to scope.",
+            request.method,
+            _where(request.url),
+            _needed_scope(request),
+        )
 
     def _rewind(self, request: requests.PreparedRequest) -> bool:
         body: object = request.body  # typed bytes | str, but requests also sends file objects

@@ -1,5 +1,12 @@
 """Where tokens are kept between requests: the ``TokenCache`` protocol and its backends.
 
+* :class:`MemoryTokenCache`: one process; the default.
+* :class:`FileTokenCache`: every process of one user on one machine (CLI runs, cron jobs,
+  multiprocessing workers), with a file lock for single flight across processes.
+
+A backend may also offer ``lock(key)``, a context manager held around check-fetch-store; the
+provider uses it when present, so that single flight reaches as far as the cache does.
+
 A cache maps an opaque key (see :func:`cache_key`: token URL, client id, a hash of the secret and
 the scope set) to a :class:`~officernd_auth.token.Token`. It never sees the client secret.
 The default is :data:`DEFAULT_MEMORY_CACHE`, shared by every object in the process, so that
@@ -8,15 +15,33 @@ re-creating a session in a notebook costs no token request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import stat
 import threading
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import filelock
+import platformdirs
+
+from .errors import TokenCacheWarning
 from .token import Token
 
-__all__ = ["DEFAULT_MEMORY_CACHE", "MemoryTokenCache", "TokenCache", "cache_key"]
+__all__ = [
+    "DEFAULT_MEMORY_CACHE",
+    "CacheEntry",
+    "FileTokenCache",
+    "MemoryTokenCache",
+    "TokenCache",
+    "cache_key",
+    "default_cache_dir",
+]
 
 
 @runtime_checkable
@@ -86,3 +111,252 @@ class MemoryTokenCache:
 
 
 DEFAULT_MEMORY_CACHE = MemoryTokenCache()
+
+
+#: Marks our cache files, so that a file of another format is recognised and replaced.
+FILE_FORMAT = "officernd-auth/token-cache/1"
+ENVIRONMENT_VARIABLE = "OFFICERND_TOKEN_CACHE"
+
+
+def default_cache_dir() -> Path:
+    """The platform's user cache directory for officernd-auth, or ``$OFFICERND_TOKEN_CACHE``."""
+    configured = os.environ.get(ENVIRONMENT_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_cache_dir("officernd-auth", appauthor=False)) / "tokens"
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What ``cache show`` lists: no token value, ever."""
+
+    key: str
+    scopes: frozenset[str]
+    expires_at: float
+    path: Path
+
+
+class FileTokenCache:
+    """A token cache in files, shared by every process of the user on this machine.
+
+    One file per credential, named by the cache key, holding the access token and its absolute
+    expiry (never the client secret). The directory is created 0700 and each file 0600, both
+    with those modes from the start; writes go to a temporary file that is renamed over the old
+    one, so a reader never sees half a file. A file lock held only around check-fetch-store
+    makes N processes that need a token at once send one token request; the operating system
+    releases it when a holder dies, and ``lock_timeout`` bounds the wait for a hung one.
+
+    A corrupted, truncated or foreign file is ignored with a
+    :class:`~officernd_auth.errors.TokenCacheWarning` and replaced; a directory that cannot be
+    created or written degrades to memory caching with a warning, never an error.
+
+    Args:
+        directory: where the files live; ``$OFFICERND_TOKEN_CACHE`` or the platform's user
+            cache directory by default.
+        lock_timeout: seconds to wait for another process's lock before going ahead without it.
+
+    Example:
+        >>> from officernd_auth import OfficeRNDSession
+        >>> from officernd_auth.cache import FileTokenCache
+        >>> session = OfficeRNDSession("id", "secret", "officernd.api.read", org="acme",
+        ...                            api_version="v1", token_cache=FileTokenCache("/tmp/t"))
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str] | None = None, *, lock_timeout: float = 30.0
+    ) -> None:
+        self.directory = Path(directory).expanduser() if directory else default_cache_dir()
+        self.lock_timeout = lock_timeout
+        self._memory = MemoryTokenCache()
+        self._seen: dict[str, tuple[int, int, int]] = {}
+        self._degraded = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<FileTokenCache {str(self.directory)!r}>"
+
+    def __reduce__(self) -> tuple[type[FileTokenCache], tuple[str], dict[str, float]]:
+        return (FileTokenCache, (str(self.directory),), {"lock_timeout": self.lock_timeout})
+
+    def __setstate__(self, state: dict[str, float]) -> None:
+        self.lock_timeout = state["lock_timeout"]
+
+    def path_for(self, key: str) -> Path:
+        """The file that holds the token for ``key``."""
+        return self.directory / f"{key}.json"
+
+    # -- TokenCache ---------------------------------------------------------------------------
+
+    def get(self, key: str) -> Token | None:
+        if self._degraded:
+            return self._memory.get(key)
+        path = self.path_for(key)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            self._seen.pop(key, None)
+            self._memory.delete(key)
+            return None
+        except OSError as exc:
+            self._degrade(f"cannot read {path} ({exc.strerror})")
+            return self._memory.get(key)
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if self._seen.get(key) == stamp:
+            return self._memory.get(key)  # unchanged since we last read it: no parsing
+        token = self._read(path)
+        with self._lock:
+            self._seen[key] = stamp
+            if token is None:
+                self._memory.delete(key)
+            else:
+                self._memory.set(key, token)
+        return token
+
+    def set(self, key: str, token: Token) -> None:
+        self._memory.set(key, token)
+        if self._degraded:
+            return
+        record = {
+            "format": FILE_FORMAT,
+            "access_token": token.access_token,
+            "token_type": token.token_type,
+            "expires_at": token.expires_at,
+            "obtained_at": token.obtained_at,
+            "scopes": sorted(token.scopes),
+        }
+        try:
+            self._ensure_directory()
+            path = self.path_for(key)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    json.dump(record, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temporary, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+        except OSError as exc:
+            self._degrade(f"cannot write to {self.directory} ({exc.strerror or exc})")
+
+    def delete(self, key: str) -> None:
+        self._memory.delete(key)
+        self._seen.pop(key, None)
+        if self._degraded:
+            return
+        try:
+            self.path_for(key).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self._degrade(f"cannot delete in {self.directory} ({exc.strerror})")
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the cross-process lock for ``key`` (used by the provider around a fetch)."""
+        if self._degraded:
+            yield
+            return
+        try:
+            self._ensure_directory()
+            file_lock = filelock.FileLock(
+                str(self.directory / f"{key}.lock"), timeout=self.lock_timeout, mode=0o600
+            )
+            file_lock.acquire()
+        except filelock.Timeout:
+            warnings.warn(
+                f"another process has held the token cache lock for over {self.lock_timeout} s; "
+                "going ahead without it",
+                TokenCacheWarning,
+                stacklevel=4,
+            )
+            yield
+            return
+        except OSError as exc:
+            self._degrade(f"cannot lock in {self.directory} ({exc.strerror or exc})")
+            yield
+            return
+        try:
+            yield
+        finally:
+            file_lock.release()
+
+    # -- management (the CLI's ``cache show`` and ``cache clear``) ---------------------------
+
+    def entries(self) -> list[CacheEntry]:
+        """Every readable entry, without token values."""
+        found = []
+        with contextlib.suppress(OSError):
+            for path in sorted(self.directory.glob("*.json")):
+                token = self._read(path, quiet=True)
+                if token is not None:
+                    found.append(CacheEntry(path.stem, token.scopes, token.expires_at, path))
+        return found
+
+    def clear(self) -> int:
+        """Delete every cached token file; return how many were deleted."""
+        removed = 0
+        with contextlib.suppress(OSError):
+            for path in self.directory.glob("*.json"):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed += 1
+        self._memory.clear()
+        self._seen.clear()
+        return removed
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _ensure_directory(self) -> None:
+        # mkdir's mode is filtered by the umask, which can only remove bits: the directory is
+        # never more open than 0700, not even for an instant. An existing, more open one is
+        # tightened.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if stat.S_IMODE(self.directory.stat().st_mode) & 0o077:
+            os.chmod(self.directory, 0o700)
+
+    def _read(self, path: Path, quiet: bool = False) -> Token | None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                record = json.load(handle)
+            if not isinstance(record, dict) or record.get("format") != FILE_FORMAT:
+                raise ValueError("not an officernd-auth token cache file")
+            token = Token(
+                access_token=_text(record["access_token"]),
+                expires_at=float(record["expires_at"]),
+                obtained_at=float(record["obtained_at"]),
+                scopes=frozenset(_text(s) for s in record["scopes"]),
+                token_type=_text(record.get("token_type", "Bearer")),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if not quiet:
+                warnings.warn(
+                    f"ignoring the unreadable token cache file {path} ({type(exc).__name__}); "
+                    "it will be replaced by the next token",
+                    TokenCacheWarning,
+                    stacklevel=4,
+                )
+            return None
+        return token
+
+    def _degrade(self, why: str) -> None:
+        if not self._degraded:
+            self._degraded = True
+            warnings.warn(
+                f"token cache: {why}; caching tokens in memory for this process instead. "
+                f"Set {ENVIRONMENT_VARIABLE} to a writable directory to share tokens "
+                "between processes.",
+                TokenCacheWarning,
+                stacklevel=4,
+            )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected text")
+    return value

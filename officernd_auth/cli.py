@@ -1,27 +1,372 @@
-"""The ``officernd-auth`` command."""
+"""The ``officernd-auth`` command: tokens for curl, quick API calls, the emulator and the demo.
+
+Exit codes: 0 success; 1 an authentication or API error (one line on stderr, no traceback);
+2 a usage or configuration error. The client secret is read from ``OFFICERND_CLIENT_SECRET``,
+from stdin with ``--client-secret-stdin``, or from a hidden prompt, never from the command line,
+where ``ps`` would show it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import logging
+import os
+import signal
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import requests
 
 from . import __version__
+from .cache import FileTokenCache
+from .config import ENVIRONMENT
+from .errors import ConfigurationError, OfficeRNDAuthError, ScopeError
+from .scopes import KNOWN_SCOPES, suggest_scope
+from .session import OfficeRNDSession
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A failure to report as one line on stderr, with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``officernd-auth``."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("credentials (default: the OFFICERND_* environment)")
+    group.add_argument("--client-id", help="the application's client id")
+    group.add_argument(
+        "--client-secret-stdin",
+        action="store_true",
+        help="read the client secret from the first line of stdin (never pass it as an option)",
+    )
+    group.add_argument("--scope", help="space-separated scopes")
+    group.add_argument("--org", help="organisation slug (app.officernd.com/<slug>)")
+    group.add_argument("--token-url", help="token endpoint URL")
+    group.add_argument("--api-url", help="API origin URL")
+    group.add_argument("--api-version", choices=["v1", "v2"], default="v2")
+    group.add_argument("--cache-dir", help="token cache directory ($OFFICERND_TOKEN_CACHE)")
+    group.add_argument("--no-cache", action="store_true", help="do not use the file cache")
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logs (redacted)")
+
     parser = argparse.ArgumentParser(
         prog="officernd-auth",
         description="OAuth 2 client-credentials tokens and API calls for OfficeRND.",
+        epilog="Try 'officernd-auth demo' for a tour against the built-in emulator.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser(
+        "token",
+        parents=[common],
+        help="print an access token (for curl)",
+        description='Print only the access token: curl -H "Authorization: Bearer '
+        '$(officernd-auth token)" ... A cached token is reused while valid.',
+    )
+    commands.add_parser("check", parents=[common], help="check credentials and scopes")
+    get = commands.add_parser("get", parents=[common], help="GET a path of the organisation")
+    get.add_argument("path", help="e.g. members or members/<id>")
+    get.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="query parameter (repeatable)",
+    )
+    get.add_argument("--all", action="store_true", help="follow pagination, print every item")
+    request = commands.add_parser("request", parents=[common], help="any method, e.g. POST")
+    request.add_argument("method", type=str.upper)
+    request.add_argument("path")
+    body = request.add_mutually_exclusive_group()
+    body.add_argument("--json", dest="json_data", metavar="DATA", help="JSON request body")
+    body.add_argument("--json-file", metavar="FILE", help="file with the JSON body (- = stdin)")
+    request.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
+    fake = commands.add_parser("fake-server", help="run the OfficeRND emulator in the foreground")
+    fake.add_argument("--port", type=int, default=0)
+    fake.add_argument("--expires-in", type=int, default=3599, metavar="SECONDS")
+    fake.add_argument("--no-rate-limit", action="store_true")
+    commands.add_parser("demo", help="a narrated tour against the built-in emulator")
+    cache = commands.add_parser("cache", help="show or clear the token cache")
+    cache.add_argument("action", choices=["show", "clear"])
+    cache.add_argument("--cache-dir", help="token cache directory ($OFFICERND_TOKEN_CACHE)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help(sys.stdout)
-    return 0
+    args = parser.parse_args(argv)
+    if getattr(args, "verbose", False):
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help(sys.stdout)
+        return EXIT_OK
+    try:
+        return _COMMANDS[args.command](args)
+    except CommandError as exc:
+        return _fail(str(exc), exc.code)
+    except (ConfigurationError, ScopeError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except OfficeRNDAuthError as exc:
+        return _fail(str(exc), EXIT_ERROR)
+    except requests.RequestException as exc:
+        return _fail(f"the request failed: {type(exc).__name__}", EXIT_ERROR)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"officernd-auth: error: {message}", file=sys.stderr)
+    return code
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def _secret(args: argparse.Namespace) -> str:
+    if args.client_secret_stdin:
+        line = sys.stdin.readline().strip()
+        if not line:
+            raise CommandError("--client-secret-stdin: stdin was empty", EXIT_USAGE)
+        return line
+    from_env = os.environ.get(ENVIRONMENT["client_secret"])
+    if from_env:
+        return from_env
+    if sys.stdin.isatty():
+        return getpass.getpass("OfficeRND client secret: ")
+    raise CommandError(
+        "client_secret is missing: set OFFICERND_CLIENT_SECRET, pipe it with "
+        "--client-secret-stdin, or run in a terminal to be prompted",
+        EXIT_USAGE,
+    )
+
+
+def _cache(args: argparse.Namespace) -> FileTokenCache:
+    return FileTokenCache(args.cache_dir)
+
+
+def _session(args: argparse.Namespace) -> OfficeRNDSession:
+    return OfficeRNDSession(
+        args.client_id,
+        _secret(args),
+        args.scope,
+        org=args.org,
+        api_version=args.api_version,
+        api_url=args.api_url,
+        token_url=args.token_url,
+        token_cache=None if args.no_cache else _cache(args),
+    )
+
+
+def _params(pairs: Sequence[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"-p {pair!r}: write it as KEY=VALUE", EXIT_USAGE)
+        params[key] = value
+    return params
+
+
+def _print_json(value: Any, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    if stream.isatty():
+        json.dump(value, stream, indent=2, ensure_ascii=False)
+    else:
+        json.dump(value, stream, separators=(",", ":"), ensure_ascii=False)
+    stream.write("\n")
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    session = _session(args)
+    print(session.provider.get_token().access_token)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    session = _session(args)
+    provider = session.provider
+    requested = provider.scopes
+    lines = [
+        f"client id:    {_mask(provider.client_id)}",
+        f"token URL:    {provider.token_url}",
+        f"API:          {session.api_url} ({session.api_version}), org {session.org or '(none)'}",
+        f"cache:        {'off' if args.no_cache else _cache(args).directory}",
+        "requested scopes:",
+    ]
+    for scope in requested:
+        note = ""
+        if scope not in KNOWN_SCOPES:
+            suggestion = suggest_scope(scope)
+            note = f"  (near miss: did you mean {suggestion}?)" if suggestion else "  (unknown)"
+        lines.append(f"  {scope}{note}")
+    print("\n".join(lines))
+    token = provider.get_token()
+    now = provider.clock()
+    print("granted scopes:")
+    for scope in sorted(token.scopes):
+        print(f"  {scope}")
+    missing = set(requested) - token.scopes
+    if missing:
+        print(f"missing:      {' '.join(sorted(missing))}")
+    print(f"token:        valid, expires in {token.expires_in(now) / 60:.0f} min")
+    print(f"token requests made now: {provider.token_requests}")
+    return EXIT_OK
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    session = _session(args)
+    params = _params(args.param)
+    if not args.all:
+        return _show(session.get(args.path, params=params), "GET", args.path)
+    items = []
+    progress = sys.stderr.isatty()
+    try:
+        for item in session.paginate(args.path, params):
+            items.append(item)
+            if progress and len(items) % 10 == 0:
+                print(f"\r{len(items)} items…", end="", file=sys.stderr, flush=True)
+    except requests.HTTPError as exc:
+        response = exc.response
+        assert response is not None
+        return _show(response, "GET", args.path)
+    if progress:
+        print(f"\r{len(items)} items.   ", file=sys.stderr)
+    _print_json(items)
+    return EXIT_OK
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    data: Any = None
+    try:
+        if args.json_data is not None:
+            data = json.loads(args.json_data)
+        elif args.json_file is not None:
+            text = sys.stdin.read() if args.json_file == "-" else Path(args.json_file).read_text()
+            data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"the JSON body could not be read: {exc}", EXIT_USAGE) from None
+    session = _session(args)
+    response = session.request(
+        args.method,
+        args.path,
+        params=_params(args.param),
+        json=data if data is not None else None,
+    )
+    return _show(response, args.method, args.path)
+
+
+def _show(response: requests.Response, method: str, path: str) -> int:
+    if response.status_code >= 400:
+        snippet = " ".join(response.text.split())[:200]
+        hint = ""
+        if response.status_code == 401:
+            hint = " (the token is valid but probably lacks the scope for this call)"
+        raise CommandError(f"{method} {path} answered HTTP {response.status_code}{hint}: {snippet}")
+    if not response.content:
+        return EXIT_OK
+    try:
+        _print_json(response.json())
+    except ValueError:
+        print(response.text)
+    return EXIT_OK
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    cache = FileTokenCache(args.cache_dir)
+    if args.action == "clear":
+        print(f"removed {cache.clear()} cached token(s) from {cache.directory}")
+        return EXIT_OK
+    entries = cache.entries()
+    print(f"token cache: {cache.directory}")
+    if not entries:
+        print("  (empty)")
+    now = time.time()
+    for entry in entries:
+        left = entry.expires_at - now
+        state = f"valid for {left / 60:.0f} min" if left > 0 else "expired"
+        print(f"  {entry.key[:12]}  {state:<18} {' '.join(sorted(entry.scopes))}")
+    return EXIT_OK
+
+
+def cmd_fake_server(args: argparse.Namespace) -> int:
+    from .demo import DEMO_SCOPES
+    from .testing import FakeOfficeRND
+
+    fake = FakeOfficeRND(
+        port=args.port,
+        expires_in=args.expires_in,
+        rate_limit=None if args.no_rate_limit else 5,
+    )
+    fake.seed_sample()
+    app = fake.add_app(DEMO_SCOPES)
+    with fake:
+        print(f"# FakeOfficeRND is serving on {fake.url} (Ctrl-C to stop)", flush=True)
+        print("# paste these lines into another shell:")
+        for name, value in (
+            ("OFFICERND_TOKEN_URL", fake.token_url),
+            ("OFFICERND_API_URL", fake.api_url),
+            ("OFFICERND_ORG", "acme"),
+            ("OFFICERND_CLIENT_ID", app.client_id),
+            ("OFFICERND_CLIENT_SECRET", app.client_secret),
+            ("OFFICERND_SCOPE", " ".join(DEMO_SCOPES[:3])),
+        ):
+            print(f"export {name}='{value}'", flush=True)
+        stop = _wait_for_signal()
+        print(f"# stopped ({stop})", file=sys.stderr)
+    return EXIT_OK
+
+
+def _wait_for_signal() -> str:
+    received: list[str] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        while not received:
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        received.append("SIGINT")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return received[0]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(sys.stdout)
+
+
+def _mask(client_id: str) -> str:
+    return client_id[:4] + "…" + client_id[-2:] if len(client_id) > 8 else "…"
+
+
+_COMMANDS = {
+    "token": cmd_token,
+    "check": cmd_check,
+    "get": cmd_get,
+    "request": cmd_request,
+    "cache": cmd_cache,
+    "fake-server": cmd_fake_server,
+    "demo": cmd_demo,
+}

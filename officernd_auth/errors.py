@@ -15,6 +15,7 @@
     UnknownScopeWarning (UserWarning)       a well-formed scope that is not in the catalogue
     ScopeMismatchWarning (UserWarning)      v1 scopes on a v2 session, or the reverse
     ScopeNotGrantedWarning (UserWarning)    a narrower grant, when told to warn instead of raise
+    TokenCacheWarning (UserWarning)         a cache file was unreadable or unwritable: recovered
 
 No message or attribute of these classes ever carries a client secret or an access token:
 response snippets are scrubbed before they are stored.
@@ -34,6 +35,7 @@ __all__ = [
     "ScopeMismatchWarning",
     "ScopeNotGrantedError",
     "ScopeNotGrantedWarning",
+    "TokenCacheWarning",
     "TokenEndpointError",
     "TokenRequestError",
     "UnknownScopeWarning",
@@ -142,6 +144,10 @@ class ScopeMismatchWarning(UserWarning):
 
 class ScopeNotGrantedWarning(UserWarning):
     """The token carries fewer scopes than requested and the session was told to warn."""
+
+
+class TokenCacheWarning(UserWarning):
+    """A token cache could not be read or written; officernd-auth carried on without it."""
 
 
 # RFC 6749 section 5.2 error codes -> classes. Codes not listed fall back to TokenRequestError.

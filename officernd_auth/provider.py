@@ -167,6 +167,10 @@ class TokenProvider:
         self.sleep = sleep
         #: How many token requests this provider sent over the network.
         self.token_requests = 0
+        # Calls (method, path) answered 401 right after the token was issued: the token is valid
+        # but short of a scope there, so another 401 for the same call and token is not worth a
+        # token request. Any other call's 401 with that token is still healed (revocation).
+        self._denied: tuple[str, set[tuple[str, str]]] = ("", set())
         self.key = cache_key(token_url, client_id, client_secret, scopes)
         self._client = TokenClient(
             token_url, client_id, client_secret, timeout=timeout, verify=verify
@@ -247,6 +251,20 @@ class TokenProvider:
                 return
             if authorization is None or current.authorization == authorization:
                 self.token_cache.delete(self.key)
+
+    def mark_denied(self, authorization: str, call: tuple[str, str]) -> None:
+        """Remember that a freshly issued token was refused for ``call`` (method, path)."""
+        token, calls = self._denied
+        if token != authorization:
+            calls = set()
+        if len(calls) < 256:
+            calls.add(call)
+        self._denied = (authorization, calls)
+
+    def is_denied(self, authorization: str | None, call: tuple[str, str]) -> bool:
+        """True when this token was already refused for this call right after it was issued."""
+        token, calls = self._denied
+        return authorization == token and call in calls
 
     # -- fetching -----------------------------------------------------------------------------
 

@@ -90,6 +90,16 @@ def test_second_401_is_returned_with_a_scope_hint(
     assert len(fake.api_requests) == 2  # exactly one re-send: never a loop
     assert "probably lacks the scope" in caplog.text
     assert "flex.community.members.read" in caplog.text
+    # The same token refused again: no token request is spent on a token known to be valid.
+    again = session.get("members")
+    assert again.status_code == 401
+    assert again.history == []
+    assert fake.token_request_count == 2
+    assert session.get("bookings").status_code == 200  # the token still serves its scopes
+    assert fake.token_request_count == 2
+    fake.expire_tokens()  # a real revocation later is still healed
+    assert session.get("bookings").status_code == 200
+    assert fake.token_request_count == 3
 
 
 def test_concurrent_401s_cause_one_renewal(
