@@ -112,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "verbose", False):
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        # Failures reach the user as one line from main(); the log would say it twice.
+        logging.getLogger("officernd_auth").setLevel(logging.ERROR)
     if args.command is None:
         parser.print_help(sys.stdout)
         return EXIT_OK
@@ -326,7 +329,7 @@ def cmd_fake_server(args: argparse.Namespace) -> int:
             ("OFFICERND_ORG", "acme"),
             ("OFFICERND_CLIENT_ID", app.client_id),
             ("OFFICERND_CLIENT_SECRET", app.client_secret),
-            ("OFFICERND_SCOPE", " ".join(DEMO_SCOPES[:3])),
+            ("OFFICERND_SCOPE", " ".join(s for s in DEMO_SCOPES if s.startswith("flex."))),
         ):
             print(f"export {name}='{value}'", flush=True)
         stop = _wait_for_signal()

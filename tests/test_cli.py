@@ -1,0 +1,292 @@
+"""The officernd-auth command, run as users run it: the real console script in a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from officernd_auth.testing import App, FakeOfficeRND
+from officernd_auth.testing.server import FakeOfficeRND as ServerClass
+
+SCRIPT = shutil.which("officernd-auth", path=str(Path(sys.executable).parent))
+SECRET = "cli-s3cret-UNIQUE-value-9b1e"
+SCOPE = "flex.community.members.read flex.community.members.create"
+
+
+@pytest.fixture
+def live() -> Iterator[FakeOfficeRND]:
+    """An emulator on real time, since the CLI runs in other processes."""
+    with FakeOfficeRND() as server:
+        server.seed_sample()
+        yield server
+
+
+@pytest.fixture
+def cli_app(live: FakeOfficeRND) -> App:
+    return live.add_app(
+        ["flex.community.members.read", "flex.community.members.create", "officernd.api.read"],
+        client_secret=SECRET,
+    )
+
+
+@pytest.fixture
+def env(live: FakeOfficeRND, cli_app: App, tmp_path: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OFFICERND_")}
+    environment.update(
+        OFFICERND_CLIENT_ID=cli_app.client_id,
+        OFFICERND_CLIENT_SECRET=SECRET,
+        OFFICERND_SCOPE=SCOPE,
+        OFFICERND_ORG="acme",
+        OFFICERND_TOKEN_URL=live.token_url,
+        OFFICERND_API_URL=live.api_url,
+        OFFICERND_TOKEN_CACHE=str(tmp_path / "cache"),
+    )
+    return environment
+
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run(env: dict[str, str]) -> Run:
+    assert SCRIPT is not None, "the officernd-auth console script is not installed"
+
+    def runner(*args: str, stdin: str = "", **overrides: Any) -> subprocess.CompletedProcess[str]:
+        environment = dict(env)
+        for key, value in overrides.items():
+            if value is None:
+                environment.pop(key, None)
+            else:
+                environment[key] = value
+        result = subprocess.run(
+            [str(SCRIPT), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+            check=False,
+        )
+        assert SECRET not in result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        return result
+
+    return runner
+
+
+def test_token_prints_only_the_token_and_reuses_it(run: Run, live: FakeOfficeRND) -> None:
+    outputs = [run("token") for _ in range(3)]
+    assert {r.returncode for r in outputs} == {0}
+    assert re.fullmatch(r"[0-9a-f]{40}\n", outputs[0].stdout)
+    assert outputs[0].stderr == ""
+    assert len({r.stdout for r in outputs}) == 1
+    assert live.token_request_count == 1  # the file cache served runs 2 and 3
+    run("token", "--no-cache")
+    assert live.token_request_count == 2
+
+
+def test_secret_from_stdin_never_from_argv(run: Run, live: FakeOfficeRND) -> None:
+    piped = run("token", "--client-secret-stdin", stdin=SECRET + "\n", OFFICERND_CLIENT_SECRET=None)
+    assert piped.returncode == 0
+    rejected = run("token", "--client-secret", "x")
+    assert rejected.returncode == 2
+    assert "unrecognized arguments" in rejected.stderr
+    missing = run("token", OFFICERND_CLIENT_SECRET=None)
+    assert missing.returncode == 2
+    assert "OFFICERND_CLIENT_SECRET" in missing.stderr
+
+
+def test_check_reports(run: Run, cli_app: App, tmp_path: Path) -> None:
+    result = run("check")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert cli_app.client_id not in out
+    assert cli_app.client_id[:4] in out
+    assert "token URL:" in out
+    assert "flex.community.members.create" in out
+    assert "granted scopes:" in out
+    assert re.search(r"expires in 6\d min|expires in 59 min", out)
+    assert str(tmp_path / "cache") in out
+
+
+def test_check_failures(run: Run) -> None:
+    typo = run("check", "--scope", "flex.community.member.read")
+    assert typo.returncode == 2
+    assert "did you mean 'flex.community.members.read'" in typo.stderr
+    wrong = run("check", OFFICERND_CLIENT_SECRET="wrong")
+    assert wrong.returncode == 1
+    assert "invalid_client" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+
+
+def test_get(run: Run) -> None:
+    page = run("get", "members", "-p", "$limit=2", "-p", "status=active")
+    assert page.returncode == 0, page.stderr
+    assert "\n" not in page.stdout.strip()  # compact when piped
+    body = json.loads(page.stdout)
+    assert len(body["results"]) == 2
+    assert {m["status"] for m in body["results"]} == {"active"}
+    everything = run("get", "members", "--all")
+    assert len(json.loads(everything.stdout)) == 260
+    assert everything.stderr == ""  # no progress indicator when stderr is not a terminal
+    missing = run("get", "members/nope")
+    assert missing.returncode == 1
+    assert "HTTP 404" in missing.stderr
+    bad = run("get", "members", "-p", "novalue")
+    assert bad.returncode == 2
+
+
+def test_request(run: Run, live: FakeOfficeRND, tmp_path: Path) -> None:
+    created = run("request", "post", "members", "--json", '{"name": "Ada"}')
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["name"] == "Ada"
+    body = tmp_path / "member.json"
+    body.write_text('{"name": "Grace"}')
+    assert run("request", "POST", "members", "--json-file", str(body)).returncode == 0
+    assert [r["name"] for r in live.records("members")[-2:]] == ["Ada", "Grace"]
+    assert run("request", "POST", "members", "--json", "{nope").returncode == 2
+    denied = run("request", "DELETE", "members/x")
+    assert denied.returncode == 1
+    assert "lacks the scope" in denied.stderr
+
+
+def test_cache_show_and_clear(run: Run) -> None:
+    token = run("token").stdout.strip()
+    shown = run("cache", "show")
+    assert shown.returncode == 0
+    assert "valid for" in shown.stdout
+    assert "flex.community.members.read" in shown.stdout
+    assert token not in shown.stdout
+    assert "removed 1" in run("cache", "clear").stdout
+    assert "(empty)" in run("cache", "show").stdout
+
+
+def test_verbose_logs_are_redacted(run: Run) -> None:
+    result = run("token", "--verbose", "--no-cache")
+    assert result.returncode == 0
+    assert "DEBUG" in result.stderr
+    assert result.stdout.strip() not in result.stderr
+
+
+def test_usage_errors_exit_2(run: Run) -> None:
+    assert run("frobnicate").returncode == 2
+    assert run("get").returncode == 2
+    assert run("token", "--api-version", "v9").returncode == 2
+    assert run().returncode == 0  # no command: help
+
+
+def test_module_entry_point(env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "officernd_auth", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("officernd-auth ")
+
+
+def test_fake_server_prints_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    assert SCRIPT is not None
+    server = subprocess.Popen(
+        [SCRIPT, "fake-server", "--expires-in", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        exports: dict[str, str] = {}
+        assert server.stdout is not None
+        deadline = time.monotonic() + 20
+        while len(exports) < 6 and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            match = re.match(r"export (\w+)='(.*)'", line)
+            if match:
+                exports[match[1]] = match[2]
+        assert set(exports) == {
+            "OFFICERND_TOKEN_URL",
+            "OFFICERND_API_URL",
+            "OFFICERND_ORG",
+            "OFFICERND_CLIENT_ID",
+            "OFFICERND_CLIENT_SECRET",
+            "OFFICERND_SCOPE",
+        }
+        environment = {**os.environ, **exports, "OFFICERND_TOKEN_CACHE": str(tmp_path)}
+        listed = subprocess.run(
+            [SCRIPT, "get", "locations"],
+            capture_output=True,
+            text=True,
+            env=environment,
+            check=False,
+            timeout=30,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert len(json.loads(listed.stdout)["results"]) == 3
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=10)
+    assert server.returncode == 0
+    assert "Traceback" not in errors
+    assert "stopped (SIGINT)" in errors
+
+
+def test_demo_runs_fast_and_prints_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from officernd_auth.demo import run_demo
+
+    servers: list[FakeOfficeRND] = []
+    apps: list[App] = []
+    original_add_app = ServerClass.add_app
+    original_start = ServerClass.start
+
+    def add_app(self: FakeOfficeRND, *args: Any, **kwargs: Any) -> App:
+        app = original_add_app(self, *args, **kwargs)
+        apps.append(app)
+        return app
+
+    def start(self: FakeOfficeRND) -> FakeOfficeRND:
+        servers.append(self)
+        return original_start(self)
+
+    monkeypatch.setattr(ServerClass, "add_app", add_app)
+    monkeypatch.setattr(ServerClass, "start", start)
+    out = io.StringIO()
+    started = time.perf_counter()
+    assert run_demo(out) == 0
+    assert time.perf_counter() - started < 10
+    text = out.getvalue()
+    for phrase in (
+        "token requests so far: 0",
+        "token requests: 1",
+        "260 members",
+        "did you mean 'flex.community.members.read'",
+        "after [401]",
+        "6: RateLimitedError: not sent",
+        "requests the server saw: 5",
+        "Authorization header sent there: False",
+    ):
+        assert phrase in text
+    assert apps
+    for app in apps:
+        assert app.client_secret not in text
+    for token in servers[0].issued_tokens():
+        assert token not in text
+
+
+def test_demo_through_the_console_script(run: Run) -> None:
+    result = run("demo")
+    assert result.returncode == 0
+    assert "Done in" in result.stdout
