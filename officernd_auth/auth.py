@@ -139,6 +139,7 @@ class OfficeRNDAuth(AuthBase):
         elif isinstance(allowed_hosts, str):
             allowed_hosts = [allowed_hosts]
         self.allowed_hosts = frozenset(h.strip().lower() for h in allowed_hosts if h.strip())
+        self._decided: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return (
@@ -160,6 +161,19 @@ class OfficeRNDAuth(AuthBase):
         """True when ``url`` may receive the token: an allowed host, https (http on loopback)."""
         if not url:
             return False
+        # The answer depends only on what comes before the path, so it is remembered per
+        # prefix: parsing every URL would cost more than the rest of the auth step together.
+        start = url.find("//")
+        end = url.find("/", start + 2) if start >= 0 else -1
+        prefix = url if end < 0 else url[:end]
+        known = self._decided.get(prefix)
+        if known is None:
+            known = self._allows_origin(prefix)
+            if len(self._decided) < 64:
+                self._decided[prefix] = known
+        return known
+
+    def _allows_origin(self, url: str) -> bool:
         scheme, host, port = origin_of(url)
         if scheme != "https" and not (scheme == "http" and is_loopback(host)):
             return False
@@ -176,7 +190,8 @@ class OfficeRNDAuth(AuthBase):
                 setattr(request, _BODY_POSITION, body.tell())
             except OSError:
                 setattr(request, _BODY_POSITION, None)
-        request.register_hook("response", self.handle_401)  # type: ignore[no-untyped-call]
+        # What register_hook does, without its per-call isinstance(Callable) check.
+        request.hooks["response"].append(self.handle_401)
         return request
 
     def handle_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:

@@ -172,6 +172,7 @@ class TokenProvider:
         # token request. Any other call's 401 with that token is still healed (revocation).
         self._denied: tuple[str, set[tuple[str, str]]] = ("", set())
         self.key = cache_key(token_url, client_id, client_secret, scopes)
+        self._renew_at: tuple[Token | None, float] = (None, 0.0)
         self._client = TokenClient(
             token_url, client_id, client_secret, timeout=timeout, verify=verify
         )
@@ -215,8 +216,15 @@ class TokenProvider:
             ScopeNotGrantedError: the server granted fewer scopes than requested.
         """
         token = self.token_cache.get(self.key)
-        if token is not None and not token.is_expired(self.clock(), self.leeway):
-            return token  # the hot path: no lock, no allocation
+        if token is not None:
+            # The hot path: no lock, no allocation; the renewal time is computed once a token.
+            renew = self._renew_at
+            if renew[0] is token:
+                if self.clock() < renew[1]:
+                    return token
+            elif not token.is_expired(self.clock(), self.leeway):
+                self._renew_at = (token, token.expires_at - token.effective_leeway(self.leeway))
+                return token
         flight = self._flight
         completed_before = flight.completed
         with flight.lock, self._cross_process_lock():

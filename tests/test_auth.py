@@ -182,6 +182,13 @@ def test_allows_only_https_or_loopback_http() -> None:
     assert not auth.allows("https://app.officernd.com.evil.example/x")
     assert not auth.allows("https://evil.example/app.officernd.com")
     assert not auth.allows(None)
+    for _ in range(2):  # the second round answers from the per-prefix memo
+        assert not auth.allows("https://app.officernd.com@evil.example/x")
+        assert not auth.allows("https://evil.example?x=//app.officernd.com/y")
+        assert not auth.allows("https://evil.example#//app.officernd.com/y")
+        assert not auth.allows("http://app.officernd.com")
+        assert auth.allows("https://app.officernd.com")
+        assert auth.allows("https://app.officernd.com?q=1")
     local = OfficeRNDAuth(
         "id", "secret", "flex.community.members.read", allowed_hosts=["127.0.0.1:8080"]
     )
