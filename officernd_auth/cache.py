@@ -24,14 +24,13 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol, runtime_checkable
-
-import filelock
-import platformdirs
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .errors import TokenCacheWarning
 from .token import Token
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "DEFAULT_MEMORY_CACHE",
@@ -120,9 +119,13 @@ ENVIRONMENT_VARIABLE = "OFFICERND_TOKEN_CACHE"
 
 def default_cache_dir() -> Path:
     """The platform's user cache directory for officernd-auth, or ``$OFFICERND_TOKEN_CACHE``."""
+    from pathlib import Path  # pathlib and platformdirs only here: keeps imports fast
+
     configured = os.environ.get(ENVIRONMENT_VARIABLE)
     if configured:
         return Path(configured).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_cache_dir("officernd-auth", appauthor=False)) / "tokens"
 
 
@@ -165,6 +168,8 @@ class FileTokenCache:
     def __init__(
         self, directory: str | os.PathLike[str] | None = None, *, lock_timeout: float = 30.0
     ) -> None:
+        from pathlib import Path
+
         self.directory = Path(directory).expanduser() if directory else default_cache_dir()
         self.lock_timeout = lock_timeout
         self._memory = MemoryTokenCache()
@@ -260,6 +265,8 @@ class FileTokenCache:
         if self._degraded:
             yield
             return
+        import filelock  # only when a token is fetched: keeps start-up fast
+
         try:
             self._ensure_directory()
             file_lock = filelock.FileLock(

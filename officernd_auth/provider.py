@@ -23,7 +23,6 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key
@@ -49,18 +48,26 @@ OFFICERND_TOKEN_BUDGET = 5
 OFFICERND_BUDGET_WINDOW = 60.0
 
 
-@dataclass
 class _Flight:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    completed: int = 0  # token requests finished, successful or not
-    last_error: OfficeRNDAuthError | None = None
+    """Per credential: the lock around fetching, and how the last attempt ended."""
+
+    __slots__ = ("completed", "last_error", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.completed = 0  # token requests finished, successful or not
+        self.last_error: OfficeRNDAuthError | None = None
 
 
-@dataclass
 class _Budget:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    sent: collections.deque[float] = field(default_factory=collections.deque)
-    blocked_until: float = 0.0
+    """Per (token URL, client id): when the last token requests were sent."""
+
+    __slots__ = ("blocked_until", "lock", "sent")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sent: collections.deque[float] = collections.deque()
+        self.blocked_until = 0.0
 
     def acquire(self, now: float, limit: int | None, window: float) -> float | None:
         """Record one token request; or return how many seconds until one is allowed."""

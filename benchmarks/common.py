@@ -1,0 +1,57 @@
+"""Shared pieces: a transport that answers at once, RSS, medians and table printing."""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from requests.adapters import BaseAdapter
+
+API = "https://app.officernd.com/api/v2/organizations/acme/members"
+
+
+class CannedAdapter(BaseAdapter):
+    """Answers every request at once with a small JSON body: the network is taken out."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = requests.Response()
+        response.status_code = 200
+        response._content = b'{"results": []}'
+        response.headers["Content-Type"] = "application/json"
+        response.request = request
+        response.url = request.url or ""
+        response.connection = self  # type: ignore[attr-defined]
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process (Linux)."""
+    with open(f"/proc/{os.getpid()}/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table, also valid as an RST simple table."""
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    rule = "  ".join("=" * w for w in widths)
+    lines = [
+        title,
+        "",
+        rule,
+        "  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)),
+        rule,
+    ]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells[1:]]
+    lines.append(rule)
+    return "\n".join(lines)

@@ -1,0 +1,543 @@
+"""Run every measurement and print one table per measure plus a summary of the targets."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from officernd_auth.testing import FakeOfficeRND, Fault
+
+from . import peers
+from .common import API, CannedAdapter, median, table
+
+OURS = ("officernd-auth (session)", "officernd-auth (auth)")
+
+
+@dataclass
+class Report:
+    tables: list[str] = field(default_factory=list)
+    targets: list[tuple[str, str, bool]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def target(self, what: str, measured: str, holds: bool) -> None:
+        self.targets.append((what, measured, holds))
+
+
+def emulator(**kwargs: Any) -> FakeOfficeRND:
+    fake = FakeOfficeRND(**kwargs).start()
+    fake.seed_sample()
+    return fake
+
+
+def credentials(fake: FakeOfficeRND) -> peers.Credentials:
+    app = fake.add_app([peers.SCOPE])
+    return peers.Credentials(
+        app.client_id, app.client_secret, fake.token_url, f"{fake.host}:{fake.port}"
+    )
+
+
+# -- 1. per-request overhead -----------------------------------------------------------------
+
+
+def floor_getter() -> peers.Getter:
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["Authorization"] = "Bearer " + "0" * 40
+    session.mount("https://", CannedAdapter())
+    return session.get
+
+
+def measure_overhead(report: Report, rounds: int, calls: int) -> None:
+    with emulator(rate_limit=None) as fake:
+        getters: dict[str, peers.Getter] = {"floor (static header)": floor_getter()}
+        for name, factory in peers.LIBRARIES.items():
+            getters[name] = factory(credentials(fake), CannedAdapter())
+        for get in getters.values():  # warm up: first token, caches, code paths
+            for _ in range(50):
+                get(API)
+        per_call: dict[str, list[float]] = {name: [] for name in getters}
+        ratios: dict[str, list[float]] = {name: [] for name in getters}
+        for _ in range(rounds):
+            order = list(getters)
+            random.shuffle(order)
+            times = {}
+            for name in order:
+                get = getters[name]
+                started = time.perf_counter()
+                for _ in range(calls):
+                    get(API)
+                times[name] = (time.perf_counter() - started) / calls
+            for name, seconds in times.items():
+                per_call[name].append(seconds)
+                ratios[name].append(seconds / times["floor (static header)"])
+    result = {name: median(values) for name, values in ratios.items()}
+    report.data["overhead"] = result
+    rows = [
+        (name, f"{median(per_call[name]) * 1e6:.1f}", f"{result[name]:.3f}x") for name in getters
+    ]
+    report.tables.append(
+        table(
+            f"1. Per-request overhead with a cached token ({rounds} interleaved rounds x {calls} "
+            "calls, transport answering at once)",
+            ("library", "median us/call", "vs floor"),
+            rows,
+        )
+    )
+    best_peer = min(v for k, v in result.items() if k not in OURS and not k.startswith("floor"))
+    for name in OURS:
+        report.target(
+            f"overhead of {name} <= 1.02x floor and <= best peer (+0.01 noise)",
+            f"{result[name]:.3f}x (best peer {best_peer:.3f}x)",
+            result[name] <= 1.02 and result[name] <= best_peer + 0.01,
+        )
+
+
+# -- 2. thundering herd ----------------------------------------------------------------------
+
+
+def _herd(get: peers.Getter, url: str, threads: int) -> int:
+    failures = 0
+    barrier = threading.Barrier(threads)
+    lock = threading.Lock()
+
+    def worker() -> None:
+        nonlocal failures
+        barrier.wait()
+        try:
+            ok = get(url).status_code == 200
+        except Exception:
+            ok = False
+        if not ok:
+            with lock:
+                failures += 1
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return failures
+
+
+def measure_herd(report: Report, threads: int, lifetime: int) -> None:
+    url_path = "/api/v2/organizations/acme/members?$limit=1"
+    runs = []
+    for name, factory in peers.LIBRARIES.items():
+        fake = emulator(rate_limit=None, expires_in=lifetime)
+        fake.fail_next_token_requests(Fault.slow(0.2), count=10_000)
+        options = {"api_url": fake.api_url} if name == OURS[0] else {}
+        get = factory(credentials(fake), **options)
+        failures = _herd(get, fake.api_url + url_path, threads)
+        runs.append((name, fake, get, fake.token_request_count, failures))
+    time.sleep(lifetime + 1.5)  # every library's token has now expired
+    rows = []
+    result = {}
+    for name, fake, get, cold_tokens, cold_failures in runs:
+        before = fake.token_request_count
+        failures = _herd(get, fake.api_url + url_path, threads)
+        renewed = fake.token_request_count - before
+        result[name] = (cold_tokens, renewed, cold_failures + failures)
+        rows.append((name, cold_tokens, cold_failures, renewed, failures))
+        fake.stop()
+    report.data["herd"] = result
+    report.tables.append(
+        table(
+            f"2. Thundering herd: {threads} threads at a cold start, then again after expiry "
+            f"(token endpoint answering in 200 ms, {lifetime} s tokens)",
+            (
+                "library",
+                "token requests (cold)",
+                "failed",
+                "token requests (after expiry)",
+                "failed",
+            ),
+            rows,
+        )
+    )
+    for name in OURS:
+        cold, renewed, failed = result[name]
+        report.target(
+            f"herd: {name} makes 1 token request each time, 0 failures",
+            f"{cold} + {renewed}, {failed} failed",
+            cold == 1 and renewed == 1 and failed == 0,
+        )
+
+
+# -- 3. processes ----------------------------------------------------------------------------
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from officernd_auth import OfficeRNDSession
+    from officernd_auth.cache import FileTokenCache
+    session = OfficeRNDSession(token_cache=FileTokenCache())
+    sys.stdout.write(session.provider.get_token().access_token[:4])
+    """
+)
+
+
+def measure_processes(report: Report, processes: int, runs: int) -> None:
+    rows = []
+    for label, command in (
+        ("officernd-auth token", [_console_script(), "token"]),
+        ("script with FileTokenCache", [sys.executable, "-c", SCRIPT]),
+    ):
+        with emulator() as fake, tempfile.TemporaryDirectory() as cache:  # real rate limit on
+            app = fake.add_app([peers.SCOPE])
+            env = {
+                **os.environ,
+                "OFFICERND_CLIENT_ID": app.client_id,
+                "OFFICERND_CLIENT_SECRET": app.client_secret,
+                "OFFICERND_SCOPE": peers.SCOPE,
+                "OFFICERND_TOKEN_URL": fake.token_url,
+                "OFFICERND_API_URL": fake.api_url,
+                "OFFICERND_ORG": "acme",
+                "OFFICERND_TOKEN_CACHE": cache,
+            }
+            outcomes: list[int] = []
+
+            def worker(
+                command: list[str] = command,
+                env: dict[str, str] = env,
+                outcomes: list[int] = outcomes,
+            ) -> None:
+                for _ in range(runs):
+                    done = subprocess.run(command, env=env, capture_output=True, check=False)
+                    outcomes.append(done.returncode)
+
+            pool = [threading.Thread(target=worker) for _ in range(processes)]
+            started = time.perf_counter()
+            for thread in pool:
+                thread.start()
+            for thread in pool:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            failures = sum(1 for code in outcomes if code != 0)
+            refused = sum(1 for r in fake.token_requests if r.status == 429)
+            rows.append(
+                (
+                    label,
+                    processes * runs,
+                    fake.token_request_count,
+                    refused,
+                    failures,
+                    f"{elapsed:.1f}",
+                )
+            )
+            report.target(
+                f"processes: {processes} x {runs} runs of {label} -> 1 token request",
+                f"{fake.token_request_count} ({failures} failed runs)",
+                fake.token_request_count == 1 and failures == 0,
+            )
+    report.tables.append(
+        table(
+            f"3. Processes: {processes} at once, {runs} runs each, one token lifetime",
+            ("command", "runs", "token requests", "refused (429)", "failed runs", "seconds"),
+            rows,
+        )
+    )
+
+
+def _console_script() -> str:
+    found = shutil.which("officernd-auth", path=str(Path(sys.executable).parent))
+    return found or "officernd-auth"
+
+
+# -- 4. start-up -----------------------------------------------------------------------------
+
+
+def measure_startup(report: Report, rounds: int) -> None:
+    with emulator() as fake, tempfile.TemporaryDirectory() as cache:
+        app = fake.add_app([peers.SCOPE])
+        env = {
+            **os.environ,
+            "OFFICERND_CLIENT_ID": app.client_id,
+            "OFFICERND_CLIENT_SECRET": app.client_secret,
+            "OFFICERND_SCOPE": peers.SCOPE,
+            "OFFICERND_TOKEN_URL": fake.token_url,
+            "OFFICERND_TOKEN_CACHE": cache,
+        }
+        commands = {
+            "python -c 'import requests'": [sys.executable, "-c", "import requests"],
+            "python -c 'import requests_oauthlib'": [
+                sys.executable,
+                "-c",
+                "import requests_oauthlib",
+            ],
+            "python -c 'import officernd_auth'": [sys.executable, "-c", "import officernd_auth"],
+            "officernd-auth token (cached)": [_console_script(), "token"],
+        }
+        subprocess.run(
+            commands["officernd-auth token (cached)"], env=env, check=True, capture_output=True
+        )  # fill the cache
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(rounds):
+            order = list(commands)
+            random.shuffle(order)
+            for name in order:
+                started = time.perf_counter()
+                subprocess.run(commands[name], env=env, check=True, capture_output=True)
+                times[name].append(time.perf_counter() - started)
+        token_requests = fake.token_request_count
+    result = {name: median(values) for name, values in times.items()}
+    base = result["python -c 'import requests'"]
+    rows = [
+        (name, f"{seconds * 1000:.0f}", f"{seconds / base:.2f}x")
+        for name, seconds in result.items()
+    ]
+    report.tables.append(
+        table(
+            f"4. Start-up ({rounds} interleaved rounds, medians)",
+            ("command", "ms", "vs import requests"),
+            rows,
+        )
+    )
+    ours = result["python -c 'import officernd_auth'"]
+    theirs = result["python -c 'import requests_oauthlib'"]
+    cli = result["officernd-auth token (cached)"]
+    report.target(
+        "import officernd_auth <= 1.2x import requests_oauthlib",
+        f"{ours / theirs:.2f}x",
+        ours / theirs <= 1.2,
+    )
+    report.target(
+        "officernd-auth token (cached) < 1.5x a bare 'import requests' process",
+        f"{cli / base:.2f}x, {token_requests} token request",
+        cli / base < 1.5,
+    )
+
+
+# -- 5. memory -------------------------------------------------------------------------------
+
+MEMORY = textwrap.dedent(
+    """
+    import gc, json, sys
+    from benchmarks.common import API, CannedAdapter, rss_bytes
+    from officernd_auth import OfficeRNDSession
+    from officernd_auth.cache import DEFAULT_MEMORY_CACHE
+    from officernd_auth import provider
+
+    total = int(sys.argv[1])
+    session = OfficeRNDSession("id", "secret", "flex.community.members.read", org="acme")
+    session.trust_env = False
+    session.mount("https://", CannedAdapter())
+    session.token = {"access_token": "0" * 40, "expires_in": 3599}
+    for _ in range(20_000):
+        session.get(API)
+    gc.collect()
+    before = rss_bytes()
+    for _ in range(total):
+        session.get(API)
+    gc.collect()
+    after = rss_bytes()
+    print(json.dumps({"growth": after - before, "cache": len(DEFAULT_MEMORY_CACHE),
+                      "flights": len(provider._flights), "budgets": len(provider._budgets),
+                      "decided": len(session.auth._decided)}))
+    """
+)
+
+
+def measure_memory(report: Report, total: int) -> None:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY, str(total)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    result = json.loads(done.stdout)
+    report.data["memory"] = result
+    report.tables.append(
+        table(
+            f"5. Memory: RSS growth over {total:,} requests through one session",
+            ("RSS growth (KiB)", "cached tokens", "flight locks", "budgets", "host decisions"),
+            [
+                (
+                    result["growth"] // 1024,
+                    result["cache"],
+                    result["flights"],
+                    result["budgets"],
+                    result["decided"],
+                )
+            ],
+        )
+    )
+    report.target(
+        f"memory: RSS growth over {total:,} requests < 1 MiB, no growth in caches",
+        f"{result['growth'] / 1024:.0f} KiB; {result['cache']} token, {result['flights']} lock",
+        result["growth"] < 1024 * 1024 and result["cache"] == 1 and result["flights"] == 1,
+    )
+
+
+# -- 6. scale --------------------------------------------------------------------------------
+
+
+def measure_scale(report: Report, counts: Sequence[int], calls: int, rounds: int) -> None:
+    rows = []
+    ratios = []
+    for threads in counts:
+        per_thread = max(1, calls // threads)
+        with emulator(rate_limit=None) as fake:
+            ours = peers.officernd_session(credentials(fake), CannedAdapter())
+            floor = floor_getter()
+            samples: dict[str, list[float]] = {"floor": [], "ours": []}
+            for round_number in range(rounds):
+                pairs: list[tuple[str, Callable[[str], Any]]] = [("floor", floor), ("ours", ours)]
+                if round_number % 2:
+                    pairs.reverse()
+                for name, get in pairs:
+                    samples[name].append(_threaded(get, threads, per_thread))
+            ratio = median([o / f for o, f in zip(samples["ours"], samples["floor"], strict=True)])
+            ratios.append(ratio)
+            rows.append(
+                (
+                    threads,
+                    per_thread * threads,
+                    f"{median(samples['ours']) * 1e6:.1f}",
+                    f"{ratio:.3f}x",
+                    fake.token_request_count,
+                )
+            )
+    report.tables.append(
+        table(
+            "6. Scale: officernd-auth session vs floor as threads grow "
+            "(cold start, one shared session)",
+            ("threads", "requests/round", "us/request", "vs floor", "token requests"),
+            rows,
+        )
+    )
+    report.target(
+        "scale: overhead flat from 1 to 256 threads (max - min ratio <= 0.05), 1 token request",
+        f"{min(ratios):.3f}x .. {max(ratios):.3f}x",
+        max(ratios) - min(ratios) <= 0.05 and all(r[-1] == 1 for r in rows),
+    )
+
+
+def _threaded(get: Callable[[str], Any], threads: int, per_thread: int) -> float:
+    barrier = threading.Barrier(threads + 1)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(per_thread):
+            get(API)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return (time.perf_counter() - started) / (threads * per_thread)
+
+
+# -- chart and main --------------------------------------------------------------------------
+
+
+def chart(report: Report, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    overhead = report.data.get("overhead", {})
+    herd = report.data.get("herd", {})
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    names = [n for n in overhead if not n.startswith("floor")]
+    colours = ["#2a7ab0" if n in OURS else "#9aa5b1" for n in names]
+    left.barh(names, [overhead[n] for n in names], color=colours)
+    left.axvline(1.0, color="black", linewidth=0.8)
+    left.set_xlim(
+        min(0.95, *[overhead[n] for n in names]) - 0.01, max(overhead[n] for n in names) + 0.02
+    )
+    left.set_xlabel("time per request vs a static header (1.00 = no overhead)")
+    left.set_title("Per-request overhead, cached token")
+    left.invert_yaxis()
+    hnames = list(herd)
+    cold = [herd[n][0] for n in hnames]
+    renewed = [herd[n][1] for n in hnames]
+    positions = range(len(hnames))
+    right.barh([p - 0.2 for p in positions], cold, height=0.4, label="cold start", color="#2a7ab0")
+    right.barh(
+        [p + 0.2 for p in positions], renewed, height=0.4, label="after expiry", color="#e08a3c"
+    )
+    right.set_yticks(list(positions), hnames)
+    right.invert_yaxis()
+    right.set_xlabel("token requests (64 threads at once)")
+    right.set_title("Thundering herd")
+    right.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run that checks everything executes; timings meaningless",
+    )
+    parser.add_argument("--chart", default="docs/benchmarks.png", help="PNG path ('' for none)")
+    args = parser.parse_args(argv)
+    peers.allow_http_token_endpoints()
+    quick = args.quick
+    report = Report()
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("overhead", lambda: measure_overhead(report, 3 if quick else 25, 100 if quick else 2000)),
+        ("herd", lambda: measure_herd(report, 8 if quick else 64, 2 if quick else 70)),
+        ("processes", lambda: measure_processes(report, 2 if quick else 8, 2 if quick else 25)),
+        ("start-up", lambda: measure_startup(report, 2 if quick else 15)),
+        ("memory", lambda: measure_memory(report, 2_000 if quick else 200_000)),
+        (
+            "scale",
+            lambda: measure_scale(
+                report,
+                (1, 4) if quick else (1, 4, 16, 64, 256),
+                400 if quick else 20_000,
+                2 if quick else 7,
+            ),
+        ),
+    ]
+    for name, step in steps:
+        started = time.perf_counter()
+        print(f"# running {name}...", file=sys.stderr, flush=True)
+        step()
+        print(f"# {name} took {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    for text in report.tables:
+        print(text)
+        print()
+    print(
+        table(
+            "Summary" + (" (--quick: timings are not meaningful)" if quick else ""),
+            ("target", "measured", "holds"),
+            [
+                (what, measured, "yes" if holds else "NO")
+                for what, measured, holds in report.targets
+            ],
+        )
+    )
+    if args.chart:
+        chart(report, Path(args.chart))
+        print(f"\nchart written to {args.chart}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
