@@ -495,6 +495,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a smoke run that checks everything executes; timings meaningless",
     )
     parser.add_argument("--chart", default="docs/benchmarks.png", help="PNG path ('' for none)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="MEASURE",
+        help="run only this measure (repeatable): overhead, herd, processes, "
+        "start-up, memory, scale",
+    )
     args = parser.parse_args(argv)
     peers.allow_http_token_endpoints()
     quick = args.quick
@@ -510,12 +518,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             lambda: measure_scale(
                 report,
                 (1, 4) if quick else (1, 4, 16, 64, 256),
-                400 if quick else 20_000,
-                2 if quick else 7,
+                400 if quick else 4_000,
+                2 if quick else 21,
             ),
         ),
     ]
     for name, step in steps:
+        if args.only and name not in args.only:
+            continue
         started = time.perf_counter()
         print(f"# running {name}...", file=sys.stderr, flush=True)
         step()

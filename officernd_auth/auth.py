@@ -76,8 +76,8 @@ class OfficeRNDAuth(AuthBase):
         token_url: token endpoint (``OFFICERND_TOKEN_URL``); https, or http on loopback only.
         leeway: renew this many seconds before expiry.
         token_cache: a :class:`~officernd_auth.cache.TokenCache`; process memory by default.
-        allowed_hosts: the hosts (``"host"`` or ``"host:port"``) that receive the token; requests
-            to others go out without it. OfficeRND's API hosts and the host of
+        allowed_hosts: the hosts that receive the token, as ``"host"`` (its default port) or
+            ``"host:port"``; requests to others go out without it. OfficeRND's API hosts and the host of
             ``OFFICERND_API_URL`` by default.
         api_version: ``"v1"`` or ``"v2"`` to check the scopes fit that API; ``None`` skips it.
         clock: time source (seconds since the epoch), for tests.
@@ -85,6 +85,7 @@ class OfficeRNDAuth(AuthBase):
         strict_scopes: raise if fewer scopes are granted than requested (else warn).
         max_token_retries: how often a 5xx or transport failure of the token endpoint is
             retried, with exponential backoff and jitter, inside the token budget.
+        token_timeout: ``(connect, read)`` seconds for one token request.
         provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share; the
             credential arguments are then ignored.
         **provider_kwargs: further :class:`~officernd_auth.provider.TokenProvider` options.
@@ -110,6 +111,7 @@ class OfficeRNDAuth(AuthBase):
         token_budget: int | None = OFFICERND_TOKEN_BUDGET,
         strict_scopes: bool = True,
         max_token_retries: int = 2,
+        token_timeout: float | tuple[float, float] = (5.0, 30.0),
         provider: TokenProvider | None = None,
         **provider_kwargs: Any,
     ) -> None:
@@ -126,6 +128,7 @@ class OfficeRNDAuth(AuthBase):
                 token_budget=token_budget,
                 strict_scopes=strict_scopes,
                 max_retries=max_token_retries,
+                timeout=token_timeout,
                 **provider_kwargs,
             )
         self.provider = provider
@@ -177,7 +180,10 @@ class OfficeRNDAuth(AuthBase):
         scheme, host, port = origin_of(url)
         if scheme != "https" and not (scheme == "http" and is_loopback(host)):
             return False
-        return host in self.allowed_hosts or f"{host}:{port}" in self.allowed_hosts
+        if f"{host}:{port}" in self.allowed_hosts:
+            return True
+        # A bare host name means its default port: https://host:8443 is another server.
+        return host in self.allowed_hosts and port == (443 if scheme == "https" else 80)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if not self.allows(request.url):

@@ -36,6 +36,8 @@ DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _PAGE_SIZE = {"v1": 100, "v2": 50}
 _ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
+# Paths made of plain segments cannot leave the organisation and need no further checks.
+_PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
 
 
 class OfficeRNDSession(OAuth2Session):
@@ -61,6 +63,7 @@ class OfficeRNDSession(OAuth2Session):
         strict_scopes: raise if fewer scopes are granted than requested (else warn).
         max_token_retries: how often a 5xx or transport failure of the token endpoint is
             retried, with exponential backoff and jitter, inside the token budget.
+        token_timeout: ``(connect, read)`` seconds for one token request.
         sleep: how to wait between retries (tests pass a recorder).
         max_rate_limit_retries: how often an API 429 on an idempotent call is retried.
         max_retry_after: the longest ``Retry-After`` (seconds) that is waited for.
@@ -89,6 +92,7 @@ class OfficeRNDSession(OAuth2Session):
         token_budget: int | None = OFFICERND_TOKEN_BUDGET,
         strict_scopes: bool = True,
         max_token_retries: int = 2,
+        token_timeout: float | tuple[float, float] = (5.0, 30.0),
         max_rate_limit_retries: int = 2,
         max_retry_after: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -111,6 +115,7 @@ class OfficeRNDSession(OAuth2Session):
             token_budget=token_budget,
             strict_scopes=strict_scopes,
             max_retries=max_token_retries,
+            timeout=token_timeout,
             sleep=sleep,
         )
         self.org = setting("org", org, required=False)
@@ -228,6 +233,10 @@ class OfficeRNDSession(OAuth2Session):
             ValueError: the path tries to leave the organisation (``..``, ``//host``, encoded
                 slashes); use an absolute URL for anything outside it.
         """
+        if path.startswith(("https://", "http://")):
+            return path  # absolute: the common case, decided without parsing
+        if _PLAIN_PATH.fullmatch(path):
+            return f"{self.base_url}/{path.lstrip('/')}"  # nothing to escape with: no parsing
         parts = urlsplit(path)
         if parts.scheme and parts.netloc:
             return path
@@ -255,19 +264,31 @@ class OfficeRNDSession(OAuth2Session):
         url = self.url_for(url)
         if kwargs.get("timeout") is None and self.default_timeout is not None:
             kwargs["timeout"] = self.default_timeout
-        retries = self.max_rate_limit_retries if method.upper() in _IDEMPOTENT else 0
-        for attempt in range(retries + 1):
-            # Skip OAuth2Session.request: it would add the token itself, insist on https
-            # through a process-wide switch and log the token at DEBUG.
-            response = requests.Session.request(self, method, url, *args, **kwargs)
-            if response.status_code != 429 or attempt == retries:
-                return response
+        # Skip OAuth2Session.request: it would add the token itself, insist on https through a
+        # process-wide switch and log the token at DEBUG. Our auth object does the first.
+        response = requests.Session.request(self, method, url, *args, **kwargs)
+        if response.status_code == 429 and method.upper() in _IDEMPOTENT:
+            return self._retry_rate_limited(response, method, url, args, kwargs)
+        return response
+
+    def _retry_rate_limited(
+        self,
+        response: requests.Response,
+        method: str,
+        url: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        for attempt in range(self.max_rate_limit_retries):
             wait = parse_retry_after(response.headers.get("Retry-After"))
             wait = min(wait if wait is not None else 2.0**attempt, self.max_retry_after)
-            logger.warning("%s %s answered 429; retrying in %.1f s", method, url, wait)
+            logger.warning("%s %s answered 429; retrying in %.1f s", method, _path(url), wait)
             response.close()
             self._sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
+            response = requests.Session.request(self, method, url, *args, **kwargs)
+            if response.status_code != 429:
+                break
+        return response
 
     def rebuild_auth(
         self, prepared_request: requests.PreparedRequest, response: requests.Response
@@ -364,3 +385,9 @@ class OfficeRNDSession(OAuth2Session):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+
+def _path(url: str) -> str:
+    """The URL without its query string, for log lines."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"

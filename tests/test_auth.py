@@ -187,6 +187,7 @@ def test_allows_only_https_or_loopback_http() -> None:
         assert not auth.allows("https://evil.example?x=//app.officernd.com/y")
         assert not auth.allows("https://evil.example#//app.officernd.com/y")
         assert not auth.allows("http://app.officernd.com")
+        assert not auth.allows("https://app.officernd.com:8443/x")  # found by test_fuzz
         assert auth.allows("https://app.officernd.com")
         assert auth.allows("https://app.officernd.com?q=1")
     local = OfficeRNDAuth(

@@ -1,0 +1,152 @@
+"""Property tests: whatever comes in, only the documented outcomes come out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from officernd_auth import OfficeRNDAuthError, OfficeRNDSession, ScopeError
+from officernd_auth.client import TokenClient
+from officernd_auth.provider import TokenProvider
+from officernd_auth.scopes import parse_scopes
+from officernd_auth.testing import FakeOfficeRND, Fault
+
+SCOPES = ("flex.community.members.read",)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+token_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "access_token": json_values | st.text(min_size=1, max_size=50),
+        "token_type": st.sampled_from(["Bearer", "bearer", "mac", ""]) | json_values,
+        "expires_in": json_values | st.integers(-10, 10**13) | st.text(max_size=8),
+        "scope": json_values | st.just("flex.community.members.read"),
+        "error": json_values | st.sampled_from(["invalid_client", "invalid_scope", "x"]),
+        "error_description": json_values,
+    },
+)
+bodies = (
+    token_like.map(json.dumps)
+    | json_values.map(json.dumps)
+    | st.text(max_size=200)
+    | st.binary(max_size=100).map(lambda b: b.decode("latin-1"))
+)
+statuses = st.integers(200, 599)
+
+
+@settings(max_examples=400, deadline=None)
+@given(status=statuses, body=bodies, retry_after=st.none() | st.text(max_size=8))
+def test_any_token_response_parses_or_raises_ours(
+    status: int, body: str, retry_after: str | None
+) -> None:
+    client = TokenClient("https://identity.officernd.com/oauth/token", "id", "S3CR3T-fuzz")
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    try:
+        token = client._parse(status, headers, body, SCOPES, now=1000.0)
+    except OfficeRNDAuthError as exc:
+        assert "S3CR3T-fuzz" not in str(exc)
+        return
+    assert status == 200
+    assert token.access_token
+    assert token.expires_at > 1000.0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(status=statuses, body=bodies)
+def test_any_token_response_over_http(status: int, body: str) -> None:
+    with FakeOfficeRND(rate_limit=None) as fake:
+        app = fake.add_app(SCOPES)
+        provider = TokenProvider(
+            app.client_id,
+            app.client_secret,
+            SCOPES,
+            token_url=fake.token_url,
+            max_retries=0,
+            token_budget=None,
+        )
+        fake.fail_next_token_requests(Fault.respond(status, body, "text/plain"))
+        try:
+            provider.fetch_token()
+        except OfficeRNDAuthError:
+            pass
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=80) | st.lists(st.text(max_size=30), max_size=5))
+def test_any_scope_input_gives_scopes_or_scope_error(value: Any) -> None:
+    try:
+        scopes = parse_scopes(value)
+    except ScopeError:
+        return
+    assert scopes
+    assert len(set(scopes)) == len(scopes)
+    for scope in scopes:
+        assert scope.strip() == scope
+        assert " " not in scope
+        assert "," not in scope
+
+
+@pytest.fixture(scope="module")
+def offline_session() -> OfficeRNDSession:
+    session = OfficeRNDSession("id", "secret", "flex.community.members.read", org="acme")
+    session.token = {"access_token": "f" * 40, "expires_in": 3599}  # no network needed
+    return session
+
+
+path_chars = st.sampled_from(
+    list("abc/.%2fF5Ce?#@:\\") + ["..", "//", "%2e", "%2F", "evil.example"]
+)
+paths = st.lists(path_chars, max_size=12).map("".join)
+urls = st.builds(
+    lambda scheme, host, path: f"{scheme}://{host}{path}",
+    st.sampled_from(["http", "https", "HTTPS", "ftp"]),
+    st.sampled_from(
+        [
+            "app.officernd.com",
+            "evil.example",
+            "app.officernd.com.evil",
+            "evil.example@app.officernd.com",
+            "app.officernd.com:8443",
+            "APP.officernd.com",
+        ]
+    ),
+    paths,
+)
+
+
+@settings(
+    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.one_of(paths, urls))
+def test_paths_resolve_inside_or_go_out_without_a_token(
+    offline_session: OfficeRNDSession, target: str
+) -> None:
+    try:
+        url = offline_session.url_for(target)
+        prepared = offline_session.prepare_request(requests.Request("GET", url))
+    except (ValueError, requests.RequestException):
+        return  # refused before anything was sent
+    sent_to = requests.utils.urlparse(prepared.url)
+    if "Authorization" in prepared.headers:
+        assert sent_to.scheme == "https"
+        assert sent_to.hostname == "app.officernd.com"
+        assert sent_to.port in (None, 443)
+        if not (target.lower().startswith(("http://", "https://"))):
+            assert prepared.path_url.startswith("/api/v2/organizations/acme/")
+            assert "/../" not in prepared.path_url
+    else:
+        assert (
+            sent_to.hostname != "app.officernd.com"
+            or sent_to.scheme != "https"
+            or (sent_to.port not in (None, 443))
+        )
