@@ -77,8 +77,8 @@ class OfficeRNDAuth(AuthBase):
         leeway: renew this many seconds before expiry.
         token_cache: a :class:`~officernd_auth.cache.TokenCache`; process memory by default.
         allowed_hosts: the hosts that receive the token, as ``"host"`` (its default port) or
-            ``"host:port"``; requests to others go out without it. OfficeRND's API hosts and the host of
-            ``OFFICERND_API_URL`` by default.
+            ``"host:port"``; requests to others go out without it. OfficeRND's API hosts and
+            the host of ``OFFICERND_API_URL`` by default.
         api_version: ``"v1"`` or ``"v2"`` to check the scopes fit that API; ``None`` skips it.
         clock: time source (seconds since the epoch), for tests.
         token_budget: most token requests per minute (OfficeRND allows 5); ``None`` for no limit.
