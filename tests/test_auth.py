@@ -219,3 +219,16 @@ def test_auth_objects_compare_by_credential() -> None:
     assert one == two
     assert hash(one) == hash(two)
     assert one != other
+
+
+def test_no_token_after_a_redirect_to_another_port_of_the_same_host(
+    make_session: Callable[..., OfficeRNDSession], fake: FakeOfficeRND, clock: FakeClock
+) -> None:
+    with FakeOfficeRND(clock=clock) as neighbour:  # same address, another port
+        fake.add_redirect("/api/v2/organizations/acme/next-door", neighbour.api_url + MEMBERS)
+        response = make_session().get("next-door")
+        assert response.history[0].status_code == 302
+        assert neighbour.api_requests[-1].has_token is False
+        direct = make_session().get(neighbour.api_url + MEMBERS)
+        assert direct.status_code == 401
+        assert neighbour.api_requests[-1].has_token is False

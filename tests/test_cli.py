@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from officernd_auth.testing import App, FakeOfficeRND
+from officernd_auth.testing import App, FakeOfficeRND, Fault
 from officernd_auth.testing.server import FakeOfficeRND as ServerClass
 
 SCRIPT = shutil.which("officernd-auth", path=str(Path(sys.executable).parent))
@@ -290,3 +290,25 @@ def test_demo_through_the_console_script(run: Run) -> None:
     result = run("demo")
     assert result.returncode == 0
     assert "Done in" in result.stdout
+
+
+def test_verbose_error_paths_leak_nothing(run: Run, live: FakeOfficeRND, tmp_path: Path) -> None:
+    outputs = [
+        run("check", "--verbose"),
+        run("get", "members", "--verbose", "-p", "$limit=1"),
+        run("get", "members/missing", "--verbose"),
+        run("request", "DELETE", "members/x", "--verbose"),
+        run("check", "--verbose", OFFICERND_CLIENT_SECRET="wrong-" + SECRET),
+        run("cache", "show"),
+    ]
+    live.fail_next_token_requests(Fault.server_error(), count=3)
+    outputs.append(run("token", "--verbose", "--no-cache"))
+    text = "\n".join(r.stdout + r.stderr for r in outputs)
+    assert "DEBUG" in text
+    assert SECRET not in text
+    for token in live.issued_tokens():
+        assert token not in text
+    for entry in (tmp_path / "cache").glob("*.json"):
+        content = entry.read_text()
+        assert SECRET not in content
+        assert json.loads(content)["access_token"] in live.issued_tokens()
