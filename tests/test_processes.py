@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -108,7 +109,7 @@ def test_processes_share_tokens_across_lifetimes(tmp_path: Path) -> None:
         assert [r["problems"] for r in results] == [[]] * 8
         issued = [r.time for r in fake.token_requests]
         # One token request per renewal period, never two in one: single flight held.
-        gaps = [later - earlier for earlier, later in zip(issued, issued[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(issued)]
         assert all(gap > LIFETIME / 2 - 0.5 for gap in gaps), gaps
         assert len(issued) <= int(duration / (LIFETIME / 2)) + 1
         assert len(issued) >= 3  # it really ran across three lifetimes
