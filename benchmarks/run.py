@@ -447,6 +447,135 @@ def _threaded(get: Callable[[str], Any], threads: int, per_thread: int) -> float
     return (time.perf_counter() - started) / (threads * per_thread)
 
 
+# -- 7. a fleet: many workers starting at once -------------------------------------------
+
+FLEET_WORKER = textwrap.dedent(
+    """
+    import sys
+    from officernd_auth.provider import TokenProvider
+    from officernd_auth.errors import OfficeRNDAuthError
+
+    client_id, secret, token_url, cache = sys.argv[1:5]
+    provider = TokenProvider(client_id, secret, ("flex.community.members.read",),
+                             token_url=token_url, token_cache=cache or None, max_retries=0)
+    try:
+        provider.get_token()
+    except OfficeRNDAuthError as exc:
+        print(type(exc).__name__)
+        sys.exit(1)
+    print("ok")
+    """
+)
+
+
+def measure_fleet(report: Report, workers: int) -> None:
+    redis_server = shutil.which("redis-server")
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        server = None
+        variants: list[tuple[str, Callable[[int], str]]] = [
+            ("no shared cache", lambda i: ""),
+            (
+                "file cache, one directory per worker (separate hosts)",
+                lambda i: os.path.join(scratch, f"host{i}"),
+            ),
+        ]
+        if redis_server:
+            port = _free_port()
+            server = subprocess.Popen(
+                [
+                    redis_server,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    scratch,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            _wait_for_port(port)
+            variants.append(("Redis", lambda i: f"redis://127.0.0.1:{port}/0"))
+        try:
+            for label, cache_for in variants:
+                with emulator() as fake:  # OfficeRND's real limit: 5 token requests a minute
+                    app = fake.add_app([peers.SCOPE])
+                    procs = [
+                        subprocess.Popen(
+                            [
+                                sys.executable,
+                                "-c",
+                                FLEET_WORKER,
+                                app.client_id,
+                                app.client_secret,
+                                fake.token_url,
+                                cache_for(i),
+                            ],
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL,
+                            text=True,
+                        )
+                        for i in range(workers)
+                    ]
+                    failed = sum(1 for p in procs if p.wait(timeout=120) != 0)
+                    for proc in procs:
+                        assert proc.stdout is not None
+                        proc.stdout.close()
+                    refused = sum(1 for r in fake.token_requests if r.status == 429)
+                    rows.append((label, fake.token_request_count, refused, failed))
+                    if label == "Redis":
+                        report.target(
+                            f"fleet: {workers} workers at once with Redis -> 1 token request, "
+                            "0 refusals",
+                            f"{fake.token_request_count} request(s), {refused} refused",
+                            fake.token_request_count == 1 and refused == 0 and failed == 0,
+                        )
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=10)
+    if not redis_server:
+        report.target("fleet with Redis", "skipped: redis-server is not installed", False)
+    report.tables.append(
+        table(
+            f"7. A fleet: {workers} worker processes starting at once (OfficeRND's rate limit on)",
+            (
+                "token cache",
+                "token requests",
+                "refused by the server (429)",
+                "workers without a token",
+            ),
+            rows,
+        )
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"redis-server did not start on port {port}")
+
+
 # -- chart and main --------------------------------------------------------------------------
 
 
@@ -522,6 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 2 if quick else 21,
             ),
         ),
+        ("fleet", lambda: measure_fleet(report, 4 if quick else 16)),
     ]
     for name, step in steps:
         if args.only and name not in args.only:

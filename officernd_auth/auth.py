@@ -8,6 +8,7 @@ keeping the failed response in ``history``. A second 401 is handed back as it is
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -75,7 +76,8 @@ class OfficeRNDAuth(AuthBase):
         scope: space-separated string or list (``OFFICERND_SCOPE``).
         token_url: token endpoint (``OFFICERND_TOKEN_URL``); https, or http on loopback only.
         leeway: renew this many seconds before expiry.
-        token_cache: a :class:`~officernd_auth.cache.TokenCache`; process memory by default.
+        token_cache: a :class:`~officernd_auth.cache.TokenCache`, a directory (file cache) or a
+            ``redis://`` URL; ``$OFFICERND_TOKEN_CACHE`` if set, else process memory.
         allowed_hosts: the hosts that receive the token, as ``"host"`` (its default port) or
             ``"host:port"``; requests to others go out without it. OfficeRND's API hosts and
             the host of ``OFFICERND_API_URL`` by default.
@@ -104,7 +106,7 @@ class OfficeRNDAuth(AuthBase):
         *,
         token_url: str | None = None,
         leeway: float = 60.0,
-        token_cache: TokenCache | None = None,
+        token_cache: TokenCache | str | os.PathLike[str] | None = None,
         allowed_hosts: Iterable[str] | None = None,
         api_version: str | None = None,
         clock: Clock = system_clock,

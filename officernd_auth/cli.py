@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import requests
 
 from . import __version__
-from .cache import FileTokenCache
+from .cache import FileTokenCache, RedisTokenCache, TokenCache, resolve_token_cache
 from .config import ENVIRONMENT
 from .errors import ConfigurationError, OfficeRNDAuthError, ScopeError
 from .scopes import KNOWN_SCOPES, suggest_scope
@@ -158,8 +158,9 @@ def _secret(args: argparse.Namespace) -> str:
     )
 
 
-def _cache(args: argparse.Namespace) -> FileTokenCache:
-    return FileTokenCache(args.cache_dir)
+def _cache(args: argparse.Namespace) -> TokenCache:
+    # The CLI caches in files by default; $OFFICERND_TOKEN_CACHE may name a directory or Redis.
+    return resolve_token_cache(args.cache_dir) or FileTokenCache()
 
 
 def _session(args: argparse.Namespace) -> OfficeRNDSession:
@@ -211,7 +212,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         f"client id:    {_mask(provider.client_id)}",
         f"token URL:    {provider.token_url}",
         f"API:          {session.api_url} ({session.api_version}), org {session.org or '(none)'}",
-        f"cache:        {'off' if args.no_cache else _cache(args).directory}",
+        f"cache:        {'off' if args.no_cache else _describe(_cache(args))}",
         "requested scopes:",
     ]
     for scope in requested:
@@ -292,8 +293,21 @@ def _show(response: requests.Response, method: str, path: str) -> int:
     return EXIT_OK
 
 
+def _describe(cache: TokenCache) -> str:
+    if isinstance(cache, FileTokenCache):
+        return str(cache.directory)
+    return repr(cache)
+
+
 def cmd_cache(args: argparse.Namespace) -> int:
-    cache = FileTokenCache(args.cache_dir)
+    cache = _cache(args)
+    if not isinstance(cache, FileTokenCache):
+        kind = "Redis" if isinstance(cache, RedisTokenCache) else type(cache).__name__
+        raise CommandError(
+            f"cache {args.action} works on the file cache; this is {kind}: "
+            "use its own tools (e.g. redis-cli) to inspect it",
+            EXIT_USAGE,
+        )
     if args.action == "clear":
         print(f"removed {cache.clear()} cached token(s) from {cache.directory}")
         return EXIT_OK

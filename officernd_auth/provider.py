@@ -18,6 +18,7 @@ import collections
 import contextlib
 import copy
 import logging
+import os
 import random
 import threading
 import time
@@ -25,7 +26,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key
+from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key, resolve_token_cache
 from .client import TokenClient
 from .config import check_leeway
 from .errors import (
@@ -110,7 +111,10 @@ class TokenProvider:
         scopes: the parsed scopes to request.
         token_url: the token endpoint.
         leeway: renew this many seconds before expiry (clamped to half the token's lifetime).
-        token_cache: where tokens are kept; the process-wide memory cache by default.
+        token_cache: where tokens are kept: a :class:`~officernd_auth.cache.TokenCache`, a
+            directory for a ``FileTokenCache``, or a ``redis://`` URL for a
+            ``RedisTokenCache``. Default: ``$OFFICERND_TOKEN_CACHE`` if set, else the
+            process-wide memory cache.
         clock: returns the time as seconds since the epoch.
         token_budget: most token requests per ``budget_window`` seconds; ``None`` for no limit.
         budget_window: the rolling window of the budget, in seconds.
@@ -137,7 +141,7 @@ class TokenProvider:
         *,
         token_url: str,
         leeway: float = 60.0,
-        token_cache: TokenCache | None = None,
+        token_cache: TokenCache | str | os.PathLike[str] | None = None,
         clock: Clock = system_clock,
         token_budget: int | None = OFFICERND_TOKEN_BUDGET,
         budget_window: float = OFFICERND_BUDGET_WINDOW,
@@ -154,6 +158,7 @@ class TokenProvider:
             raise ConfigurationError(
                 f"token_budget must be a whole number of at least 1, or None; got {token_budget!r}"
             )
+        token_cache = resolve_token_cache(token_cache)
         if token_cache is not None and not isinstance(token_cache, TokenCache):
             raise ConfigurationError(
                 "token_cache must have get(key), set(key, token) and delete(key) methods"
@@ -265,7 +270,11 @@ class TokenProvider:
             if current is None:
                 return
             if authorization is None or current.authorization == authorization:
-                self.token_cache.delete(self.key)
+                discard = getattr(self.token_cache, "discard", None)
+                if discard is not None:
+                    discard(self.key, current)  # spares a newer token another host stored
+                else:
+                    self.token_cache.delete(self.key)
 
     def mark_denied(self, authorization: str, call: tuple[str, str]) -> None:
         """Remember that a freshly issued token was refused for ``call`` (method, path)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -57,7 +58,8 @@ class OfficeRNDSession(OAuth2Session):
         token_url: the token endpoint (``OFFICERND_TOKEN_URL``).
         leeway: renew the token this many seconds before it expires.
         timeout: applied to every call that passes none.
-        token_cache: a :class:`~officernd_auth.cache.TokenCache`; process memory by default.
+        token_cache: a :class:`~officernd_auth.cache.TokenCache`, a directory (file cache) or a
+            ``redis://`` URL; ``$OFFICERND_TOKEN_CACHE`` if set, else process memory.
         clock: time source, for tests.
         token_budget: most token requests per minute (OfficeRND allows 5); ``None`` for no limit.
         strict_scopes: raise if fewer scopes are granted than requested (else warn).
@@ -87,7 +89,7 @@ class OfficeRNDSession(OAuth2Session):
         token_url: str | None = None,
         leeway: float = 60.0,
         timeout: float | tuple[float, float] | None = DEFAULT_TIMEOUT,
-        token_cache: TokenCache | None = None,
+        token_cache: TokenCache | str | os.PathLike[str] | None = None,
         clock: Clock = system_clock,
         token_budget: int | None = OFFICERND_TOKEN_BUDGET,
         strict_scopes: bool = True,

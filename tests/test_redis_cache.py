@@ -1,0 +1,266 @@
+"""RedisTokenCache against a real redis-server on a free loopback port."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from officernd_auth import OfficeRNDSession
+from officernd_auth.cache import RedisTokenCache, cache_key, resolve_token_cache
+from officernd_auth.errors import TokenCacheWarning
+from officernd_auth.testing import App, FakeOfficeRND
+
+redis = pytest.importorskip("redis", reason="the redis package is not installed")
+REDIS_SERVER = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(
+    REDIS_SERVER is None, reason="redis-server is not installed (.ci/run installs it)"
+)
+SCOPE = "flex.community.members.read"
+
+
+@dataclass
+class RedisServer:
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert REDIS_SERVER is not None
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--protected-mode",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        client.close()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(redis_server: RedisServer) -> Iterator[object]:
+    connection = redis.Redis.from_url(redis_server.url)
+    yield connection
+    connection.close()
+
+
+def test_session_uses_redis_and_never_stores_the_secret(
+    make_session: Callable[..., OfficeRNDSession],
+    fake: FakeOfficeRND,
+    app: App,
+    redis_server: RedisServer,
+    client: object,
+) -> None:
+    session = make_session(token_cache=redis_server.url)  # a URL selects RedisTokenCache
+    assert isinstance(session.provider.token_cache, RedisTokenCache)
+    assert session.get("members").status_code == 200
+    other = make_session(token_cache=RedisTokenCache(redis_server.url))
+    assert other.get("members").status_code == 200
+    assert fake.token_request_count == 1
+    keys = client.keys("*")  # type: ignore[attr-defined]
+    assert len(keys) == 1
+    key = keys[0].decode()
+    assert key.startswith("officernd-auth:token:")
+    value = client.get(key).decode()  # type: ignore[attr-defined]
+    for text in (key, value):
+        assert app.client_secret not in text
+        assert app.client_id not in text
+    assert json.loads(value)["access_token"] == session.access_token
+
+
+def test_ttl_is_expiry_minus_leeway(redis_server: RedisServer, client: object) -> None:
+    from officernd_auth import Token
+
+    cache = RedisTokenCache(redis_server.url, leeway=60)
+    now = time.time()
+    cache.set("k", Token("t" * 40, expires_at=now + 3600, obtained_at=now))
+    ttl = client.pttl("officernd-auth:token:k") / 1000  # type: ignore[attr-defined]
+    assert 3600 - 60 - 2 < ttl <= 3600 - 60
+    cache.set("short", Token("s" * 40, expires_at=now + 30, obtained_at=now))
+    ttl = client.pttl("officernd-auth:token:short") / 1000  # type: ignore[attr-defined]
+    assert 13 < ttl <= 15  # the leeway is clamped to half a 30 s lifetime
+    assert "t" * 40 not in repr(cache)
+
+
+def test_environment_variable_selects_redis(
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    monkeypatch.setenv("OFFICERND_TOKEN_CACHE", redis_server.url)
+    assert isinstance(resolve_token_cache(None), RedisTokenCache)
+    password_url = f"redis://user:hunter2@127.0.0.1:{redis_server.port}/0"
+    assert "hunter2" not in repr(RedisTokenCache(password_url))
+
+
+def test_unreachable_redis_falls_back_to_memory(
+    make_session: Callable[..., OfficeRNDSession], fake: FakeOfficeRND
+) -> None:
+    session = make_session(token_cache=f"redis://127.0.0.1:{free_port()}/0")
+    with pytest.warns(TokenCacheWarning, match="unreachable"):
+        assert session.get("members").status_code == 200
+    assert session.get("members").status_code == 200
+    assert fake.token_request_count == 1
+
+
+def test_redis_stopped_mid_run_and_restarted(
+    make_session: Callable[..., OfficeRNDSession],
+    fake: FakeOfficeRND,
+    redis_server: RedisServer,
+) -> None:
+    cache = RedisTokenCache(redis_server.url, retry_interval=0.2)
+    session = make_session(token_cache=cache)
+    assert session.get("members").status_code == 200
+    redis_server.stop()
+    fake.expire_tokens()  # force a renewal while Redis is down
+    with pytest.warns(TokenCacheWarning, match="unreachable"):
+        statuses = [session.get("members").status_code for _ in range(5)]
+    assert statuses == [200] * 5
+    assert fake.token_request_count == 2
+    redis_server.start()
+    time.sleep(0.3)  # past the retry interval
+    fake.expire_tokens()
+    assert session.get("members").status_code == 200
+    assert fake.token_request_count == 3
+    stored = redis.Redis.from_url(redis_server.url)
+    assert len(stored.keys("officernd-auth:token:*")) == 1  # Redis is in use again
+    stored.close()
+
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    from officernd_auth.provider import TokenProvider
+    from officernd_auth.cache import RedisTokenCache
+
+    client_id, secret, token_url, url, seconds, lock_ttl = sys.argv[1:7]
+    provider = TokenProvider(client_id, secret, ("flex.community.members.read",),
+                             token_url=token_url, token_budget=None,
+                             token_cache=RedisTokenCache(url, lock_ttl=float(lock_ttl)))
+    seen = set()
+    deadline = time.time() + float(seconds)
+    while time.time() < deadline:
+        seen.add(provider.get_token().access_token)
+        time.sleep(0.02)
+    print(json.dumps({"tokens": sorted(seen), "requests": provider.token_requests}))
+    """
+)
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from officernd_auth.cache import RedisTokenCache
+
+    url, key, lock_ttl = sys.argv[1:4]
+    with RedisTokenCache(url, lock_ttl=float(lock_ttl)).lock(key):
+        print("locked", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+@pytest.mark.slow
+def test_sixteen_processes_three_lifetimes_and_a_killed_lock_holder(
+    redis_server: RedisServer,
+) -> None:
+    lifetime, lock_ttl = 4, 2.0
+    with FakeOfficeRND(expires_in=lifetime, rate_limit=None) as fake:
+        app = fake.add_app([SCOPE])
+        key = cache_key(fake.token_url, app.client_id, app.client_secret, (SCOPE,))
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, redis_server.url, key, str(lock_ttl)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.time()
+        duration = 3 * lifetime + 1.0
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    WORKER,
+                    app.client_id,
+                    app.client_secret,
+                    fake.token_url,
+                    redis_server.url,
+                    str(duration),
+                    str(lock_ttl),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(16)
+        ]
+        holder.send_signal(signal.SIGKILL)  # dies holding the lock; it must expire by itself
+        holder.wait(timeout=10)
+        holder.stdout.close()
+        results = []
+        for worker in workers:
+            out, err = worker.communicate(timeout=120)
+            assert worker.returncode == 0, err
+            results.append(json.loads(out))
+        issued = [record.time for record in fake.token_requests]
+        assert issued[0] >= started + lock_ttl - 0.5  # nobody fetched while the lock stood
+        gaps = [later - earlier for earlier, later in itertools.pairwise(issued)]
+        assert all(gap > lifetime / 2 - 0.5 for gap in gaps), gaps  # one per renewal period
+        assert 3 <= len(issued) <= int(duration / (lifetime / 2)) + 1
+        assert sum(r["requests"] for r in results) == len(issued)
+        assert len(set().union(*(set(r["tokens"]) for r in results))) == len(issued)
