@@ -23,7 +23,13 @@ from typing import Any, TextIO
 import requests
 
 from . import __version__
-from .cache import FileTokenCache, RedisTokenCache, TokenCache, resolve_token_cache
+from .cache import (
+    FileTokenCache,
+    MemoryTokenCache,
+    RedisTokenCache,
+    TokenCache,
+    resolve_token_cache,
+)
 from .config import ENVIRONMENT
 from .errors import ConfigurationError, OfficeRNDAuthError, ScopeError
 from .scopes import KNOWN_SCOPES, suggest_scope
@@ -172,7 +178,7 @@ def _session(args: argparse.Namespace) -> OfficeRNDSession:
         api_version=args.api_version,
         api_url=args.api_url,
         token_url=args.token_url,
-        token_cache=None if args.no_cache else _cache(args),
+        token_cache=MemoryTokenCache() if args.no_cache else _cache(args),
     )
 
 
