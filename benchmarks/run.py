@@ -50,6 +50,21 @@ def credentials(fake: FakeOfficeRND) -> peers.Credentials:
     )
 
 
+def cli_environment(fake: FakeOfficeRND, cache: str) -> dict[str, str]:
+    """The environment that points the CLI at a new app on ``fake``, with a token cache."""
+    app = fake.add_app([peers.SCOPE])
+    return {
+        **os.environ,
+        "OFFICERND_CLIENT_ID": app.client_id,
+        "OFFICERND_CLIENT_SECRET": app.client_secret,
+        "OFFICERND_SCOPE": peers.SCOPE,
+        "OFFICERND_TOKEN_URL": fake.token_url,
+        "OFFICERND_API_URL": fake.api_url,
+        "OFFICERND_ORG": "acme",
+        "OFFICERND_TOKEN_CACHE": cache,
+    }
+
+
 # -- 1. per-request overhead -----------------------------------------------------------------
 
 
@@ -197,17 +212,7 @@ def measure_processes(report: Report, processes: int, runs: int) -> None:
         ("script with FileTokenCache", [sys.executable, "-c", SCRIPT]),
     ):
         with emulator() as fake, tempfile.TemporaryDirectory() as cache:  # real rate limit on
-            app = fake.add_app([peers.SCOPE])
-            env = {
-                **os.environ,
-                "OFFICERND_CLIENT_ID": app.client_id,
-                "OFFICERND_CLIENT_SECRET": app.client_secret,
-                "OFFICERND_SCOPE": peers.SCOPE,
-                "OFFICERND_TOKEN_URL": fake.token_url,
-                "OFFICERND_API_URL": fake.api_url,
-                "OFFICERND_ORG": "acme",
-                "OFFICERND_TOKEN_CACHE": cache,
-            }
+            env = cli_environment(fake, cache)
             outcomes: list[int] = []
 
             def worker(
@@ -262,15 +267,7 @@ def _console_script() -> str:
 
 def measure_startup(report: Report, rounds: int) -> None:
     with emulator() as fake, tempfile.TemporaryDirectory() as cache:
-        app = fake.add_app([peers.SCOPE])
-        env = {
-            **os.environ,
-            "OFFICERND_CLIENT_ID": app.client_id,
-            "OFFICERND_CLIENT_SECRET": app.client_secret,
-            "OFFICERND_SCOPE": peers.SCOPE,
-            "OFFICERND_TOKEN_URL": fake.token_url,
-            "OFFICERND_TOKEN_CACHE": cache,
-        }
+        env = cli_environment(fake, cache)
         commands = {
             "python -c 'import requests'": [sys.executable, "-c", "import requests"],
             "python -c 'import requests_oauthlib'": [

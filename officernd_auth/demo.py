@@ -46,9 +46,10 @@ def run_demo(out: TextIO) -> int:
     def code(line: str) -> None:
         say(f"   >>> {line}")
 
-    # The demo shows our warnings as text; keep library log lines out of the transcript.
-    logging.getLogger("officernd_auth").addHandler(logging.NullHandler())
-    logging.getLogger("officernd_auth").propagate = False
+    # The transcript says in words what the library would log; keep its log lines out.
+    library_logger = logging.getLogger("officernd_auth")
+    level = library_logger.level
+    library_logger.setLevel(logging.ERROR)
     try:
         with FakeOfficeRND() as fake, warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -185,5 +186,5 @@ def run_demo(out: TextIO) -> int:
             say()
             say(f"Done in {time.perf_counter() - started:.1f} s; {tokens()} token requests in all.")
     finally:
-        logging.getLogger("officernd_auth").propagate = True
+        library_logger.setLevel(level)
     return 0

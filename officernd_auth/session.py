@@ -25,7 +25,7 @@ from .cache import TokenCache
 from .client import parse_retry_after
 from .config import DEFAULT_API_URL, check_url, setting
 from .errors import ConfigurationError
-from .provider import OFFICERND_TOKEN_BUDGET
+from .provider import OFFICERND_TOKEN_BUDGET, TokenProvider
 from .token import Clock, Token, system_clock
 
 __all__ = ["DEFAULT_TIMEOUT", "OfficeRNDSession"]
@@ -146,7 +146,7 @@ class OfficeRNDSession(OAuth2Session):
     # -- OAuth2Session surface ----------------------------------------------------------------
 
     @property
-    def provider(self) -> Any:
+    def provider(self) -> TokenProvider:
         """The :class:`~officernd_auth.provider.TokenProvider` that owns this session's token."""
         return self._officernd_auth.provider
 
