@@ -309,7 +309,9 @@ class TokenProvider:
             wait = self._budget.acquire(self.clock(), self.token_budget, self.budget_window)
             if wait is not None:
                 if attempt > 0 and flight.last_error is not None:
-                    raise copy.copy(flight.last_error)
+                    # Out of budget mid-retry: the failure the retries were for is the answer,
+                    # and it is the answer for the threads waiting on this flight too.
+                    raise self._record(flight.last_error)
                 raise self._budget_error(wait)
             self.token_requests += 1
             try:

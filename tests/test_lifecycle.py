@@ -376,3 +376,27 @@ def test_scope_typo_is_caught_before_the_network(
     with pytest.raises(ScopeError, match=r"did you mean 'flex\.community\.members\.read'"):
         make_client(scope="flex.community.member.read")
     assert fake.token_request_count == 0
+
+
+def test_waiting_threads_share_the_error_of_retries_that_ran_out_of_budget(
+    make_client: Callable[..., Client], fake: FakeOfficeRND
+) -> None:
+    client = make_client(token_budget=2, max_token_retries=5)
+    fake.fail_next_token_requests(dataclasses.replace(Fault.server_error(), delay=0.2), 10)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            client.get()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert fake.token_request_count == 2
+    assert [type(e) for e in errors] == [TokenEndpointError] * 6, errors
