@@ -50,6 +50,26 @@ class Client:
         return self.target.provider
 
 
+def errors_of_calls_at_once(client: Client, threads: int) -> list[BaseException]:
+    """Make ``threads`` calls released together; return what each one raised."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            client.get()
+        except Exception as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return errors
+
+
 @pytest.fixture(params=["session", "auth"])
 def make_client(
     request: pytest.FixtureRequest,
@@ -187,21 +207,7 @@ def test_threads_share_one_failure_instead_of_repeating_it(
 ) -> None:
     client = make_client(max_token_retries=0)
     fake.fail_next_token_requests(dataclasses.replace(Fault.server_error(), delay=0.3))
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(8)
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            client.get()
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = errors_of_calls_at_once(client, 8)
     assert [type(e) for e in errors] == [TokenEndpointError] * 8, errors
     assert fake.token_request_count == 1
     assert client.get().status_code == 200  # the next call after the fault clears succeeds
@@ -383,20 +389,6 @@ def test_waiting_threads_share_the_error_of_retries_that_ran_out_of_budget(
 ) -> None:
     client = make_client(token_budget=2, max_token_retries=5)
     fake.fail_next_token_requests(dataclasses.replace(Fault.server_error(), delay=0.2), 10)
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            client.get()
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = errors_of_calls_at_once(client, 6)
     assert fake.token_request_count == 2
     assert [type(e) for e in errors] == [TokenEndpointError] * 6, errors
