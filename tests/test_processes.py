@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from multiprocess import (
+    assert_one_token_request_per_renewal,
+    kill,
+    results_of,
+    start_lock_holder,
+    start_workers,
+)
 
 from officernd_auth.cache import cache_key
 from officernd_auth.testing import FakeOfficeRND
@@ -70,49 +72,20 @@ def test_processes_share_tokens_across_lifetimes(tmp_path: Path) -> None:
     with FakeOfficeRND(expires_in=LIFETIME, rate_limit=None) as fake:
         app = fake.add_app([SCOPE])
         key = cache_key(fake.token_url, app.client_id, app.client_secret, (SCOPE,))
-        holder = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(directory), key],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
+        holder = start_lock_holder(HOLDER, str(directory), key)
         duration = 3 * LIFETIME + 1.0
-        workers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    WORKER,
-                    app.client_id,
-                    app.client_secret,
-                    fake.token_url,
-                    str(directory),
-                    str(duration),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(8)
-        ]
+        workers = start_workers(
+            8,
+            WORKER,
+            app.client_id,
+            app.client_secret,
+            fake.token_url,
+            str(directory),
+            str(duration),
+        )
         time.sleep(1.5)  # every worker is now waiting on the lock the holder keeps
         assert fake.token_request_count == 0
-        holder.send_signal(signal.SIGKILL)  # dies holding the lock: the OS must free it
-        holder.wait(timeout=10)
-        holder.stdout.close()
-        results = []
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            results.append(json.loads(out))
+        kill(holder)  # dies holding the lock: the OS must free it
+        results = results_of(workers)
         assert [r["problems"] for r in results] == [[]] * 8
-        issued = [r.time for r in fake.token_requests]
-        # One token request per renewal period, never two in one: single flight held.
-        gaps = [later - earlier for earlier, later in itertools.pairwise(issued)]
-        assert all(gap > LIFETIME / 2 - 0.5 for gap in gaps), gaps
-        assert len(issued) <= int(duration / (LIFETIME / 2)) + 1
-        assert len(issued) >= 3  # it really ran across three lifetimes
-        assert sum(r["requests"] for r in results) == len(issued)
-        used = set().union(*(set(r["tokens"]) for r in results))
-        assert len(used) == len(issued)
+        assert_one_token_request_per_renewal(fake, results, LIFETIME, duration)

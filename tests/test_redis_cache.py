@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from multiprocess import (
+    assert_one_token_request_per_renewal,
+    kill,
+    results_of,
+    start_lock_holder,
+    start_workers,
+)
 
 from officernd_auth import OfficeRNDSession
 from officernd_auth.cache import RedisTokenCache, cache_key, resolve_token_cache
@@ -221,46 +225,20 @@ def test_sixteen_processes_three_lifetimes_and_a_killed_lock_holder(
     with FakeOfficeRND(expires_in=lifetime, rate_limit=None) as fake:
         app = fake.add_app([SCOPE])
         key = cache_key(fake.token_url, app.client_id, app.client_secret, (SCOPE,))
-        holder = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, redis_server.url, key, str(lock_ttl)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
+        holder = start_lock_holder(HOLDER, redis_server.url, key, str(lock_ttl))
         started = time.time()
         duration = 3 * lifetime + 1.0
-        workers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    WORKER,
-                    app.client_id,
-                    app.client_secret,
-                    fake.token_url,
-                    redis_server.url,
-                    str(duration),
-                    str(lock_ttl),
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(16)
-        ]
-        holder.send_signal(signal.SIGKILL)  # dies holding the lock; it must expire by itself
-        holder.wait(timeout=10)
-        holder.stdout.close()
-        results = []
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            results.append(json.loads(out))
-        issued = [record.time for record in fake.token_requests]
+        workers = start_workers(
+            16,
+            WORKER,
+            app.client_id,
+            app.client_secret,
+            fake.token_url,
+            redis_server.url,
+            str(duration),
+            str(lock_ttl),
+        )
+        kill(holder)  # dies holding the lock; it must expire by itself
+        results = results_of(workers)
+        issued = assert_one_token_request_per_renewal(fake, results, lifetime, duration)
         assert issued[0] >= started + lock_ttl - 0.5  # nobody fetched while the lock stood
-        gaps = [later - earlier for earlier, later in itertools.pairwise(issued)]
-        assert all(gap > lifetime / 2 - 0.5 for gap in gaps), gaps  # one per renewal period
-        assert 3 <= len(issued) <= int(duration / (lifetime / 2)) + 1
-        assert sum(r["requests"] for r in results) == len(issued)
-        assert len(set().union(*(set(r["tokens"]) for r in results))) == len(issued)
