@@ -312,3 +312,31 @@ def test_verbose_error_paths_leak_nothing(run: Run, live: FakeOfficeRND, tmp_pat
         content = entry.read_text()
         assert SECRET not in content
         assert json.loads(content)["access_token"] in live.issued_tokens()
+
+
+def test_terminal_output_is_pretty_with_progress(env: dict[str, str]) -> None:
+    import pty
+
+    assert SCRIPT is not None
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [SCRIPT, "get", "members", "--all"], stdout=terminal, stderr=terminal, env=env
+    )
+    os.close(terminal)  # the child holds the terminal now; read until it closes it
+    chunks = []
+    try:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the child exited and the terminal is drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(controller)
+    assert process.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode()
+    assert "260 items." in screen  # the progress indicator, on a terminal only
+    assert '\r\n  {\r\n    "_id"' in screen  # indented JSON on a terminal
+    assert SECRET not in screen
