@@ -30,7 +30,8 @@ from .cache import (
     TokenCache,
     resolve_token_cache,
 )
-from .config import ENVIRONMENT
+from .client import scrub
+from .config import ENVIRONMENT, mask_client_id
 from .errors import ConfigurationError, OfficeRNDAuthError, ScopeError
 from .scopes import KNOWN_SCOPES, suggest_scope
 from .session import OfficeRNDSession
@@ -215,7 +216,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     provider = session.provider
     requested = provider.scopes
     lines = [
-        f"client id:    {_mask(provider.client_id)}",
+        f"client id:    {mask_client_id(provider.client_id)}",
         f"token URL:    {provider.token_url}",
         f"API:          {session.api_url} ({session.api_version}), org {session.org or '(none)'}",
         f"cache:        {'off' if args.no_cache else _describe(_cache(args))}",
@@ -285,7 +286,7 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 def _show(response: requests.Response, method: str, path: str) -> int:
     if response.status_code >= 400:
-        snippet = " ".join(response.text.split())[:200]
+        snippet = scrub(response.text)
         hint = ""
         if response.status_code == 401:
             hint = " (the token is valid but probably lacks the scope for this call)"
@@ -378,10 +379,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(sys.stdout)
-
-
-def _mask(client_id: str) -> str:
-    return client_id[:4] + "…" + client_id[-2:] if len(client_id) > 8 else "…"
 
 
 _COMMANDS = {

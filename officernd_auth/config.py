@@ -17,6 +17,7 @@ __all__ = [
     "check_leeway",
     "check_url",
     "is_loopback",
+    "mask_client_id",
     "origin_of",
     "required_setting",
     "setting",
@@ -105,6 +106,11 @@ def origin_of(url: str) -> tuple[str, str, int]:
     except ValueError:
         port = None
     return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
+
+
+def mask_client_id(client_id: str) -> str:
+    """A client id shortened for display: enough to tell apps apart, not to copy one."""
+    return client_id[:4] + "…" + client_id[-2:] if len(client_id) > 8 else "…"
 
 
 def check_leeway(leeway: float) -> float:

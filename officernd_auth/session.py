@@ -23,7 +23,7 @@ from requests_oauthlib import OAuth2Session
 from .auth import OfficeRNDAuth, build_provider
 from .cache import TokenCache
 from .client import parse_retry_after
-from .config import DEFAULT_API_URL, check_url, setting
+from .config import DEFAULT_API_URL, check_url, mask_client_id, setting
 from .errors import ConfigurationError
 from .provider import OFFICERND_TOKEN_BUDGET, TokenProvider
 from .token import Clock, Token, system_clock
@@ -354,15 +354,12 @@ class OfficeRNDSession(OAuth2Session):
             state = f"valid for {max(0, int(token.expires_in(now) // 60))} min"
         return state, provider.token_requests
 
-    def _masked_client_id(self) -> str:
-        client_id: str = self.provider.client_id
-        return client_id[:4] + "…" if len(client_id) > 6 else "…"
-
     def __repr__(self) -> str:
         state, requests_made = self._token_state()
         return (
             f"<OfficeRNDSession org={self.org!r} api={self.api_version} "
-            f"client_id={self._masked_client_id()!r} scope={' '.join(self.provider.scopes)!r} "
+            f"client_id={mask_client_id(self.provider.client_id)!r} "
+            f"scope={' '.join(self.provider.scopes)!r} "
             f"token={state} token_requests={requests_made}>"
         )
 
@@ -371,7 +368,7 @@ class OfficeRNDSession(OAuth2Session):
         rows = [
             ("organisation", self.org or "(none)"),
             ("API", f"{self.api_url} ({self.api_version})"),
-            ("client id", self._masked_client_id()),
+            ("client id", mask_client_id(self.provider.client_id)),
             ("scopes", " ".join(self.provider.scopes)),
             ("token", state),
             ("token requests", str(requests_made)),
