@@ -454,7 +454,7 @@ FLEET_WORKER = textwrap.dedent(
 
     client_id, secret, token_url, cache = sys.argv[1:5]
     provider = TokenProvider(client_id, secret, ("flex.community.members.read",),
-                             token_url=token_url, token_cache=cache or None, max_retries=0)
+                             token_url=token_url, token_cache=cache or None, max_token_retries=0)
     try:
         provider.get_token()
     except OfficeRNDAuthError as exc:

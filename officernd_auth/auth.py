@@ -8,28 +8,27 @@ keeping the failed response in ``history``. A second 401 is handed back as it is
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
 
-from .cache import TokenCache
-from .config import (
-    DEFAULT_TOKEN_URL,
-    check_url,
-    is_loopback,
-    origin_of,
-    required_setting,
-    setting,
+from .config import check_url, is_loopback, origin_of, setting
+from .provider import (
+    ProviderOptions,
+    TokenProvider,
+    check_option_names,
+    resolve_provider,
+    with_provider_options,
 )
-from .provider import OFFICERND_TOKEN_BUDGET, TokenProvider
-from .scopes import check_scopes, parse_scopes, required_scope
-from .token import Clock, system_clock
+from .scopes import required_scope
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["DEFAULT_ALLOWED_HOSTS", "OfficeRNDAuth"]
 
@@ -42,55 +41,27 @@ _API_PATH = re.compile(r"/api/(?P<version>v[12])/organizations/[^/]+/(?P<resourc
 _BODY_POSITION = "_officernd_body_position"
 
 
-def build_provider(
-    client_id: str | None,
-    client_secret: str | None,
-    scope: str | Iterable[str] | None,
-    *,
-    token_url: str | None,
-    api_version: str | None,
-    **provider_kwargs: Any,
-) -> TokenProvider:
-    """Resolve arguments and environment, validate them, and make the provider. No network I/O."""
-    client_id = required_setting("client_id", client_id)
-    client_secret = required_setting("client_secret", client_secret)
-    if scope is None:
-        scope = required_setting("scope", None)
-    token_url = check_url(
-        "token_url", setting("token_url", token_url, required=False) or DEFAULT_TOKEN_URL
-    )
-    scopes = parse_scopes(scope)
-    check_scopes(scopes, api_version)
-    return TokenProvider(client_id, client_secret, scopes, token_url=token_url, **provider_kwargs)
-
-
+@with_provider_options
 class OfficeRNDAuth(AuthBase):
     """Authenticate any ``requests`` call to OfficeRND with a cached, self-renewing token.
 
     Arguments default to the ``OFFICERND_*`` environment variables. Constructing does no network
-    I/O; the first request fetches a token, later ones reuse it until it nears expiry.
+    I/O; the first request fetches a token, later ones reuse it until it nears expiry. The token
+    goes only to the allowed API origins; other requests go out without it.
 
     Args:
         client_id: the application's client id (``OFFICERND_CLIENT_ID``).
         client_secret: its secret (``OFFICERND_CLIENT_SECRET``); never shown anywhere.
         scope: space-separated string or list (``OFFICERND_SCOPE``).
-        token_url: token endpoint (``OFFICERND_TOKEN_URL``); https, or http on loopback only.
-        leeway: renew this many seconds before expiry.
-        token_cache: a :class:`~officernd_auth.cache.TokenCache`, a directory (file cache) or a
-            ``redis://`` URL; ``$OFFICERND_TOKEN_CACHE`` if set, else process memory.
+        api_url: an API origin that receives the token, scheme, host and port exactly (like the
+            session's ``api_url``); ``OFFICERND_API_URL`` when neither this nor
+            ``allowed_hosts`` is given. OfficeRND's own API hosts are always allowed unless
+            ``allowed_hosts`` says otherwise.
         allowed_hosts: the hosts that receive the token, as ``"host"`` (its default port) or
-            ``"host:port"``; requests to others go out without it. OfficeRND's API hosts and
-            the host of ``OFFICERND_API_URL`` by default.
-        api_version: ``"v1"`` or ``"v2"`` to check the scopes fit that API; ``None`` skips it.
-        clock: time source (seconds since the epoch), for tests.
-        token_budget: most token requests per minute (OfficeRND allows 5); ``None`` for no limit.
-        strict_scopes: raise if fewer scopes are granted than requested (else warn).
-        max_token_retries: how often a 5xx or transport failure of the token endpoint is
-            retried, with exponential backoff and jitter, inside the token budget.
-        token_timeout: ``(connect, read)`` seconds for one token request.
-        provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share; the
-            credential arguments are then ignored.
-        **provider_kwargs: further :class:`~officernd_auth.provider.TokenProvider` options.
+            ``"host:port"``; by default OfficeRND's API hosts.
+        provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share, instead
+            of credentials and provider options.
+        {provider_options}
 
     Example:
         >>> import requests
@@ -104,52 +75,41 @@ class OfficeRNDAuth(AuthBase):
         client_secret: str | None = None,
         scope: str | Iterable[str] | None = None,
         *,
-        token_url: str | None = None,
-        leeway: float = 60.0,
-        token_cache: TokenCache | str | os.PathLike[str] | None = None,
+        api_url: str | None = None,
         allowed_hosts: Iterable[str] | None = None,
-        api_version: str | None = None,
-        clock: Clock = system_clock,
-        token_budget: int | None = OFFICERND_TOKEN_BUDGET,
-        strict_scopes: bool = True,
-        max_token_retries: int = 2,
-        token_timeout: float | tuple[float, float] = (5.0, 30.0),
         provider: TokenProvider | None = None,
-        **provider_kwargs: Any,
+        **options: Unpack[ProviderOptions],
     ) -> None:
-        if provider is None:
-            provider = build_provider(
-                client_id,
-                client_secret,
-                scope,
-                token_url=token_url,
-                api_version=api_version,
-                leeway=leeway,
-                token_cache=token_cache,
-                clock=clock,
-                token_budget=token_budget,
-                strict_scopes=strict_scopes,
-                max_retries=max_token_retries,
-                timeout=token_timeout,
-                **provider_kwargs,
-            )
-        self.provider = provider
+        """Build the adapter; see the class documentation for the arguments."""
+        check_option_names(options, "OfficeRNDAuth()")
+        self.provider = resolve_provider(
+            client_id, client_secret, scope, provider=provider, **options
+        )
         if allowed_hosts is None:
             hosts = list(DEFAULT_ALLOWED_HOSTS)
-            api_url = setting("api_url", None, required=False)
-            if api_url:
-                parts = urlsplit(check_url("api_url", api_url))
-                hosts.append(parts.netloc)
-            allowed_hosts = hosts
         elif isinstance(allowed_hosts, str):
-            allowed_hosts = [allowed_hosts]
-        self.allowed_hosts = frozenset(h.strip().lower() for h in allowed_hosts if h.strip())
+            hosts = [allowed_hosts]
+        else:
+            hosts = list(allowed_hosts)
+        if api_url is None and allowed_hosts is None:
+            api_url = setting("api_url", None, required=False)
+        self.allowed_hosts = frozenset(h.strip().lower() for h in hosts if h.strip())
+        #: Origins (scheme, host, port) allowed exactly, from ``api_url``.
+        self.allowed_origins: frozenset[tuple[str, str, int]] = frozenset(
+            [origin_of(check_url("api_url", api_url))] if api_url else []
+        )
         self._decided: dict[str, bool] = {}
+        # Calls (method, path) answered 401 right after the token was issued: the token is valid
+        # but short of a scope there, so another 401 for the same call and token is not worth a
+        # token request. Any other call's 401 with that token is still healed (revocation).
+        self._denied: tuple[str, set[tuple[str, str]]] = ("", set())
+        self._warned_origins: set[str] = set()
 
     def __repr__(self) -> str:
+        origins = [f"{scheme}://{host}:{port}" for scheme, host, port in self.allowed_origins]
         return (
             f"<OfficeRNDAuth client_id={self.provider.client_id!r} "
-            f"hosts={sorted(self.allowed_hosts)!r}>"
+            f"hosts={sorted(self.allowed_hosts) + sorted(origins)!r}>"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -157,10 +117,11 @@ class OfficeRNDAuth(AuthBase):
             isinstance(other, OfficeRNDAuth)
             and other.provider.key == self.provider.key
             and other.allowed_hosts == self.allowed_hosts
+            and other.allowed_origins == self.allowed_origins
         )
 
     def __hash__(self) -> int:
-        return hash((self.provider.key, self.allowed_hosts))
+        return hash((self.provider.key, self.allowed_hosts, self.allowed_origins))
 
     def allows(self, url: str | None) -> bool:
         """True when ``url`` may receive the token: an allowed host, https (http on loopback)."""
@@ -182,6 +143,8 @@ class OfficeRNDAuth(AuthBase):
         scheme, host, port = origin_of(url)
         if scheme != "https" and not (scheme == "http" and is_loopback(host)):
             return False
+        if (scheme, host, port) in self.allowed_origins:
+            return True
         if f"{host}:{port}" in self.allowed_hosts:
             return True
         # A bare host name means its default port: https://host:8443 is another server.
@@ -190,6 +153,8 @@ class OfficeRNDAuth(AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if not self.allows(request.url):
             logger.debug("not sending the token to %s: host not allowed", _where(request.url))
+            # Still watch for a 401, only to say how to allow this origin (never to retry).
+            request.hooks["response"].append(self.handle_401)
             return request
         request.headers["Authorization"] = self.provider.get_token().authorization
         body = request.body
@@ -208,10 +173,11 @@ class OfficeRNDAuth(AuthBase):
             return response
         request = response.request
         if not self.allows(request.url):
+            self._warn_withheld(request)
             return response
         used = request.headers.get("Authorization")
         call = (request.method or "GET", _where(request.url))
-        if self.provider.is_denied(used, call):
+        if self._is_denied(used, call):
             # This token was refused for this call just after it was issued: another token
             # would be refused too and would spend one of the 5 token requests a minute.
             self._warn_scope(request)
@@ -237,9 +203,40 @@ class OfficeRNDAuth(AuthBase):
         second.history.append(response)
         second.request = retry
         if second.status_code == 401:
-            self.provider.mark_denied(token.authorization, call)
+            self._mark_denied(token.authorization, call)
             self._warn_scope(request)
         return second
+
+    def _mark_denied(self, authorization: str, call: tuple[str, str]) -> None:
+        """Remember that a freshly issued token was refused for ``call`` (method, path)."""
+        token, calls = self._denied
+        if token != authorization:
+            calls = set()
+        if len(calls) < 256:
+            calls.add(call)
+        self._denied = (authorization, calls)
+
+    def _is_denied(self, authorization: str | None, call: tuple[str, str]) -> bool:
+        """True when this token was already refused for this call right after it was issued."""
+        token, calls = self._denied
+        return authorization == token and call in calls
+
+    def _warn_withheld(self, request: requests.PreparedRequest) -> None:
+        """A request we sent without the token got a 401: say once per origin how to allow it."""
+        scheme, host, port = origin_of(request.url or "")
+        origin = f"{scheme}://{host}:{port}"
+        if origin in self._warned_origins or len(self._warned_origins) >= 64:
+            return
+        self._warned_origins.add(origin)
+        logger.warning(
+            "%s answered 401 to a request sent without the token, because %s is not an allowed "
+            "API origin. If it is your OfficeRND API (a staging host or the emulator), pass "
+            "api_url=%r or allowed_hosts=[%r].",
+            _where(request.url),
+            origin,
+            f"{scheme}://{host}:{port}",
+            f"{host}:{port}",
+        )
 
     def _warn_scope(self, request: requests.PreparedRequest) -> None:
         logger.warning(

@@ -192,9 +192,9 @@ class TokenClient:
             ) from None
         finally:
             response.close()
-        return self._parse(response.status_code, response.headers, text, scopes, now)
+        return self.parse_response(response.status_code, response.headers, text, scopes, now)
 
-    def _parse(
+    def parse_response(
         self,
         status: int,
         headers: Mapping[str, str],
@@ -202,6 +202,12 @@ class TokenClient:
         scopes: tuple[str, ...],
         now: float,
     ) -> Token:
+        """Turn a token response (already read) into a token, or into one of our errors.
+
+        Raises:
+            InvalidClientError, InvalidScopeError, RateLimitedError, TokenEndpointError,
+            TokenRequestError: see :mod:`officernd_auth.errors`.
+        """
         snippet = scrub(text, (self._client_secret,))
         if status != 200:
             raise self._error_for_status(status, headers, text, snippet)

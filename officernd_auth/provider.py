@@ -15,20 +15,21 @@ Process-wide state, keyed per credential so that two clients never wait on each 
 from __future__ import annotations
 
 import collections
-import contextlib
 import copy
 import logging
+import math
 import os
 import random
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, TypeVar
 
 from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key, resolve_token_cache
 from .client import TokenClient
-from .config import check_leeway
+from .config import DEFAULT_TOKEN_URL, check_leeway, check_url, required_setting, setting
 from .errors import (
     ConfigurationError,
     OfficeRNDAuthError,
@@ -37,16 +38,111 @@ from .errors import (
     ScopeNotGrantedWarning,
     TokenEndpointError,
 )
-from .scopes import format_scopes
+from .scopes import check_scopes, format_scopes, parse_scopes
 from .token import Clock, Token, system_clock
 
-__all__ = ["TokenProvider"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "OPTION_NAMES",
+    "PROVIDER_OPTIONS_DOC",
+    "ProviderOptions",
+    "TokenProvider",
+    "TokenStatus",
+    "resolve_provider",
+]
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
 #: OfficeRND's documented limit: 5 token requests a minute per client, failures included.
 OFFICERND_TOKEN_BUDGET = 5
 OFFICERND_BUDGET_WINDOW = 60.0
+
+
+def resolve_provider(
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    scope: str | Iterable[str] | None = None,
+    *,
+    provider: TokenProvider | None = None,
+    **options: Unpack[ProviderOptions],
+) -> TokenProvider:
+    """Make a provider from arguments, falling back to the ``OFFICERND_*`` environment.
+
+    The only reader of ``OFFICERND_CLIENT_ID``, ``OFFICERND_CLIENT_SECRET``, ``OFFICERND_SCOPE``
+    and ``OFFICERND_TOKEN_URL``. With ``provider=``, that provider is returned as it is, and
+    passing credentials or options beside it is an error rather than silently ignored.
+
+    Raises:
+        ConfigurationError: a setting is missing or unusable, or given beside ``provider=``.
+    """
+    check_option_names(options, "resolve_provider()")
+    if provider is not None:
+        if not isinstance(provider, TokenProvider):
+            raise ConfigurationError(
+                f"provider must be a TokenProvider, got {type(provider).__name__}"
+            )
+        given = [
+            name
+            for name, value in (
+                ("client_id", client_id),
+                ("client_secret", client_secret),
+                ("scope", scope),
+            )
+            if value is not None
+        ] + sorted(options)
+        if given:
+            raise ConfigurationError(
+                f"pass either provider= or its settings, not both: {', '.join(given)} would be "
+                "ignored; set them on the TokenProvider instead"
+            )
+        return provider
+    resolved_scope = required_setting("scope", None) if scope is None else scope
+    options["token_url"] = setting("token_url", options.get("token_url"), required=False)
+    return TokenProvider(
+        required_setting("client_id", client_id),
+        required_setting("client_secret", client_secret),
+        resolved_scope,
+        **options,
+    )
+
+
+def _credential(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(
+            f"{name} must be a non-empty string, got {type(value).__name__}: pass {name}=... "
+            "(or build the provider with resolve_provider() to read OFFICERND_* variables)"
+        )
+    return value.strip()
+
+
+def _number(name: str, value: object, *, minimum: float = 0.0, whole: bool = False) -> float:
+    """Check a setting is a finite number (a whole one if ``whole``) of at least ``minimum``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or (whole and not float(value).is_integer())
+        or value < minimum
+    ):
+        kind = "a whole number" if whole else "a number"
+        raise ConfigurationError(f"{name} must be {kind} of at least {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _timeout(value: object) -> float | tuple[float, float]:
+    if isinstance(value, tuple) and len(value) == 2:
+        connect = _number("token_timeout", value[0], minimum=1e-9)
+        read = _number("token_timeout", value[1], minimum=1e-9)
+        return (connect, read)
+    if isinstance(value, tuple):
+        raise ConfigurationError(
+            f"token_timeout must be seconds or a (connect, read) pair, got {value!r}"
+        )
+    return _number("token_timeout", value, minimum=1e-9)
 
 
 class _Flight:
@@ -102,33 +198,116 @@ def _budget_for(token_url: str, client_id: str) -> _Budget:
         return _budgets.setdefault((token_url, client_id), _Budget())
 
 
+class ProviderOptions(TypedDict, total=False):
+    """Every option of a :class:`TokenProvider`, declared once.
+
+    ``OfficeRNDSession``, ``OfficeRNDAuth``, ``TokenProvider`` and :func:`resolve_provider` take
+    these as keyword arguments under these names; a name not listed here is a ``TypeError``.
+    Each is validated where it is stored, in :class:`TokenProvider`.
+    """
+
+    token_url: str | None
+    api_version: str | None
+    leeway: float
+    token_cache: TokenCache | str | os.PathLike[str] | None
+    clock: Clock
+    token_budget: int | None
+    budget_window: float
+    max_token_retries: int
+    backoff: float
+    strict_scopes: bool
+    token_timeout: float | tuple[float, float]
+    verify: bool | str
+    sleep: Callable[[float], None]
+
+
+#: The documentation of every provider option, in the Google style of an ``Args:`` section.
+#: The constructors of the session, the auth adapter and the provider include it in their own
+#: docstrings, so ``help()`` shows each option where it is accepted and it is written once.
+PROVIDER_OPTIONS_DOC = """\
+        token_url: the token endpoint (``OFFICERND_TOKEN_URL``, else OfficeRND's); https, or
+            http on a loopback host only.
+        api_version: ``"v1"`` or ``"v2"``: check that the scopes fit that API (``None`` skips
+            the check).
+        leeway: renew the token this many seconds before it expires (default 60; clamped to half
+            the token's lifetime).
+        token_cache: where tokens are kept: a :class:`~officernd_auth.cache.TokenCache`, a
+            directory for a ``FileTokenCache``, or a ``redis://`` URL for a ``RedisTokenCache``.
+            Default: ``$OFFICERND_TOKEN_CACHE`` if set, else the process-wide memory cache.
+        clock: returns the time as seconds since the epoch (default ``time.time``; tests pass
+            a fake clock).
+        token_budget: most token requests per ``budget_window`` (default 5, as OfficeRND
+            allows); ``None`` for no limit.
+        budget_window: the rolling window of the token budget, in seconds (default 60).
+        max_token_retries: how often a 5xx or transport failure of the token endpoint is
+            retried, with exponential backoff and jitter, inside the budget (default 2).
+        backoff: base of that backoff, in seconds (default 0.5).
+        strict_scopes: raise :class:`~officernd_auth.errors.ScopeNotGrantedError` when fewer
+            scopes are granted than requested (default); ``False`` warns and uses the token.
+        token_timeout: ``(connect, read)`` seconds for one token request (default (5, 30)).
+        verify: TLS verification of the token request, as for ``requests`` (default True).
+        sleep: how to wait between retries (default ``time.sleep``; tests pass a recorder).
+"""
+
+OPTION_NAMES: frozenset[str] = ProviderOptions.__optional_keys__
+
+
+def with_provider_options(obj: _T) -> _T:
+    """Put :data:`PROVIDER_OPTIONS_DOC` where a docstring says ``{provider_options}``."""
+    if obj.__doc__:
+        obj.__doc__ = obj.__doc__.replace("        {provider_options}\n", PROVIDER_OPTIONS_DOC)
+    return obj
+
+
+def check_option_names(options: Mapping[str, object], where: str) -> None:
+    """Raise ``TypeError`` naming any keyword that is not a provider option."""
+    unknown = options.keys() - OPTION_NAMES
+    if unknown:
+        raise TypeError(
+            f"{where} got unexpected keyword argument(s) {', '.join(sorted(unknown))}; the "
+            f"provider options are: {', '.join(sorted(OPTION_NAMES))}"
+        )
+
+
+class TokenStatus(NamedTuple):
+    """What the provider knows about its cached token, without any network I/O.
+
+    Attributes:
+        state: ``"none"``, ``"valid"``, ``"renewing"`` (within the leeway: the next call fetches
+            a new one) or ``"expired"``.
+        expires_in: seconds until the cached token expires (``0`` when there is none).
+    """
+
+    state: str
+    expires_in: float
+
+    def __str__(self) -> str:
+        if self.state == "valid":
+            return f"valid for {max(0, int(self.expires_in // 60))} min"
+        if self.state == "renewing":
+            return f"renewing (expires in {max(0, int(self.expires_in))} s)"
+        return self.state
+
+
+@with_provider_options
 class TokenProvider:
     """Hands out valid tokens for one credential, fetching only when needed.
 
+    Construction validates every setting and does no network I/O. Use :func:`resolve_provider`
+    to fill credentials from the ``OFFICERND_*`` environment.
+
     Args:
         client_id: the application's client id.
-        client_secret: the application's client secret.
-        scopes: the parsed scopes to request.
-        token_url: the token endpoint.
-        leeway: renew this many seconds before expiry (clamped to half the token's lifetime).
-        token_cache: where tokens are kept: a :class:`~officernd_auth.cache.TokenCache`, a
-            directory for a ``FileTokenCache``, or a ``redis://`` URL for a
-            ``RedisTokenCache``. Default: ``$OFFICERND_TOKEN_CACHE`` if set, else the
-            process-wide memory cache.
-        clock: returns the time as seconds since the epoch.
-        token_budget: most token requests per ``budget_window`` seconds; ``None`` for no limit.
-        budget_window: the rolling window of the budget, in seconds.
-        max_retries: how often a 5xx or transport failure is retried (each retry uses budget).
-        backoff: base of the exponential backoff between retries, in seconds.
-        strict_scopes: raise :class:`ScopeNotGrantedError` when fewer scopes are granted than
-            requested; when ``False`` warn and use the narrower token.
-        timeout: ``(connect, read)`` timeout of one token request.
-        verify: TLS verification for the token request.
-        sleep: how to wait between retries (tests pass a recorder).
+        client_secret: the application's client secret; never shown anywhere.
+        scope: the scopes to request, as a space-separated string or a list.
+        {provider_options}
+
+    Raises:
+        ConfigurationError: a setting is missing or unusable (the message names it).
+        ScopeError: a scope is malformed or a near miss of a known one.
 
     Example:
-        >>> provider = TokenProvider("id", "secret", ("officernd.api.read",),
-        ...                          token_url="https://identity.officernd.com/oauth/token")
+        >>> provider = TokenProvider("id", "secret", "officernd.api.read")
         >>> provider.current_token() is None   # nothing fetched yet: construction is offline
         True
     """
@@ -137,56 +316,67 @@ class TokenProvider:
         self,
         client_id: str,
         client_secret: str,
-        scopes: tuple[str, ...],
-        *,
-        token_url: str,
-        leeway: float = 60.0,
-        token_cache: TokenCache | str | os.PathLike[str] | None = None,
-        clock: Clock = system_clock,
-        token_budget: int | None = OFFICERND_TOKEN_BUDGET,
-        budget_window: float = OFFICERND_BUDGET_WINDOW,
-        max_retries: int = 2,
-        backoff: float = 0.5,
-        strict_scopes: bool = True,
-        timeout: float | tuple[float, float] = (5.0, 30.0),
-        verify: bool | str = True,
-        sleep: Callable[[float], None] = time.sleep,
+        scope: str | Iterable[str],
+        **options: Unpack[ProviderOptions],
     ) -> None:
-        if token_budget is not None and (
-            isinstance(token_budget, bool) or not isinstance(token_budget, int) or token_budget < 1
-        ):
-            raise ConfigurationError(
-                f"token_budget must be a whole number of at least 1, or None; got {token_budget!r}"
-            )
-        token_cache = resolve_token_cache(token_cache)
-        if token_cache is not None and not isinstance(token_cache, TokenCache):
-            raise ConfigurationError(
-                "token_cache must have get(key), set(key, token) and delete(key) methods"
-            )
+        check_option_names(options, "TokenProvider()")
+        client_id = _credential("client_id", client_id)
+        client_secret = _credential("client_secret", client_secret)
+        api_version = options.get("api_version")
+        if api_version not in (None, "v1", "v2"):
+            raise ConfigurationError(f"api_version must be 'v1' or 'v2', got {api_version!r}")
+        scopes = parse_scopes(scope)
+        check_scopes(scopes, api_version)
+        token_url = check_url("token_url", options.get("token_url") or DEFAULT_TOKEN_URL)
+        token_budget = options.get("token_budget", OFFICERND_TOKEN_BUDGET)
+        if token_budget is not None:
+            _number("token_budget", token_budget, minimum=1, whole=True)
         self.client_id = client_id
         self.scopes = scopes
         self.token_url = token_url
-        self.leeway = check_leeway(leeway)
+        self.api_version = api_version
+        self.leeway = check_leeway(options.get("leeway", 60.0))
+        self.clock: Clock = options.get("clock", system_clock)
+        if not callable(self.clock):
+            raise ConfigurationError("clock must be a callable returning seconds since the epoch")
+        self.token_budget: int | None = None if token_budget is None else int(token_budget)
+        self.budget_window = _number(
+            "budget_window", options.get("budget_window", OFFICERND_BUDGET_WINDOW), minimum=1e-9
+        )
+        self.max_token_retries = int(
+            _number("max_token_retries", options.get("max_token_retries", 2), whole=True)
+        )
+        self.backoff = _number("backoff", options.get("backoff", 0.5))
+        self.strict_scopes = bool(options.get("strict_scopes", True))
+        self.token_timeout = _timeout(options.get("token_timeout", (5.0, 30.0)))
+        self.verify = options.get("verify", True)
+        if not isinstance(self.verify, (bool, str)):
+            raise ConfigurationError(
+                f"verify must be True, False or the path of a CA bundle, got {self.verify!r}"
+            )
+        self.sleep: Callable[[float], None] = options.get("sleep", time.sleep)
+        token_cache = resolve_token_cache(
+            options.get("token_cache"), clock=self.clock, leeway=self.leeway
+        )
+        if token_cache is not None and not isinstance(token_cache, TokenCache):
+            raise ConfigurationError(
+                "token_cache must implement TokenCache (get, set, delete, lock, discard): "
+                "subclass officernd_auth.cache.BaseTokenCache to get lock and discard for free"
+            )
         self.token_cache: TokenCache = (
             token_cache if token_cache is not None else DEFAULT_MEMORY_CACHE
         )
-        self.clock = clock
-        self.token_budget = token_budget
-        self.budget_window = float(budget_window)
-        self.max_retries = max(0, int(max_retries))
-        self.backoff = float(backoff)
-        self.strict_scopes = strict_scopes
-        self.sleep = sleep
         #: How many token requests this provider sent over the network.
         self.token_requests = 0
-        # Calls (method, path) answered 401 right after the token was issued: the token is valid
-        # but short of a scope there, so another 401 for the same call and token is not worth a
-        # token request. Any other call's 401 with that token is still healed (revocation).
-        self._denied: tuple[str, set[tuple[str, str]]] = ("", set())
         self.key = cache_key(token_url, client_id, client_secret, scopes)
         self._renew_at: tuple[Token | None, float] = (None, 0.0)
-        self._client = TokenClient(
-            token_url, client_id, client_secret, timeout=timeout, verify=verify
+        #: The one place that talks to the token endpoint for this provider.
+        self.client = TokenClient(
+            token_url,
+            client_id,
+            client_secret,
+            timeout=self.token_timeout,
+            verify=self.verify,
         )
         self._flight = _flight_for(self.key)
         self._budget = _budget_for(token_url, client_id)
@@ -219,6 +409,38 @@ class TokenProvider:
 
     def _usable(self, token: Token | None, now: float) -> bool:
         return token is not None and not token.is_expired(now, self.leeway)
+
+    def status(self) -> TokenStatus:
+        """Whether the cached token is usable, by the same rule :meth:`get_token` applies."""
+        token = self.token_cache.get(self.key)
+        if token is None:
+            return TokenStatus("none", 0.0)
+        now = self.clock()
+        left = token.expires_in(now)
+        if token.is_expired(now):
+            return TokenStatus("expired", left)
+        if token.is_expired(now, self.leeway):
+            return TokenStatus("renewing", left)
+        return TokenStatus("valid", left)
+
+    def has_valid_token(self) -> bool:
+        """True when a cached token will be used as it is (not expired, not within the leeway)."""
+        return self.status().state == "valid"
+
+    def seed(self, token: Token | Mapping[str, Any]) -> Token:
+        """Store a token obtained elsewhere, as if this provider had fetched it.
+
+        Args:
+            token: a :class:`Token`, or a token dict as ``OAuth2Session.token`` holds it
+                (``access_token`` and ``expires_at`` or ``expires_in``; ``scope`` optional).
+
+        Raises:
+            ConfigurationError: the dict is not a usable token.
+        """
+        if not isinstance(token, Token):
+            token = Token.from_dict(token, self.clock(), default_scopes=self.scopes)
+        self.token_cache.set(self.key, token)
+        return token
 
     def get_token(self) -> Token:
         """Return a valid token, fetching one only when the cached one is missing or expiring.
@@ -270,37 +492,14 @@ class TokenProvider:
             if current is None:
                 return
             if authorization is None or current.authorization == authorization:
-                discard = getattr(self.token_cache, "discard", None)
-                if discard is not None:
-                    discard(self.key, current)  # spares a newer token another host stored
-                else:
-                    self.token_cache.delete(self.key)
-
-    def mark_denied(self, authorization: str, call: tuple[str, str]) -> None:
-        """Remember that a freshly issued token was refused for ``call`` (method, path)."""
-        token, calls = self._denied
-        if token != authorization:
-            calls = set()
-        if len(calls) < 256:
-            calls.add(call)
-        self._denied = (authorization, calls)
-
-    def is_denied(self, authorization: str | None, call: tuple[str, str]) -> bool:
-        """True when this token was already refused for this call right after it was issued."""
-        token, calls = self._denied
-        return authorization == token and call in calls
+                # discard, not delete: spares a newer token another host stored meanwhile.
+                self.token_cache.discard(self.key, current)
 
     # -- fetching -----------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _cross_process_lock(self) -> Iterator[None]:
-        """The cache's own lock across processes, where the backend has one (file, Redis)."""
-        lock = getattr(self.token_cache, "lock", None)
-        if lock is None:
-            yield
-        else:
-            with lock(self.key):
-                yield
+    def _cross_process_lock(self) -> AbstractContextManager[None]:
+        """The cache's own lock: across processes for the file and Redis caches."""
+        return self.token_cache.lock(self.key)
 
     def _fetch_locked(self) -> Token:
         flight = self._flight
@@ -315,14 +514,14 @@ class TokenProvider:
                 raise self._budget_error(wait)
             self.token_requests += 1
             try:
-                token = self._client.fetch_token(self.scopes, self.clock())
+                token = self.client.fetch_token(self.scopes, self.clock())
             except RateLimitedError as exc:
                 retry_after = exc.retry_after if exc.retry_after is not None else self.budget_window
                 self._budget.block(self.clock() + retry_after)
                 raise self._record(exc) from None
             except TokenEndpointError as exc:
                 retryable = exc.status_code is None or exc.status_code >= 500
-                if retryable and attempt < self.max_retries:
+                if retryable and attempt < self.max_token_retries:
                     delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.0)
                     logger.warning("%s; retrying in %.1f s", exc.message, delay)
                     flight.last_error = exc

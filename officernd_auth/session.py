@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 
-from .auth import OfficeRNDAuth, build_provider
-from .cache import TokenCache
+from .auth import OfficeRNDAuth
 from .client import parse_retry_after
 from .config import DEFAULT_API_URL, check_url, mask_client_id, setting
 from .errors import ConfigurationError
-from .provider import OFFICERND_TOKEN_BUDGET, TokenProvider
-from .token import Clock, Token, system_clock
+from .provider import (
+    ProviderOptions,
+    TokenProvider,
+    check_option_names,
+    resolve_provider,
+    with_provider_options,
+)
+from .scopes import parse_scopes
+from .token import Token
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["DEFAULT_TIMEOUT", "OfficeRNDSession"]
 
@@ -41,6 +48,7 @@ _ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
 _PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
 
 
+@with_provider_options
 class OfficeRNDSession(OAuth2Session):
     """A ``requests.Session`` that is authorised for one OfficeRND organisation.
 
@@ -53,23 +61,17 @@ class OfficeRNDSession(OAuth2Session):
         client_secret: its secret (``OFFICERND_CLIENT_SECRET``); never shown anywhere.
         scope: space-separated string or list (``OFFICERND_SCOPE``).
         org: the organisation slug (``OFFICERND_ORG``), needed for short paths.
-        api_version: ``"v2"`` (Flex, default) or ``"v1"`` (Hybrid).
-        api_url: the API origin (``OFFICERND_API_URL``); https, or http on loopback only.
-        token_url: the token endpoint (``OFFICERND_TOKEN_URL``).
-        leeway: renew the token this many seconds before it expires.
-        timeout: applied to every call that passes none.
-        token_cache: a :class:`~officernd_auth.cache.TokenCache`, a directory (file cache) or a
-            ``redis://`` URL; ``$OFFICERND_TOKEN_CACHE`` if set, else process memory.
-        clock: time source, for tests.
-        token_budget: most token requests per minute (OfficeRND allows 5); ``None`` for no limit.
-        strict_scopes: raise if fewer scopes are granted than requested (else warn).
-        max_token_retries: how often a 5xx or transport failure of the token endpoint is
-            retried, with exponential backoff and jitter, inside the token budget.
-        token_timeout: ``(connect, read)`` seconds for one token request.
-        sleep: how to wait between retries (tests pass a recorder).
+        api_url: the API origin (``OFFICERND_API_URL``); https, or http on loopback only. Only
+            this origin receives the token.
+        timeout: applied to every call that passes none (default (10, 60)).
         max_rate_limit_retries: how often an API 429 on an idempotent call is retried.
         max_retry_after: the longest ``Retry-After`` (seconds) that is waited for.
-        **oauth2session_kwargs: passed to ``OAuth2Session``.
+        provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share, instead
+            of credentials and provider options.
+        {provider_options}
+
+    ``api_version`` also chooses the API the short paths go to: ``"v2"`` (Flex, the default
+    here) or ``"v1"`` (Hybrid).
 
     Example:
         >>> session = OfficeRNDSession("my-id", "my-secret", "flex.community.members.read",
@@ -84,41 +86,21 @@ class OfficeRNDSession(OAuth2Session):
         scope: str | Iterable[str] | None = None,
         *,
         org: str | None = None,
-        api_version: str = "v2",
         api_url: str | None = None,
-        token_url: str | None = None,
-        leeway: float = 60.0,
         timeout: float | tuple[float, float] | None = DEFAULT_TIMEOUT,
-        token_cache: TokenCache | str | os.PathLike[str] | None = None,
-        clock: Clock = system_clock,
-        token_budget: int | None = OFFICERND_TOKEN_BUDGET,
-        strict_scopes: bool = True,
-        max_token_retries: int = 2,
-        token_timeout: float | tuple[float, float] = (5.0, 30.0),
         max_rate_limit_retries: int = 2,
         max_retry_after: float = 30.0,
-        sleep: Callable[[float], None] = time.sleep,
-        **oauth2session_kwargs: Any,
+        provider: TokenProvider | None = None,
+        **options: Unpack[ProviderOptions],
     ) -> None:
-        if api_version not in ("v1", "v2"):
-            raise ConfigurationError(f"api_version must be 'v1' or 'v2', got {api_version!r}")
+        """Build the session; see the class documentation for the arguments."""
+        check_option_names(options, "OfficeRNDSession()")
+        if provider is None:
+            options.setdefault("api_version", "v2")
+        provider = resolve_provider(client_id, client_secret, scope, provider=provider, **options)
+        api_version = provider.api_version or "v2"
         resolved_api_url = check_url(
             "api_url", setting("api_url", api_url, required=False) or DEFAULT_API_URL
-        )
-        provider = build_provider(
-            client_id,
-            client_secret,
-            scope,
-            token_url=token_url,
-            api_version=api_version,
-            leeway=leeway,
-            token_cache=token_cache,
-            clock=clock,
-            token_budget=token_budget,
-            strict_scopes=strict_scopes,
-            max_retries=max_token_retries,
-            timeout=token_timeout,
-            sleep=sleep,
         )
         self.org = setting("org", org, required=False)
         if self.org is not None and (not self.org or "/" in self.org or self.org in {".", ".."}):
@@ -131,15 +113,11 @@ class OfficeRNDSession(OAuth2Session):
         self.default_timeout = timeout
         self.max_rate_limit_retries = max(0, int(max_rate_limit_retries))
         self.max_retry_after = float(max_retry_after)
-        self._sleep = sleep
         self._officernd_auth = OfficeRNDAuth(
-            provider=provider, allowed_hosts=[urlsplit(resolved_api_url).netloc]
+            provider=provider, api_url=resolved_api_url, allowed_hosts=()
         )
-        super().__init__(
-            client=BackendApplicationClient(provider.client_id),
-            scope=list(provider.scopes),
-            **oauth2session_kwargs,
-        )
+        self._backend_client = BackendApplicationClient(provider.client_id)
+        super().__init__(client=self._backend_client)
         # Session-level auth: requests then skips its .netrc lookup, and per-call auth= wins.
         self.auth = self._officernd_auth
 
@@ -151,6 +129,26 @@ class OfficeRNDSession(OAuth2Session):
         return self._officernd_auth.provider
 
     @property
+    def oauth_client(self) -> BackendApplicationClient:
+        """The oauthlib ``BackendApplicationClient`` this session is built on."""
+        return self._backend_client
+
+    @property
+    def scope(self) -> list[str]:
+        """The requested scopes (read-only here: they are the provider's)."""
+        return list(self.provider.scopes)
+
+    @scope.setter
+    def scope(self, value: str | Iterable[str] | None) -> None:
+        # OAuth2Session.__init__ assigns the scope it was given (None here); anything else would
+        # be silently ignored, so it is refused.
+        if value is not None and frozenset(parse_scopes(value)) != frozenset(self.provider.scopes):
+            raise ConfigurationError(
+                "a session's scopes are fixed when it is made: create a new OfficeRNDSession "
+                "with scope=..."
+            )
+
+    @property
     def token(self) -> dict[str, Any]:
         """The current token as a dict (``access_token``, ``expires_in``, ...); ``{}`` if none."""
         auth = self.__dict__.get("_officernd_auth")
@@ -160,21 +158,8 @@ class OfficeRNDSession(OAuth2Session):
     @token.setter
     def token(self, value: Mapping[str, Any] | None) -> None:
         # OAuth2Session.__init__ assigns {}; a real dict seeds the cache with a known token.
-        if not value:
-            return
-        access_token = value.get("access_token")
-        if not isinstance(access_token, str) or not access_token:
-            raise ConfigurationError("a token dict needs a non-empty 'access_token'")
-        now = self.provider.clock()
-        expires_at = value.get("expires_at")
-        if not isinstance(expires_at, (int, float)):
-            expires_at = now + float(value.get("expires_in", 3599))
-        scopes = value.get("scope", self.provider.scopes)
-        scope_set = frozenset(scopes.split() if isinstance(scopes, str) else scopes)
-        self.provider.token_cache.set(
-            self.provider.key,
-            Token(access_token, float(expires_at), now, scope_set),
-        )
+        if value:
+            self.provider.seed(value)
 
     @property
     def access_token(self) -> str | None:
@@ -188,11 +173,8 @@ class OfficeRNDSession(OAuth2Session):
 
     @property
     def authorized(self) -> bool:
-        """True when a token is cached and not yet expiring."""
-        token = self.provider.current_token()
-        return token is not None and not token.is_expired(
-            self.provider.clock(), self.provider.leeway
-        )
+        """True when a token is cached and will be used as it is (not due for renewal)."""
+        return self.provider.has_valid_token()
 
     def fetch_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
         """Fetch a new token now, whatever the cache holds, and return it as a dict.
@@ -286,7 +268,7 @@ class OfficeRNDSession(OAuth2Session):
             wait = min(wait if wait is not None else 2.0**attempt, self.max_retry_after)
             logger.warning("%s %s answered 429; retrying in %.1f s", method, _path(url), wait)
             response.close()
-            self._sleep(wait)
+            self.provider.sleep(wait)
             response = requests.Session.request(self, method, url, *args, **kwargs)
             if response.status_code != 429:
                 break
@@ -343,16 +325,7 @@ class OfficeRNDSession(OAuth2Session):
     # -- presentation and pickling ------------------------------------------------------------
 
     def _token_state(self) -> tuple[str, int]:
-        provider = self.provider
-        token = provider.current_token()
-        now = provider.clock()
-        if token is None:
-            state = "none"
-        elif token.is_expired(now):
-            state = "expired"
-        else:
-            state = f"valid for {max(0, int(token.expires_in(now) // 60))} min"
-        return state, provider.token_requests
+        return str(self.provider.status()), self.provider.token_requests
 
     def __repr__(self) -> str:
         state, requests_made = self._token_state()

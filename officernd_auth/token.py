@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from .errors import ConfigurationError
 
 __all__ = ["Clock", "Token", "system_clock"]
 
@@ -83,6 +87,52 @@ class Token:
             "expires_at": self.expires_at,
             "scope": sorted(self.scopes),
         }
+
+    @classmethod
+    def from_dict(
+        cls, value: Mapping[str, Any], now: float, *, default_scopes: Iterable[str] = ()
+    ) -> Token:
+        """A token from the dict that ``OAuth2Session.token`` users hold (see :meth:`to_dict`).
+
+        Args:
+            value: ``access_token``, and ``expires_at`` (absolute) or ``expires_in`` (from
+                ``now``; 3599 s, OfficeRND's lifetime, when neither is given); ``scope`` as a
+                string or list, else ``default_scopes``.
+            now: the current time, taken as the moment of issue.
+            default_scopes: the scopes assumed when the dict names none.
+
+        Raises:
+            ConfigurationError: no usable ``access_token``, expiry or scope.
+        """
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(f"a token must be a dict, got {type(value).__name__}")
+        access_token = value.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise ConfigurationError("a token dict needs a non-empty 'access_token'")
+        expires_at = value.get("expires_at")
+        if expires_at is None:
+            expires_in = value.get("expires_in", 3599)
+            if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+                raise ConfigurationError("the token dict's 'expires_in' must be seconds")
+            expires_at = now + expires_in
+        if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+            raise ConfigurationError("the token dict's 'expires_at' must be epoch seconds")
+        if not math.isfinite(expires_at):
+            raise ConfigurationError("the token dict's expiry must be a finite number")
+        scopes = value.get("scope", None)
+        if scopes is None:
+            scopes = default_scopes
+        if isinstance(scopes, str):
+            scopes = scopes.split()
+        if not all(isinstance(s, str) for s in scopes):
+            raise ConfigurationError("the token dict's 'scope' must be a string or a list")
+        return cls(
+            access_token=access_token,
+            expires_at=float(expires_at),
+            obtained_at=min(now, float(expires_at)),
+            scopes=frozenset(scopes),
+            token_type=str(value.get("token_type", "Bearer")),
+        )
 
     def __repr__(self) -> str:
         return (

@@ -53,7 +53,7 @@ def test_any_token_response_parses_or_raises_ours(
     client = TokenClient("https://identity.officernd.com/oauth/token", "id", "S3CR3T-fuzz")
     headers = {} if retry_after is None else {"Retry-After": retry_after}
     try:
-        token = client._parse(status, headers, body, SCOPES, now=1000.0)
+        token = client.parse_response(status, headers, body, SCOPES, now=1000.0)
     except OfficeRNDAuthError as exc:
         error: OfficeRNDAuthError | None = exc
     else:
@@ -76,7 +76,7 @@ def test_any_token_response_over_http(status: int, body: str) -> None:
             app.client_secret,
             SCOPES,
             token_url=fake.token_url,
-            max_retries=0,
+            max_token_retries=0,
             token_budget=None,
         )
         fake.fail_next_token_requests(Fault.respond(status, body, "text/plain"))

@@ -107,7 +107,7 @@ def test_nothing_secret_escapes(
         main._repr_html_(),
         repr(auth),
         repr(main.provider),
-        repr(main.provider._client),
+        repr(main.provider.client),
         repr(token),
         str(token),
         repr(fake),

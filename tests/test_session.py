@@ -22,7 +22,8 @@ def test_is_a_requests_and_oauth2_session(make_session: Callable[..., OfficeRNDS
     session = make_session()
     assert isinstance(session, OAuth2Session)
     assert isinstance(session, requests.Session)
-    assert isinstance(session._client, BackendApplicationClient)
+    assert isinstance(session.oauth_client, BackendApplicationClient)
+    assert session.client_id == session.provider.client_id
     assert session.scope == ["flex.community.members.read", "flex.space.bookings.read"]
 
 

@@ -128,8 +128,8 @@ def test_transport_failures_are_endpoint_errors(
         app.client_secret,
         ("flex.community.members.read",),
         token_url=fake.token_url,
-        max_retries=0,
-        timeout=(1.0, 0.3),
+        max_token_retries=0,
+        token_timeout=(1.0, 0.3),
     )
     fake.fail_next_token_requests(fault)
     with pytest.raises(TokenEndpointError) as info:

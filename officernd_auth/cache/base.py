@@ -1,0 +1,128 @@
+"""What every token cache shares: the ``TokenCache`` contract, the key scheme, the record format.
+
+A cache maps an opaque key (see :func:`cache_key`: token URL, client id, a hash of the secret and
+the scope set) to a :class:`~officernd_auth.token.Token`. It never sees the client secret.
+Backends import this module and nothing else of the package's caches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Protocol, runtime_checkable
+
+from ..token import Token
+
+__all__ = [
+    "ENVIRONMENT_VARIABLE",
+    "FILE_FORMAT",
+    "BaseTokenCache",
+    "TokenCache",
+    "cache_key",
+    "record_of",
+    "token_from_record",
+]
+
+#: Marks our cache records, so that a record of another format is recognised and replaced.
+FILE_FORMAT = "officernd-auth/token-cache/1"
+#: A directory or ``redis://`` URL that every process of the user shares by default.
+ENVIRONMENT_VARIABLE = "OFFICERND_TOKEN_CACHE"
+
+
+@runtime_checkable
+class TokenCache(Protocol):
+    """Everything the provider asks of a token store. Implementations must be thread-safe.
+
+    Subclass :class:`BaseTokenCache` to get the trivial ``lock`` and ``discard``.
+    """
+
+    def get(self, key: str) -> Token | None:
+        """Return the token stored under ``key``, or ``None``."""
+
+    def set(self, key: str, token: Token) -> None:
+        """Store ``token`` under ``key``, replacing any earlier one."""
+
+    def delete(self, key: str) -> None:
+        """Forget the token under ``key``; no error if there is none."""
+
+    def discard(self, key: str, token: Token) -> None:
+        """Forget ``token`` under ``key``, but spare a newer token stored meanwhile."""
+
+    def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
+        """A lock held around check-fetch-store, as far as the cache reaches (e.g. processes)."""
+
+
+class BaseTokenCache:
+    """The trivial parts of :class:`TokenCache` for a store without cross-process sharing:
+    ``discard`` is ``delete`` (nothing else can store a newer token) and ``lock`` holds nothing
+    (the provider's own lock already serialises the threads of this process).
+    """
+
+    def get(self, key: str) -> Token | None:
+        raise NotImplementedError
+
+    def set(self, key: str, token: Token) -> None:
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def discard(self, key: str, token: Token) -> None:
+        """Forget ``token``; here simply :meth:`delete`."""
+        if self.get(key) == token:
+            self.delete(key)
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """No lock beyond the provider's own."""
+        yield
+
+
+def cache_key(token_url: str, client_id: str, client_secret: str, scopes: Iterable[str]) -> str:
+    """The cache key for one credential. Contains a one-way hash of the secret, never the secret.
+
+    Two different secrets for the same client id get different keys, so a wrong secret can never
+    be answered with a token another secret obtained.
+    """
+    secret_hash = hashlib.sha256(f"{token_url}\0{client_id}\0{client_secret}".encode()).hexdigest()
+    material = json.dumps([token_url, client_id, secret_hash, sorted(set(scopes))])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def record_of(token: Token) -> str:
+    """The stored form of a token (file and Redis caches): JSON with the format marker."""
+    return json.dumps(
+        {
+            "format": FILE_FORMAT,
+            "access_token": token.access_token,
+            "token_type": token.token_type,
+            "expires_at": token.expires_at,
+            "obtained_at": token.obtained_at,
+            "scopes": sorted(token.scopes),
+        }
+    )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected text")
+    return value
+
+
+def token_from_record(raw: str | bytes) -> Token | None:
+    """The token in a stored record, or ``None`` for anything that is not one of ours."""
+    try:
+        record = json.loads(raw)
+        if not isinstance(record, dict) or record.get("format") != FILE_FORMAT:
+            return None
+        return Token(
+            access_token=_text(record["access_token"]),
+            expires_at=float(record["expires_at"]),
+            obtained_at=float(record["obtained_at"]),
+            scopes=frozenset(_text(s) for s in record["scopes"]),
+            token_type=_text(record.get("token_type", "Bearer")),
+        )
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
+        return None

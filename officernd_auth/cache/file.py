@@ -1,0 +1,253 @@
+"""The file token cache: shared by every process of one user on one machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import TokenCacheWarning
+from ..token import Token
+from .base import ENVIRONMENT_VARIABLE, BaseTokenCache, record_of, token_from_record
+from .memory import MemoryTokenCache
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["CacheEntry", "FileTokenCache", "default_cache_dir"]
+
+
+def default_cache_dir() -> Path:
+    """The platform's user cache directory for officernd-auth, or ``$OFFICERND_TOKEN_CACHE``."""
+    from pathlib import Path  # pathlib and platformdirs only here: keeps imports fast
+
+    configured = os.environ.get(ENVIRONMENT_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("officernd-auth", appauthor=False)) / "tokens"
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What ``cache show`` lists: no token value, ever."""
+
+    key: str
+    scopes: frozenset[str]
+    expires_at: float
+    path: Path
+
+
+class FileTokenCache(BaseTokenCache):
+    """A token cache in files, shared by every process of the user on this machine.
+
+    One file per credential, named by the cache key, holding the access token and its absolute
+    expiry (never the client secret). The directory is created 0700 and each file 0600, both
+    with those modes from the start; writes go to a temporary file that is renamed over the old
+    one, so a reader never sees half a file. A file lock held only around check-fetch-store
+    makes N processes that need a token at once send one token request; the operating system
+    releases it when a holder dies, and ``lock_timeout`` bounds the wait for a hung one.
+
+    A corrupted, truncated or foreign file is ignored with a
+    :class:`~officernd_auth.errors.TokenCacheWarning` and replaced; a directory that cannot be
+    created or written degrades to memory caching with a warning, never an error.
+
+    Args:
+        directory: where the files live; ``$OFFICERND_TOKEN_CACHE`` or the platform's user
+            cache directory by default.
+        lock_timeout: seconds to wait for another process's lock before going ahead without it.
+
+    Example:
+        >>> from officernd_auth import OfficeRNDSession
+        >>> from officernd_auth.cache import FileTokenCache
+        >>> session = OfficeRNDSession("id", "secret", "officernd.api.read", org="acme",
+        ...                            api_version="v1", token_cache=FileTokenCache("/tmp/t"))
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str] | None = None, *, lock_timeout: float = 30.0
+    ) -> None:
+        from pathlib import Path
+
+        self.directory = Path(directory).expanduser() if directory else default_cache_dir()
+        self.lock_timeout = lock_timeout
+        self._memory = MemoryTokenCache()
+        self._seen: dict[str, tuple[int, int, int]] = {}
+        self._degraded = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<FileTokenCache {str(self.directory)!r}>"
+
+    def __reduce__(self) -> tuple[type[FileTokenCache], tuple[str], dict[str, float]]:
+        return (FileTokenCache, (str(self.directory),), {"lock_timeout": self.lock_timeout})
+
+    def __setstate__(self, state: dict[str, float]) -> None:
+        self.lock_timeout = state["lock_timeout"]
+
+    def path_for(self, key: str) -> Path:
+        """The file that holds the token for ``key``."""
+        return self.directory / f"{key}.json"
+
+    # -- TokenCache ---------------------------------------------------------------------------
+
+    def get(self, key: str) -> Token | None:
+        if self._degraded:
+            return self._memory.get(key)
+        path = self.path_for(key)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            self._seen.pop(key, None)
+            self._memory.delete(key)
+            return None
+        except OSError as exc:
+            self._degrade(f"cannot read {path} ({exc.strerror})")
+            return self._memory.get(key)
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        if self._seen.get(key) == stamp:
+            return self._memory.get(key)  # unchanged since we last read it: no parsing
+        token = self._read(path)
+        with self._lock:
+            self._seen[key] = stamp
+            if token is None:
+                self._memory.delete(key)
+            else:
+                self._memory.set(key, token)
+        return token
+
+    def set(self, key: str, token: Token) -> None:
+        self._memory.set(key, token)
+        if self._degraded:
+            return
+        try:
+            self._ensure_directory()
+            path = self.path_for(key)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    handle.write(record_of(token))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temporary, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+        except OSError as exc:
+            self._degrade(f"cannot write to {self.directory} ({exc.strerror or exc})")
+
+    def delete(self, key: str) -> None:
+        self._memory.delete(key)
+        self._seen.pop(key, None)
+        if self._degraded:
+            return
+        try:
+            self.path_for(key).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self._degrade(f"cannot delete in {self.directory} ({exc.strerror})")
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the cross-process lock for ``key`` (used by the provider around a fetch)."""
+        if self._degraded:
+            yield
+            return
+        import filelock  # only when a token is fetched: keeps start-up fast
+
+        try:
+            self._ensure_directory()
+            file_lock = filelock.FileLock(
+                str(self.directory / f"{key}.lock"), timeout=self.lock_timeout, mode=0o600
+            )
+            file_lock.acquire()
+        except filelock.Timeout:
+            warnings.warn(
+                f"another process has held the token cache lock for over {self.lock_timeout} s; "
+                "going ahead without it",
+                TokenCacheWarning,
+                stacklevel=4,
+            )
+            yield
+            return
+        except OSError as exc:
+            self._degrade(f"cannot lock in {self.directory} ({exc.strerror or exc})")
+            yield
+            return
+        try:
+            yield
+        finally:
+            file_lock.release()
+
+    # -- management (the CLI's ``cache show`` and ``cache clear``) ---------------------------
+
+    def entries(self) -> list[CacheEntry]:
+        """Every readable entry, without token values."""
+        found = []
+        with contextlib.suppress(OSError):
+            for path in sorted(self.directory.glob("*.json")):
+                token = self._read(path, quiet=True)
+                if token is not None:
+                    found.append(CacheEntry(path.stem, token.scopes, token.expires_at, path))
+        return found
+
+    def clear(self) -> int:
+        """Delete every cached token file; return how many were deleted."""
+        removed = 0
+        with contextlib.suppress(OSError):
+            for path in self.directory.glob("*.json"):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed += 1
+        self._memory.clear()
+        self._seen.clear()
+        return removed
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _ensure_directory(self) -> None:
+        # mkdir's mode is filtered by the umask, which can only remove bits: the directory is
+        # never more open than 0700, not even for an instant. An existing, more open one is
+        # tightened.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if stat.S_IMODE(self.directory.stat().st_mode) & 0o077:
+            os.chmod(self.directory, 0o700)
+
+    def _read(self, path: Path, quiet: bool = False) -> Token | None:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            token, why = None, type(exc).__name__
+        else:
+            token, why = token_from_record(raw), "not an officernd-auth token record"
+        if token is None and not quiet:
+            warnings.warn(
+                f"ignoring the unreadable token cache file {path} ({why}); "
+                "it will be replaced by the next token",
+                TokenCacheWarning,
+                stacklevel=4,
+            )
+        return token
+
+    def _degrade(self, why: str) -> None:
+        if not self._degraded:
+            self._degraded = True
+            warnings.warn(
+                f"token cache: {why}; caching tokens in memory for this process instead. "
+                f"Set {ENVIRONMENT_VARIABLE} to a writable directory to share tokens "
+                "between processes.",
+                TokenCacheWarning,
+                stacklevel=4,
+            )
