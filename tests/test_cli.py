@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from officernd_auth.testing import App, FakeOfficeRND, Fault
-from officernd_auth.testing.server import FakeOfficeRND as ServerClass
+from officernd_auth.testing.emulator import FakeOfficeRND as ServerClass
 
 SCRIPT = shutil.which("officernd-auth", path=str(Path(sys.executable).parent))
 SECRET = "cli-s3cret-UNIQUE-value-9b1e"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .server import FakeOfficeRND
+from .emulator import FakeOfficeRND
 
 
 @pytest.fixture
