@@ -342,8 +342,8 @@ MEMORY = textwrap.dedent(
     gc.collect()
     after = rss_bytes()
     print(json.dumps({"growth": after - before, "cache": len(DEFAULT_MEMORY_CACHE),
-                      "flights": len(provider._flights), "budgets": len(provider._budgets),
-                      "decided": len(session.auth._decided)}))
+                      **provider.registry_sizes(),
+                      "decided": session.auth.host_decisions}))
     """
 )
 

@@ -139,6 +139,11 @@ class OfficeRNDAuth(AuthBase):
                 self._decided[prefix] = known
         return known
 
+    @property
+    def host_decisions(self) -> int:
+        """How many URL prefixes have a remembered allow/deny decision (at most 64)."""
+        return len(self._decided)
+
     def _allows_origin(self, url: str) -> bool:
         scheme, host, port = origin_of(url)
         if scheme != "https" and not (scheme == "http" and is_loopback(host)):

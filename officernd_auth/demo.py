@@ -150,13 +150,13 @@ def run_demo(out: TextIO) -> int:
             )
 
             step("7. OfficeRNDAuth adds the same behaviour to plain requests")
-            code("auth = OfficeRNDAuth(client_id, client_secret, scopes, allowed_hosts=[...])")
+            code("auth = OfficeRNDAuth(client_id, client_secret, scopes, api_url=...)")
             auth = OfficeRNDAuth(
                 app.client_id,
                 app.client_secret,
                 "flex.community.members.read flex.space.bookings.read",
                 token_url=fake.token_url,
-                allowed_hosts=[f"{fake.host}:{fake.port}"],
+                api_url=fake.api_url,
             )
             url = f"{fake.api_url}/api/v2/organizations/acme/members?$limit=2"
             code(f'requests.get("{url}", auth=auth)')

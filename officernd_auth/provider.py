@@ -50,6 +50,7 @@ __all__ = [
     "ProviderOptions",
     "TokenProvider",
     "TokenStatus",
+    "registry_sizes",
     "resolve_provider",
 ]
 
@@ -186,6 +187,15 @@ class _Budget:
 _registry_lock = threading.Lock()
 _flights: dict[str, _Flight] = {}
 _budgets: dict[tuple[str, str], _Budget] = {}
+
+
+def registry_sizes() -> dict[str, int]:
+    """How many per-credential records the process holds: ``flights`` and ``budgets``.
+
+    For memory measurements and tests; the records themselves stay private.
+    """
+    with _registry_lock:
+        return {"flights": len(_flights), "budgets": len(_budgets)}
 
 
 def _flight_for(key: str) -> _Flight:
