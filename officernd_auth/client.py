@@ -14,11 +14,14 @@ import logging
 import math
 import re
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from .errors import (
     InvalidClientError,
@@ -31,7 +34,15 @@ from .errors import (
 from .scopes import format_scopes
 from .token import Token
 
-__all__ = ["DEFAULT_TOKEN_LIFETIME", "TokenClient", "parse_retry_after", "scrub"]
+__all__ = [
+    "DEFAULT_TOKEN_LIFETIME",
+    "MAX_RESPONSE_BYTES",
+    "TokenClient",
+    "mask_secrets",
+    "parse_retry_after",
+    "scrub",
+    "secret_forms",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +50,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_TOKEN_LIFETIME = 3599.0
 #: Longest ``expires_in`` we believe; anything longer is a broken response, not a token.
 _MAX_LIFETIME = 366 * 24 * 3600.0
+#: A token answer is a few hundred bytes; anything past this is not one.
+MAX_RESPONSE_BYTES = 64 * 1024
+_LIMIT_TEXT = "64 KiB"
+#: RFC 6750 ``b64token``: the characters an access token may have, so it fits in a header.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _SNIPPET_LENGTH = 160
 _HEX_RUN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 _TAGS = re.compile(r"<[^>]*>")
@@ -49,21 +65,59 @@ _INVALID_SCOPE_HINT = (
 )
 
 
+def secret_forms(secret: str) -> set[str]:
+    """The ways a secret can come back in an echo: raw, percent- and form-encoded (either case
+    of hex digits), JSON-escaped and HTML-escaped."""
+    if not secret:
+        return set()
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        quote(secret, safe="/"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+    }
+    return forms | {_lower_hex(form) for form in forms}
+
+
+def _lower_hex(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
+def mask_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` with every form of every secret (see :func:`secret_forms`) replaced by ``***``."""
+    forms = sorted({f for secret in secrets for f in secret_forms(secret)}, key=len, reverse=True)
+    for form in forms:
+        text = text.replace(form, "***")
+    return text
+
+
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Shorten a response body into a one-line snippet safe to show in an error or a log.
 
-    Tags are dropped, whitespace folded, known secrets and anything that looks like a token
-    (long hex runs) masked, and the result cut to a short length.
+    Known secrets are masked in every encoded form (before and after unescaping), tags
+    dropped, whitespace folded, anything that looks like a token (long hex runs) masked, and
+    the result cut to a short length.
     """
+    text = mask_secrets(text, secrets)
     text = html.unescape(_TAGS.sub(" ", text))
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+    text = mask_secrets(text, secrets)
     text = _HEX_RUN.sub("***", text)
     text = " ".join(text.split())
     if len(text) > _SNIPPET_LENGTH:
         text = text[: _SNIPPET_LENGTH - 3] + "..."
     return text
+
+
+def _load_json(text: str) -> tuple[Any, bool]:
+    """``(value, True)``, or ``(None, False)`` for anything that is not usable JSON: invalid,
+    nested deeper than the interpreter recurses, or numbers too long to convert."""
+    try:
+        return json.loads(text), True
+    except (ValueError, RecursionError):
+        return None, False
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -77,6 +131,41 @@ def parse_retry_after(value: str | None) -> float | None:
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return min(seconds, 3600.0)
+
+
+def _read_limited(response: requests.Response, deadline: float) -> tuple[bytes | None, str]:
+    """The body, read as it arrives, at most ``MAX_RESPONSE_BYTES`` and until ``deadline``.
+
+    Returns ``(body, "")``, or ``(None, why)`` for an answer too large, too slow or cut off.
+    """
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+        return None, f"sent an answer of {int(declared)} bytes, over the {_LIMIT_TEXT} limit"
+    raw = response.raw
+    chunks: list[bytes] = []
+    size = 0
+    failure = ""
+    try:
+        while True:
+            # read1 returns what has arrived (a dripped body cannot hold one read open past
+            # its socket timeout); plain read for urllib3 1.x, which lacks it.
+            read1 = getattr(raw, "read1", None)
+            chunk = read1(8192) if read1 is not None else raw.read(1024, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                failure = f"sent an answer over the {_LIMIT_TEXT} limit"
+                break
+            if time.monotonic() > deadline:
+                failure = "answered too slowly (the whole answer must come within the read timeout)"
+                break
+    except (OSError, requests.RequestException, Urllib3Error) as exc:
+        failure = f"dropped the connection mid-answer ({type(exc).__name__})"
+    if failure:
+        return None, failure
+    return b"".join(chunks), ""
 
 
 class TokenClient:
@@ -143,12 +232,21 @@ class TokenClient:
         )
         return body
 
-    def fetch_token(self, scopes: tuple[str, ...], now: float) -> Token:
+    def fetch_token(
+        self, scopes: tuple[str, ...], now: float, *, deadline: float | None = None
+    ) -> Token:
         """Send one token request and return the token.
+
+        The answer is read as a stream, at most :data:`MAX_RESPONSE_BYTES`, and the whole
+        attempt takes at most the read timeout (or until ``deadline``, if sooner), however
+        slowly the body arrives. Every error is raised outside any ``except`` block, so no
+        exception of ``requests`` (whose request holds the secret in its body) rides along
+        as ``__context__``.
 
         Args:
             scopes: the scopes to request.
             now: the current time (from the provider's clock), taken as the moment of issue.
+            deadline: a ``time.monotonic()`` value this attempt must not outlast.
 
         Raises:
             InvalidClientError, InvalidScopeError, RateLimitedError, TokenEndpointError,
@@ -160,6 +258,10 @@ class TokenClient:
             self.client_id,
             format_scopes(scopes),
         )
+        connect, read = self._timeouts(deadline)
+        started = time.monotonic()
+        failure: str | None = None
+        response: requests.Response | None = None
         try:
             response = self._http.post(
                 self.token_url,
@@ -168,31 +270,42 @@ class TokenClient:
                     "Accept": "application/json",
                     "Content-Type": "application/x-www-form-urlencoded",
                 },
-                timeout=self.timeout,
+                timeout=(connect, read),
                 verify=self.verify,
                 allow_redirects=False,
+                stream=True,
             )
         except requests.Timeout as exc:
-            raise TokenEndpointError(
+            failure = (
                 f"the token endpoint {self.token_url} did not answer within {self.timeout} s "
                 f"({type(exc).__name__}); it will be retried on the next request"
-            ) from None
+            )
         except requests.RequestException as exc:
-            raise TokenEndpointError(
+            failure = (
                 f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}; "
                 "check the network and token_url"
-            ) from None
+            )
+        if response is None:
+            raise TokenEndpointError(failure or "no answer from the token endpoint")
         try:
-            text = response.text
-        except requests.RequestException:
-            raise TokenEndpointError(
-                f"the token endpoint {self.token_url} dropped the connection mid-answer "
-                f"(HTTP {response.status_code})",
-                status_code=response.status_code,
-            ) from None
+            body, failure = _read_limited(response, started + read)
         finally:
             response.close()
+        if body is None:
+            raise TokenEndpointError(
+                f"the token endpoint {self.token_url} {failure} (HTTP {response.status_code})",
+                status_code=response.status_code,
+            )
+        text = body.decode(response.encoding or "utf-8", errors="replace")
         return self.parse_response(response.status_code, response.headers, text, scopes, now)
+
+    def _timeouts(self, deadline: float | None) -> tuple[float, float]:
+        timeout = self.timeout
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        if deadline is not None:
+            remaining = max(0.001, deadline - time.monotonic())
+            connect, read = min(connect, remaining), min(read, remaining)
+        return connect, read
 
     def parse_response(
         self,
@@ -208,17 +321,16 @@ class TokenClient:
             InvalidClientError, InvalidScopeError, RateLimitedError, TokenEndpointError,
             TokenRequestError: see :mod:`officernd_auth.errors`.
         """
-        snippet = scrub(text, (self._client_secret,))
+        snippet = self._scrub(text)
         if status != 200:
             raise self._error_for_status(status, headers, text, snippet)
-        try:
-            payload = json.loads(text)
-        except ValueError:
+        payload, parsed = _load_json(text)
+        if not parsed:
             raise TokenEndpointError(
                 f"the token endpoint answered HTTP 200 with a body that is not JSON: "
                 f"{snippet!r}; check token_url points at /oauth/token",
                 status_code=status,
-            ) from None
+            )
         if not isinstance(payload, dict):
             raise TokenEndpointError(
                 f"the token endpoint answered HTTP 200 with JSON that is not an object: "
@@ -229,15 +341,24 @@ class TokenClient:
             raise self._error_for_status(400, headers, text, snippet, payload)
         access_token = payload.get("access_token")
         if not isinstance(access_token, str) or not access_token.strip():
+            fields = self._scrub(", ".join(sorted(str(k) for k in payload)))
             raise TokenEndpointError(
                 "the token endpoint answered HTTP 200 without an access_token; "
-                f"it sent the fields {sorted(str(k) for k in payload)}",
+                f"it sent the fields [{fields}]",
+                status_code=status,
+            )
+        if not _B64TOKEN.fullmatch(access_token):
+            # A token that cannot go into an Authorization header would be cached for its whole
+            # life and break every call; the token itself is never shown.
+            raise TokenEndpointError(
+                "the token endpoint issued an access_token with characters a bearer token may "
+                "not have (RFC 6750: letters, digits and -._~+/ then =); not used",
                 status_code=status,
             )
         token_type = payload.get("token_type", "Bearer")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
             raise TokenEndpointError(
-                f"the token endpoint issued a token of type {scrub(str(token_type))!r}; "
+                f"the token endpoint issued a token of type {self._scrub(str(token_type))!r}; "
                 "only Bearer tokens are supported",
                 status_code=status,
             )
@@ -257,6 +378,7 @@ class TokenClient:
             )
         # Let oauthlib parse what we have vetted, so its client state matches the token we use.
         # scope=None: oauthlib's own scope comparison raises a bare Warning; we compare as sets.
+        failure = ""
         try:
             self._oauth.parse_request_body_response(
                 json.dumps(
@@ -264,10 +386,11 @@ class TokenClient:
                 )
             )
         except Exception as exc:  # oauthlib raises OAuth2Error, ValueError or Warning
+            failure = type(exc).__name__
+        if failure:
             raise TokenEndpointError(
-                f"the token response could not be parsed ({type(exc).__name__})",
-                status_code=status,
-            ) from None
+                f"the token response could not be parsed ({failure})", status_code=status
+            )
         return Token(
             access_token=access_token,
             expires_at=now + lifetime,
@@ -275,6 +398,9 @@ class TokenClient:
             scopes=granted_scopes,
             token_type="Bearer",
         )
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, (self._client_secret,))
 
     def _lifetime(self, value: object, present: bool) -> float:
         if not present or value is None:
@@ -295,7 +421,7 @@ class TokenClient:
                 lifetime = None
         if lifetime is None or not math.isfinite(lifetime) or not 0 < lifetime <= _MAX_LIFETIME:
             raise TokenEndpointError(
-                f"the token endpoint sent an unusable expires_in ({scrub(repr(value))}); "
+                f"the token endpoint sent an unusable expires_in ({self._scrub(repr(value))}); "
                 "it must be a positive number of seconds",
                 status_code=200,
             )
@@ -310,19 +436,12 @@ class TokenClient:
         payload: Mapping[str, Any] | None = None,
     ) -> TokenRequestError:
         if payload is None:
-            try:
-                loaded = json.loads(text)
-            except ValueError:
-                loaded = None
+            loaded, _ = _load_json(text)
             payload = loaded if isinstance(loaded, dict) else {}
         code = payload.get("error")
-        code = scrub(code) if isinstance(code, str) else None
+        code = self._scrub(code) if isinstance(code, str) else None
         raw_description = payload.get("error_description")
-        description = (
-            scrub(raw_description, (self._client_secret,))
-            if isinstance(raw_description, str)
-            else None
-        )
+        description = self._scrub(raw_description) if isinstance(raw_description, str) else None
         said = f"{code}: {description}" if code and description else code or snippet or "no body"
         where = f"the token endpoint {self.token_url} answered HTTP {status} ({said})"
         common: dict[str, Any] = {

@@ -18,6 +18,7 @@ __all__ = [
     "check_url",
     "is_loopback",
     "mask_client_id",
+    "normalise_url",
     "origin_of",
     "required_setting",
     "setting",
@@ -95,6 +96,28 @@ def check_url(name: str, url: str) -> str:
         f"{name} {parts.scheme}://{parts.hostname}... must use https (plain http is allowed only "
         "for localhost/127.0.0.1/::1, e.g. the FakeOfficeRND emulator)"
     )
+
+
+def normalise_url(url: str) -> str:
+    """One spelling per URL: scheme and host lower-case, default port and empty query dropped.
+
+    Budgets and cache keys use it, so ``HTTPS://Host:443/oauth/token?`` and
+    ``https://host/oauth/token`` share one budget of token requests.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, {"https": 443, "http": 80}.get(scheme)) else f"{host}:{port}"
+    normalised = f"{scheme}://{netloc}{parts.path or ''}"
+    if parts.query:
+        normalised += f"?{parts.query}"
+    return normalised
 
 
 def origin_of(url: str) -> tuple[str, str, int]:

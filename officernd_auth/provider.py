@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, TypeVar
 
 from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key, resolve_token_cache
 from .client import TokenClient
-from .config import DEFAULT_TOKEN_URL, check_leeway, check_url, required_setting, setting
+from .config import (
+    DEFAULT_TOKEN_URL,
+    check_leeway,
+    check_url,
+    normalise_url,
+    required_setting,
+    setting,
+)
 from .errors import (
     ConfigurationError,
     OfficeRNDAuthError,
@@ -227,6 +234,7 @@ class ProviderOptions(TypedDict, total=False):
     backoff: float
     strict_scopes: bool
     token_timeout: float | tuple[float, float]
+    token_deadline: float
     verify: bool | str
     sleep: Callable[[float], None]
 
@@ -254,7 +262,10 @@ PROVIDER_OPTIONS_DOC = """\
         backoff: base of that backoff, in seconds (default 0.5).
         strict_scopes: raise :class:`~officernd_auth.errors.ScopeNotGrantedError` when fewer
             scopes are granted than requested (default); ``False`` warns and uses the token.
-        token_timeout: ``(connect, read)`` seconds for one token request (default (5, 30)).
+        token_timeout: ``(connect, read)`` seconds for one token request (default (5, 30));
+            the whole answer must arrive within the read timeout, however slowly it drips.
+        token_deadline: seconds that one fetch may take in all, retries and backoff included
+            (default 60); past it the last failure is raised instead of retrying.
         verify: TLS verification of the token request, as for ``requests`` (default True).
         sleep: how to wait between retries (default ``time.sleep``; tests pass a recorder).
 """
@@ -337,7 +348,9 @@ class TokenProvider:
             raise ConfigurationError(f"api_version must be 'v1' or 'v2', got {api_version!r}")
         scopes = parse_scopes(scope)
         check_scopes(scopes, api_version)
-        token_url = check_url("token_url", options.get("token_url") or DEFAULT_TOKEN_URL)
+        token_url = normalise_url(
+            check_url("token_url", options.get("token_url") or DEFAULT_TOKEN_URL)
+        )
         token_budget = options.get("token_budget", OFFICERND_TOKEN_BUDGET)
         if token_budget is not None:
             _number("token_budget", token_budget, minimum=1, whole=True)
@@ -359,6 +372,9 @@ class TokenProvider:
         self.backoff = _number("backoff", options.get("backoff", 0.5))
         self.strict_scopes = bool(options.get("strict_scopes", True))
         self.token_timeout = _timeout(options.get("token_timeout", (5.0, 30.0)))
+        self.token_deadline = _number(
+            "token_deadline", options.get("token_deadline", 60.0), minimum=1e-9
+        )
         self.verify = options.get("verify", True)
         if not isinstance(self.verify, (bool, str)):
             raise ConfigurationError(
@@ -514,6 +530,8 @@ class TokenProvider:
     def _fetch_locked(self) -> Token:
         flight = self._flight
         attempt = 0
+        # Real time, not the injected clock: it bounds how long a caller really waits.
+        deadline = time.monotonic() + self.token_deadline
         while True:
             wait = self._budget.acquire(self.clock(), self.token_budget, self.budget_window)
             if wait is not None:
@@ -524,15 +542,16 @@ class TokenProvider:
                 raise self._budget_error(wait)
             self.token_requests += 1
             try:
-                token = self.client.fetch_token(self.scopes, self.clock())
+                token = self.client.fetch_token(self.scopes, self.clock(), deadline=deadline)
             except RateLimitedError as exc:
                 retry_after = exc.retry_after if exc.retry_after is not None else self.budget_window
                 self._budget.block(self.clock() + retry_after)
                 raise self._record(exc) from None
             except TokenEndpointError as exc:
                 retryable = exc.status_code is None or exc.status_code >= 500
-                if retryable and attempt < self.max_token_retries:
-                    delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.0)
+                delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.0)
+                in_time = time.monotonic() + delay < deadline
+                if retryable and attempt < self.max_token_retries and in_time:
                     logger.warning("%s; retrying in %.1f s", exc.message, delay)
                     flight.last_error = exc
                     self.sleep(delay)

@@ -43,6 +43,7 @@ SAMPLE_VALUES: dict[str, tuple[Any, Callable[[TokenProvider], Any]]] = {
     "backoff": (0.25, lambda p: p.backoff),
     "strict_scopes": (False, lambda p: p.strict_scopes),
     "token_timeout": ((1.0, 2.0), lambda p: p.token_timeout),
+    "token_deadline": (20.0, lambda p: p.token_deadline),
     "verify": ("ca.pem", lambda p: p.verify),
     "sleep": (print, lambda p: p.sleep),
 }
