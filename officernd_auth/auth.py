@@ -181,6 +181,12 @@ class OfficeRNDAuth(AuthBase):
             self._warn_withheld(request)
             return response
         used = request.headers.get("Authorization")
+        if used is None:
+            # The request went out without our token (a redirect off the API host and back
+            # drops it): the 401 says nothing about the token, so it is neither forgotten nor
+            # renewed, and no token request is spent.
+            logger.debug("%s answered 401 to a request without the token", _where(request.url))
+            return response
         call = (request.method or "GET", _where(request.url))
         if self._is_denied(used, call):
             # This token was refused for this call just after it was issued: another token

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import requests
 
@@ -49,15 +49,64 @@ class CommandError(Exception):
         self.code = code
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviations (``--client-secret`` must never match
+    ``--client-secret-stdin``) and with usage errors as one line that echoes no value."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"officernd-auth: error: {_without_values(message)}\n")
+
+
+def _without_values(message: str) -> str:
+    """An argparse message with the values it would echo left out: one may be a secret."""
+    head, found, rest = message.partition("unrecognized arguments: ")
+    if found:
+        words = rest.split()
+        options = [w.split("=", 1)[0] for w in words if w.startswith("-")]
+        hidden = len(words) - len(options) + sum("=" in w for w in words if w.startswith("-"))
+        shown = " ".join(options)
+        if hidden:
+            shown += f"{' and ' if options else ''}{hidden} value(s), not shown"
+        return f"{head}unrecognized arguments: {shown} (see --help)"
+    if "ignored explicit argument" in message:
+        option = message.split(":", 1)[0]
+        return f"{option} takes no value (the value given is not shown)"
+    return message
+
+
+class _RefuseSecretOption(argparse.Action):
+    """``--client-secret`` / ``--client-secret=...``: refused without repeating the value."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            "--client-secret is not accepted: a secret on the command line is seen by ps and "
+            "kept in shell history. Set OFFICERND_CLIENT_SECRET, pipe it with "
+            "--client-secret-stdin, or answer the prompt (the value given is not shown)"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``officernd-auth``."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     group = common.add_argument_group("credentials (default: the OFFICERND_* environment)")
     group.add_argument("--client-id", help="the application's client id")
     group.add_argument(
         "--client-secret-stdin",
         action="store_true",
         help="read the client secret from the first line of stdin (never pass it as an option)",
+    )
+    group.add_argument(
+        "--client-secret", nargs="?", action=_RefuseSecretOption, help=argparse.SUPPRESS
     )
     group.add_argument("--scope", help="space-separated scopes")
     group.add_argument("--org", help="organisation slug (app.officernd.com/<slug>)")
@@ -68,13 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--no-cache", action="store_true", help="do not use the file cache")
     group.add_argument("-v", "--verbose", action="store_true", help="debug logs (redacted)")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="officernd-auth",
         description="OAuth 2 client-credentials tokens and API calls for OfficeRND.",
         epilog="Try 'officernd-auth demo' for a tour against the built-in emulator.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     commands.add_parser(
         "token",
@@ -133,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except OfficeRNDAuthError as exc:
         return _fail(str(exc), EXIT_ERROR)
+    except ValueError as exc:  # a path that tries to leave the organisation, and the like
+        return _fail(str(exc), EXIT_USAGE)
     except requests.RequestException as exc:
         return _fail(f"the request failed: {type(exc).__name__}", EXIT_ERROR)
     except KeyboardInterrupt:
@@ -157,7 +208,14 @@ def _secret(args: argparse.Namespace) -> str:
     if from_env:
         return from_env
     if sys.stdin.isatty():
-        return getpass.getpass("OfficeRND client secret: ")
+        try:
+            return getpass.getpass("OfficeRND client secret: ")
+        except EOFError:
+            raise CommandError(
+                "no client secret was given at the prompt (end of input); set "
+                "OFFICERND_CLIENT_SECRET or pipe it with --client-secret-stdin",
+                EXIT_USAGE,
+            ) from None
     raise CommandError(
         "client_secret is missing: set OFFICERND_CLIENT_SECRET, pipe it with "
         "--client-secret-stdin, or run in a terminal to be prompted",

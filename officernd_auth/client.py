@@ -292,9 +292,12 @@ class TokenClient:
         finally:
             response.close()
         if body is None:
+            # A cut or dripping answer is a transport failure (status None: retried); an
+            # oversized one is the server's answer (its status decides).
+            oversized = failure.startswith("sent an answer")
             raise TokenEndpointError(
                 f"the token endpoint {self.token_url} {failure} (HTTP {response.status_code})",
-                status_code=response.status_code,
+                status_code=response.status_code if oversized else None,
             )
         text = body.decode(response.encoding or "utf-8", errors="replace")
         return self.parse_response(response.status_code, response.headers, text, scopes, now)

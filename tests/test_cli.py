@@ -102,7 +102,7 @@ def test_secret_from_stdin_never_from_argv(run: Run, live: FakeOfficeRND) -> Non
     assert piped.returncode == 0
     rejected = run("token", "--client-secret", "x")
     assert rejected.returncode == 2
-    assert "unrecognized arguments" in rejected.stderr
+    assert "--client-secret is not accepted" in rejected.stderr
     missing = run("token", OFFICERND_CLIENT_SECRET=None)
     assert missing.returncode == 2
     assert "OFFICERND_CLIENT_SECRET" in missing.stderr
@@ -340,3 +340,77 @@ def test_terminal_output_is_pretty_with_progress(env: dict[str, str]) -> None:
     assert "260 items." in screen  # the progress indicator, on a terminal only
     assert '\r\n  {\r\n    "_id"' in screen  # indented JSON on a terminal
     assert SECRET not in screen
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("token", "--client-secret", "s3cr3tVALUE"),
+        ("token", "--client-secret=s3cr3tVALUE"),
+        ("token", "--client-secret-stdin=s3cr3tVALUE"),
+        ("token", "--client-sec", "s3cr3tVALUE"),  # no abbreviations
+        ("token", "--bogus", "s3cr3tVALUE"),
+        ("token", "--bogus=s3cr3tVALUE"),
+    ],
+)
+def test_a_secret_on_the_command_line_is_refused_and_never_echoed(
+    run: Run, args: tuple[str, ...]
+) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert "s3cr3tVALUE" not in result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1  # one line, no usage block
+    assert result.stderr.startswith("officernd-auth: error: ")
+
+
+@pytest.mark.parametrize("path", ["../other/members", "//evil.example/x", "members%2F..%2Fx"])
+def test_a_path_leaving_the_organisation_is_one_line_and_exit_2(run: Run, path: str) -> None:
+    result = run("get", path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "organisation" in result.stderr or "absolute URL" in result.stderr
+
+
+def test_end_of_input_at_the_secret_prompt_exits_2(env: dict[str, str]) -> None:
+    import fcntl
+    import pty
+    import termios
+
+    assert SCRIPT is not None
+    environment = {k: v for k, v in env.items() if k != "OFFICERND_CLIENT_SECRET"}
+    controller, terminal = pty.openpty()
+
+    def own_terminal() -> None:  # the prompt reads the controlling terminal, as getpass does
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    process = subprocess.Popen(
+        [SCRIPT, "token", "--no-cache"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=environment,
+        start_new_session=True,
+        preexec_fn=own_terminal,
+    )
+    os.close(terminal)
+    screen = b""
+    deadline = time.monotonic() + 30
+    while b"secret:" not in screen and time.monotonic() < deadline:
+        screen += os.read(controller, 1024)
+    os.write(controller, b"\x04")  # Ctrl-D
+    try:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(controller)
+    assert process.wait(timeout=30) == 2
+    text = screen.decode()
+    assert "Traceback" not in text
+    assert "EOFError" not in text
+    assert "no client secret was given at the prompt" in text

@@ -21,6 +21,27 @@ if TYPE_CHECKING:
 
 __all__ = ["CacheEntry", "FileTokenCache", "default_cache_dir"]
 
+#: Opening never follows a link where the platform can refuse to.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: A token record is a few hundred bytes.
+MAX_RECORD_BYTES = 64 * 1024
+
+
+def _owner_is_not_me(info: os.stat_result) -> bool:
+    geteuid = getattr(os, "geteuid", None)  # absent on Windows, where ACLs decide instead
+    return geteuid is not None and info.st_uid != geteuid()
+
+
+def _untrusted_file(info: os.stat_result) -> str:
+    """Why a token file must not be used (another owner, open to others), or ``""``."""
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if _owner_is_not_me(info):
+        return f"it belongs to another user (uid {info.st_uid})"
+    if os.name == "posix" and stat.S_IMODE(info.st_mode) & 0o077:
+        return f"mode {stat.S_IMODE(info.st_mode):o} lets others read or write it"
+    return ""
+
 
 def default_cache_dir() -> Path:
     """The platform's user cache directory for officernd-auth, or ``$OFFICERND_TOKEN_CACHE``."""
@@ -80,6 +101,7 @@ class FileTokenCache(BaseTokenCache):
         self._memory = MemoryTokenCache()
         self._seen: dict[str, tuple[int, int, int]] = {}
         self._degraded = False
+        self._trusted = False
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -113,6 +135,11 @@ class FileTokenCache(BaseTokenCache):
         stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
         if self._seen.get(key) == stamp:
             return self._memory.get(key)  # unchanged since we last read it: no parsing
+        try:
+            self._ensure_directory()  # once per cache object: is the directory trustworthy?
+        except OSError as exc:
+            self._degrade(f"cannot use {self.directory} ({exc.strerror or exc})")
+            return self._memory.get(key)
         token = self._read(path)
         with self._lock:
             self._seen[key] = stamp
@@ -130,7 +157,7 @@ class FileTokenCache(BaseTokenCache):
             self._ensure_directory()
             path = self.path_for(key)
             temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
             try:
                 with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                     handle.write(record_of(token))
@@ -215,23 +242,64 @@ class FileTokenCache(BaseTokenCache):
     # -- internals ----------------------------------------------------------------------------
 
     def _ensure_directory(self) -> None:
-        # mkdir's mode is filtered by the umask, which can only remove bits: the directory is
-        # never more open than 0700, not even for an instant. An existing, more open one is
-        # tightened.
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if stat.S_IMODE(self.directory.stat().st_mode) & 0o077:
-            os.chmod(self.directory, 0o700)
+        """Create the directory (and every missing parent) 0700, then check it can be trusted.
+
+        mkdir's mode is filtered by the umask, which can only remove bits, and each missing
+        parent is made one by one with the same mode (``Path.mkdir(parents=True)`` would make
+        them 0777 under umask 000). The directory must belong to this user and be writable by
+        no one else: another user who can write there could plant a token of their choosing.
+
+        Raises:
+            OSError: the directory cannot be made, or cannot be trusted (the caller degrades
+                to memory with a warning).
+        """
+        if self._trusted:
+            return
+        missing = []
+        here = self.directory
+        while not here.exists() and here != here.parent:
+            missing.append(here)
+            here = here.parent
+        for folder in reversed(missing):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o700)
+        info = os.stat(self.directory)
+        if not stat.S_ISDIR(info.st_mode):
+            raise OSError(f"{self.directory} is not a directory")
+        if _owner_is_not_me(info):
+            raise OSError(f"{self.directory} belongs to another user (uid {info.st_uid})")
+        if stat.S_IMODE(info.st_mode) & 0o022:
+            raise OSError(
+                f"{self.directory} is writable by group or others "
+                f"(mode {stat.S_IMODE(info.st_mode):o}); make it 0700 or use another directory"
+            )
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            os.chmod(self.directory, 0o700)  # ours and only readable by others: tightened
+        self._trusted = True
 
     def _read(self, path: Path, quiet: bool = False) -> Token | None:
+        raw = b""
+        why = "not an officernd-auth token record"
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read()
+            descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            token, why = None, type(exc).__name__
-        else:
-            token, why = token_from_record(raw), "not an officernd-auth token record"
+            why = f"{type(exc).__name__}; a link is never followed"
+            descriptor = -1
+        if descriptor >= 0:
+            with os.fdopen(descriptor, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                untrusted = _untrusted_file(info)
+                if untrusted:
+                    why = untrusted
+                else:
+                    raw = handle.read(MAX_RECORD_BYTES)
+            if untrusted:
+                # Not ours or open to others: never used, and removed so ours can replace it.
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        token = token_from_record(raw) if raw else None
         if token is None and not quiet:
             warnings.warn(
                 f"ignoring the unreadable token cache file {path} ({why}); "

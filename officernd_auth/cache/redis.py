@@ -231,13 +231,17 @@ def _rebuild_redis_cache(
 
 
 def _redact_url(url: str) -> str:
-    """A Redis URL without its password."""
-    from urllib.parse import urlsplit
+    """A Redis URL without any password: none in the user part, none in the query."""
+    import re
 
-    parts = urlsplit(url)
-    if parts.password is None:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return parts._replace(netloc=netloc).geturl()
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
+        netloc = f"{user}:***@{hostport}"
+    tail = re.sub(r"(?i)([?&](?:password|pass|passwd|auth)=)[^&#]*", r"\1***", tail)
+    return f"{scheme}://{netloc}{tail}"

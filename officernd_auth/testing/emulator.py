@@ -294,4 +294,4 @@ class FakeOfficeRND:
                 self.api_requests.append(api_record)
         if fault is None:
             return Exchange(reply)
-        return Exchange(reply, fault.delay, fault.drops_connection)
+        return Exchange(reply, fault.delay, fault.drops_connection, fault.drip_interval)

@@ -8,6 +8,7 @@ Adding a kind of fault is one class here and one constructor on :class:`Fault`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from .records import Reply
 
 __all__ = [
     "RATE_LIMIT_TEXT",
+    "Drip",
     "Drop",
     "ExpiresIn",
     "Fault",
@@ -38,11 +40,13 @@ class Fault:
         kind: the name recorded in ``TokenRequestRecord.fault``.
         delay: seconds to wait before answering.
         drops_connection: close the connection without answering.
+        drip_interval: send the body one byte at a time, this many seconds apart.
     """
 
     kind: str = "fault"
     delay: float = 0.0
     drops_connection: bool = False
+    drip_interval: float = 0.0
 
     def replacement(self) -> Reply | None:
         """The answer to send instead of the normal one, or ``None`` to answer normally."""
@@ -120,6 +124,30 @@ class Fault:
         return Respond(status, "", "text/plain", kind="empty_body")
 
     @classmethod
+    def oversized(cls, size: int = 1_000_000) -> Fault:
+        """A 200 whose body is ``size`` bytes of JSON (a token answer is a few hundred)."""
+        body = '{"token_type": "Bearer", "expires_in": 3599, "access_token": "' + "a" * size + '"}'
+        return Respond(200, body, kind="oversized")
+
+    @classmethod
+    def deeply_nested(cls, depth: int = 100_000) -> Fault:
+        """A 200 whose body is JSON arrays nested ``depth`` deep."""
+        return Respond(200, "[" * depth + "]" * depth, kind="deeply_nested")
+
+    @classmethod
+    def bad_token_characters(cls, access_token: str = "abc\r\n\tdef") -> Fault:  # noqa: S107
+        """A 200 whose ``access_token`` has characters no bearer token may have."""
+        body = json.dumps(
+            {"access_token": access_token, "token_type": "Bearer", "expires_in": 3599}
+        )
+        return Respond(200, body, kind="bad_token_characters")
+
+    @classmethod
+    def drip(cls, seconds_per_byte: float = 0.05) -> Fault:
+        """A normal answer whose body arrives one byte every ``seconds_per_byte``."""
+        return Drip(seconds_per_byte)
+
+    @classmethod
     def respond(
         cls,
         status: int,
@@ -154,6 +182,14 @@ class Slow(Fault):
 
     delay: float
     kind: str = field(default="slow", init=False)
+
+
+@dataclass(frozen=True)
+class Drip(Fault):
+    """Answer normally, the body one byte every ``drip_interval`` seconds."""
+
+    drip_interval: float
+    kind: str = field(default="drip", init=False)
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,13 @@ __all__ = ["Exchange", "LoopbackServer"]
 
 
 class Exchange(NamedTuple):
-    """What to do with one request: the reply, after ``delay`` seconds, or close instead."""
+    """What to do with one request: the reply, after ``delay`` seconds (its body dripped a
+    byte every ``drip`` seconds), or close instead."""
 
     reply: Reply
     delay: float = 0.0
     drop: bool = False
+    drip: float = 0.0
 
 
 #: ``(method, target, headers, body) -> Exchange``: the emulator's entry point.
@@ -71,9 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
         if exchange.drop:
             self.close_connection = True
             return
-        self._send(exchange.reply)
+        self._send(exchange.reply, exchange.drip)
 
-    def _send(self, reply: Reply) -> None:
+    def _send(self, reply: Reply, drip: float = 0.0) -> None:
         lines = [f"{self.protocol_version} {reply.status} {_reason(reply.status)}"]
         lines.append(f"Server: {self.version_string()}")
         lines.append(f"Date: {self.date_time_string()}")
@@ -82,7 +84,15 @@ class _Handler(BaseHTTPRequestHandler):
         lines.extend(f"{name}: {value}" for name, value in reply.headers.items())
         lines.append(f"Content-Length: {len(reply.raw)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if self.command == "HEAD" else head + reply.raw)
+        if self.command == "HEAD":
+            self.wfile.write(head)
+        elif drip:
+            self.wfile.write(head)
+            for index in range(len(reply.raw)):
+                time.sleep(drip)
+                self.wfile.write(reply.raw[index : index + 1])
+        else:
+            self.wfile.write(head + reply.raw)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
