@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
+import re
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
@@ -12,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from officernd_auth import OfficeRNDAuthError, OfficeRNDSession, ScopeError
+from officernd_auth.cache import MemoryTokenCache
 from officernd_auth.client import TokenClient
 from officernd_auth.provider import TokenProvider
 from officernd_auth.scopes import parse_scopes
@@ -66,22 +69,96 @@ def test_any_token_response_parses_or_raises_ours(
     assert token.expires_at > 1000.0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(status=statuses, body=bodies)
+FUZZ_SECRET = 'S3cr/et+ "x"&y=%z'
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+secret_echoes = st.sampled_from(
+    [
+        FUZZ_SECRET,
+        quote(FUZZ_SECRET, safe=""),
+        quote(FUZZ_SECRET, safe="").lower(),
+        quote_plus(FUZZ_SECRET),
+        json.dumps(FUZZ_SECRET)[1:-1],
+    ]
+)
+hostile_text = st.text(max_size=30) | secret_echoes | st.sampled_from(["\n", "\r\n\t", "€", "\x00"])
+hostile_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "access_token": hostile_text | st.just("a" * 40),
+        "token_type": hostile_text | st.just("Bearer"),
+        "expires_in": hostile_text | st.integers(-10, 10**6) | st.floats(allow_nan=True),
+        "scope": hostile_text | st.just("flex.community.members.read"),
+        "error": hostile_text,
+        "error_description": hostile_text,
+    },
+).flatmap(
+    lambda fields: st.dictionaries(hostile_text, hostile_text, max_size=2).map(
+        lambda extra: {**extra, **fields}
+    )
+)
+whole_bodies = (
+    hostile_fields.map(lambda d: json.dumps(d, ensure_ascii=False))
+    | hostile_fields.map(json.dumps)
+    | st.integers(1, 200_000).map(lambda n: "[" * n)
+    | st.integers(1, 100_000).map(lambda n: '{"access_token": "' + "a" * n + '"}')
+    | bodies
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    links, current = [], exc
+    while current is not None and len(links) < 10:
+        links.append(current)
+        current = current.__cause__ or current.__context__  # type: ignore[assignment]
+    return links
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(status=statuses, body=whole_bodies)
 def test_any_token_response_over_http(status: int, body: str) -> None:
-    with FakeOfficeRND(rate_limit=None) as fake:
-        app = fake.add_app(SCOPES)
-        provider = TokenProvider(
-            app.client_id,
-            app.client_secret,
-            SCOPES,
-            token_url=fake.token_url,
-            max_token_retries=0,
-            token_budget=None,
-        )
-        fake.fail_next_token_requests(Fault.respond(status, body, "text/plain"))
-        with contextlib.suppress(OfficeRNDAuthError):
-            provider.fetch_token()
+    """Whole hostile answers over real HTTP: only our errors escape, nothing unusable is
+    cached, and the secret is in no exception (whole chain), log record or attribute."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("officernd_auth")
+    logger.addHandler(handler)
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        with FakeOfficeRND(rate_limit=None) as fake:
+            app = fake.add_app(SCOPES, client_secret=FUZZ_SECRET)
+            provider = TokenProvider(
+                app.client_id,
+                app.client_secret,
+                SCOPES,
+                token_url=fake.token_url,
+                max_token_retries=0,
+                token_budget=None,
+                token_cache=MemoryTokenCache(),
+            )
+            fake.fail_next_token_requests(Fault.respond(status, body, "text/plain"))
+            try:
+                provider.fetch_token()
+            except OfficeRNDAuthError as exc:
+                for link in _chain(exc):
+                    assert not isinstance(link, requests.RequestException)
+                    text = f"{link} {link!r} {vars(link)!r}"
+                    assert FUZZ_SECRET not in text
+                    assert quote(FUZZ_SECRET, safe="") not in text
+                    assert quote_plus(FUZZ_SECRET) not in text
+                    assert json.dumps(FUZZ_SECRET)[1:-1] not in text
+            token = provider.current_token()
+            if token is not None:
+                assert B64TOKEN.fullmatch(token.access_token)
+                assert token.expires_at > token.obtained_at
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    for record in records:
+        message = record.getMessage()
+        assert FUZZ_SECRET not in message
+        assert quote(FUZZ_SECRET, safe="") not in message
 
 
 @settings(max_examples=500, deadline=None)
