@@ -139,6 +139,17 @@ class OfficeRNDAuth(AuthBase):
                 self._decided[prefix] = known
         return known
 
+    def get_access_token(self) -> str:
+        """The current bearer token string, fetching one first if none is valid.
+
+        For code that needs the token itself (a client library whose functions take one);
+        the budget and single flight apply as for any request.
+
+        Example:
+            >>> # headers = {"Authorization": f"Bearer {auth.get_access_token()}"}
+        """
+        return self.provider.get_token().access_token
+
     @property
     def host_decisions(self) -> int:
         """How many URL prefixes have a remembered allow/deny decision (at most 64)."""

@@ -594,5 +594,9 @@ class TokenProvider:
                 f"token requests per {self.budget_window:.0f} s, as OfficeRND allows)"
             )
         return RateLimitedError(
-            f"not sent: {why}; retry in {wait:.0f} s.{because}", retry_after=wait
+            f"not sent: {why}; retry in {wait:.0f} s. Share one session or auth object per "
+            "credential; across processes share a token cache: set OFFICERND_TOKEN_CACHE to a "
+            "directory (FileTokenCache) or a redis:// URL (RedisTokenCache)."
+            f"{because}",
+            retry_after=wait,
         )

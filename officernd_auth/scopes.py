@@ -27,6 +27,7 @@ __all__ = [
     "missing_scopes",
     "parse_scopes",
     "required_scope",
+    "scope_resource",
     "suggest_scope",
 ]
 
@@ -263,13 +264,26 @@ def check_scopes(scopes: Iterable[str], api_version: str | None = None) -> None:
         )
 
 
+def scope_resource(segment: str) -> str:
+    """A v2 path segment as its scope names it: ``ticket-options`` -> ``ticketOptions``.
+
+    Example:
+        >>> scope_resource("ticket-options")
+        'ticketOptions'
+    """
+    head, *rest = segment.split("-")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def required_scope(method: str, api_version: str, resource: str) -> str | None:
     """The scope an API call needs, when it can be told from the method and resource.
 
     Args:
         method: the HTTP method.
         api_version: ``"v1"`` or ``"v2"``.
-        resource: the first path segment after the organisation, e.g. ``"members"``.
+        resource: the first path segment after the organisation, e.g. ``"members"``; v2's
+            kebab-case segments (``"ticket-options"``) name camelCase scope resources
+            (``ticketOptions``).
 
     Returns:
         ``officernd.api.read``/``.write`` on v1; on v2 the catalogue scope for that resource and
@@ -278,12 +292,15 @@ def required_scope(method: str, api_version: str, resource: str) -> str | None:
     Example:
         >>> required_scope("GET", "v2", "members")
         'flex.community.members.read'
+        >>> required_scope("GET", "v2", "ticket-options")
+        'flex.collaboration.ticketOptions.read'
     """
     action = _HTTP_ACTIONS.get(method.upper(), "update")
     if api_version == "v1":
         return "officernd.api.read" if action == "read" else "officernd.api.write"
+    name = scope_resource(resource)
     for scope in sorted(V2_SCOPES):
         parts = scope.split(".")
-        if len(parts) == 4 and parts[2] == resource and parts[3] == action:
+        if len(parts) == 4 and parts[2] == name and parts[3] == action:
             return scope
     return None

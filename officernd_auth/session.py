@@ -171,6 +171,14 @@ class OfficeRNDSession(OAuth2Session):
     def access_token(self, value: str) -> None:
         self.token = {"access_token": value}
 
+    def get_access_token(self) -> str:
+        """The current bearer token string, fetching one first if none is valid.
+
+        Unlike :attr:`access_token` (only a token already cached, or ``None``), this always
+        returns a usable token; the budget and single flight apply as for any request.
+        """
+        return self.provider.get_token().access_token
+
     @property
     def authorized(self) -> bool:
         """True when a token is cached and will be used as it is (not due for renewal)."""

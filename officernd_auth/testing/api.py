@@ -1,4 +1,21 @@
-"""The emulated API: the record store per version and organisation, scope checks, pagination."""
+"""The emulated API: the record store per version and organisation, scope checks, pagination.
+
+Where ``shared/OFFICERND.md`` is silent the emulator has to guess, and says so here:
+
+* Which resources exist: v2's are the resources of the v2 scope catalogue, as kebab-case path
+  segments (``ticket-options`` for ``flex.collaboration.ticketOptions.*``); v1's are the ones
+  known from OfficeRND's Hybrid reference and public clients (:data:`V1_RESOURCES`). Any resource
+  given records with :meth:`FakeApi.seed` exists too. Others answer 404 on both versions.
+* A v1 list filtered on a field its records do not have answers 400, like v2 (the live v1
+  behaviour is not documented; silently matching nothing hid client bugs).
+* ``POST .../bookings/{id}/cancel`` marks the booking ``canceled`` and answers it; bulk
+  ``DELETE .../members`` with a JSON array of ids deletes them and answers ``{"deleted": n}``;
+  ``GET .../bookings/occurrences`` answers the bookings (one occurrence each, filters apply).
+  ``bookings/checkout-summary``, ``bookings/checkout`` and ``bookings/summary`` are not modelled
+  and answer ``501`` with a body that says so.
+* Cursors are opaque base64 of a small JSON object, as the live ones look; only the emulator
+  reads them. v2 ranges are numbered from 1 (``rangeStart: 1, rangeEnd: 50``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +29,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ..scopes import V2_SCOPES, scope_resource
 from .faults import Fault
 from .identity import IssuedToken
 from .records import Reply, bad_request, not_found
@@ -20,8 +38,30 @@ __all__ = ["UNAUTHORIZED_BODY", "FakeApi"]
 
 UNAUTHORIZED_BODY = {"statusCode": 401, "message": "Unauthorized access", "error": "Unauthorized"}
 _API_PATH = re.compile(
-    r"^/api/(?P<version>v[12])/organizations/(?P<org>[^/]+)/(?P<resource>[^/]+)(?:/(?P<id>[^/]+))?/?$"
+    r"^/api/(?P<version>v[12])/organizations/(?P<org>[^/]+)/(?P<resource>[^/]+)"
+    r"(?:/(?P<id>[^/]+)(?:/(?P<action>[^/]+))?)?/?$"
 )
+#: v1 ("Hybrid") resources known from OfficeRND's reference and public v1 clients (a guess).
+V1_RESOURCES = frozenset(
+    {
+        "members", "teams", "offices", "floors", "resources", "resource-types", "bookings",
+        "memberships", "contracts", "fees", "plans", "payments", "charges", "checkins",
+        "visits", "visitors", "tickets", "events", "posts", "benefits", "opportunities",
+        "webhooks", "credits", "coins", "passes", "amenities", "secondary-currencies",
+    }
+)  # fmt: skip
+#: Sub-paths of v1 bookings that real clients call and the emulator does not model.
+_NOT_MODELLED = frozenset({"checkout-summary", "checkout", "summary"})
+
+
+def _camel_to_kebab(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", lambda m: "-" + m.group(1).lower(), name)
+
+
+def _v2_resources() -> frozenset[str]:
+    return frozenset(_camel_to_kebab(scope.split(".")[2]) for scope in V2_SCOPES)
+
+
 _ACTIONS = {
     "GET": "read",
     "HEAD": "read",
@@ -53,6 +93,7 @@ class FakeApi:
         self.store: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
         self.faults: collections.deque[Fault] = collections.deque()
         self.redirects: dict[str, tuple[int, str]] = {}
+        self.known = {"v1": set(V1_RESOURCES), "v2": set(_v2_resources())}
 
     def seed(
         self, resource: str, records: Iterable[Mapping[str, Any]], api_version: str, org: str
@@ -61,6 +102,7 @@ class FakeApi:
         stored = []
         with self.lock:
             self.orgs.add(org)
+            self.known.setdefault(api_version, set()).add(resource)
             table = self.store.setdefault((api_version, org, resource), {})
             for record in records:
                 item = dict(record)
@@ -79,21 +121,17 @@ class FakeApi:
         self, headers: Mapping[str, str], version: str, resource: str, method: str
     ) -> bool:
         """True when the request's bearer token is live and has the scope for this call."""
-        issued = self.lookup(headers.get("Authorization"))
+        issued = self.lookup(headers.get("authorization"))
         if issued is None:
             return False
         action = _ACTIONS.get(method, "update")
         if version == "v1":
             needed = "officernd.api.read" if action == "read" else "officernd.api.write"
             return needed in issued.scopes
+        name = scope_resource(resource)
         for scope in issued.scopes:
             parts = scope.split(".")
-            if (
-                len(parts) >= 4
-                and parts[0] == "flex"
-                and parts[2] == resource
-                and parts[-1] == action
-            ):
+            if len(parts) >= 4 and parts[0] == "flex" and parts[2] == name and parts[-1] == action:
                 return True
         return False
 
@@ -115,7 +153,11 @@ class FakeApi:
         match = _API_PATH.match(path)
         if match is None:
             return not_found(f"Cannot {method} {path}"), None
-        version, org, resource, item_id = match.group("version", "org", "resource", "id")
+        version, org, resource, item_id, action = match.group(
+            "version", "org", "resource", "id", "action"
+        )
+        if resource not in self.known.get(version, ()):
+            return not_found(f"Cannot {method} {path}"), None
         if not self.authorised(headers, version, resource, method):
             return Reply(401, UNAUTHORIZED_BODY), None
         with self.lock:
@@ -125,7 +167,55 @@ class FakeApi:
             return replaced, fault
         if org not in self.orgs:
             return Reply(500, {"statusCode": 500, "message": "Organization not found"}), fault
+        special = self._special(method, version, org, resource, item_id, action, query, body)
+        if special is not None:
+            return special, fault
+        if action is not None:
+            return not_found(f"Cannot {method} {path}"), fault
         return self._crud(method, version, org, resource, item_id, query, body), fault
+
+    def _special(
+        self,
+        method: str,
+        version: str,
+        org: str,
+        resource: str,
+        item_id: str | None,
+        action: str | None,
+        query: Mapping[str, list[str]],
+        body: bytes,
+    ) -> Reply | None:
+        """The endpoints beyond list/get/create/update/delete that real clients call."""
+        if resource == "bookings" and item_id in _NOT_MODELLED and action is None:
+            return Reply(
+                501,
+                {
+                    "statusCode": 501,
+                    "message": f"FakeOfficeRND does not model {method} bookings/{item_id}; "
+                    "test this call against OfficeRND's staging environment",
+                    "error": "Not Implemented",
+                },
+            )
+        with self.lock:
+            table = self.store.setdefault((version, org, resource), {})
+            if resource == "bookings" and item_id == "occurrences" and action is None:
+                if method not in ("GET", "HEAD"):
+                    return Reply(405, {"statusCode": 405, "message": "Method Not Allowed"})
+                return _list(version, table, query)
+            if resource == "bookings" and action == "cancel" and item_id is not None:
+                if method != "POST":
+                    return Reply(405, {"statusCode": 405, "message": "Method Not Allowed"})
+                if item_id not in table:
+                    return _missing(resource, item_id)
+                table[item_id] = {**table[item_id], "canceled": True}
+                return Reply(200, table[item_id])
+            if resource == "members" and item_id is None and method == "DELETE":
+                ids = _json_value(body)
+                if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                    return bad_request("the body must be a JSON array of member ids")
+                deleted = sum(table.pop(i, None) is not None for i in ids)
+                return Reply(200, {"deleted": deleted})
+        return None
 
     def _crud(
         self,
@@ -196,9 +286,7 @@ def _list(
         if key == "$limit" or key in cursor_keys:
             continue
         if key.startswith("$") or key not in fields:
-            if version == "v2":
-                return bad_request(f"property {key} should not exist")
-            continue
+            return bad_request(f"property {key} should not exist")
         items = [item for item in items if str(item.get(key)) == values[-1]]
     start = 0
     for key in cursor_keys:
@@ -209,40 +297,53 @@ def _list(
             start = offset if key in ("$cursorNext", "$next") else max(0, offset - limit)
     page = items[start : start + limit]
     end = start + len(page)
+    after = _encode_cursor(page[-1]["_id"], end) if page and end < len(items) else None
+    before = _encode_cursor(page[0]["_id"], start) if page and start > 0 else None
     if version == "v1":
         headers = {}
-        if end < len(items):
-            headers["rnd-cursor-next"] = _encode_cursor(end)
-        if start > 0:
-            headers["rnd-cursor-prev"] = _encode_cursor(start)
+        if after:
+            headers["rnd-cursor-next"] = after
+        if before:
+            headers["rnd-cursor-prev"] = before
         return Reply(200, page, headers=headers)
-    answer: dict[str, Any] = {"results": page, "rangeStart": start, "rangeEnd": end}
-    if end < len(items):
-        answer["cursorNext"] = _encode_cursor(end)
-    if start > 0:
-        answer["cursorPrev"] = _encode_cursor(start)
+    # Numbered from 1, as the live API answers a first page (rangeStart 1, rangeEnd 50).
+    answer: dict[str, Any] = {
+        "results": page,
+        "rangeStart": start + 1 if page else 0,
+        "rangeEnd": end,
+    }
+    if after:
+        answer["cursorNext"] = after
+    if before:
+        answer["cursorPrev"] = before
     return Reply(200, answer)
 
 
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+def _encode_cursor(item_id: str, offset: int) -> str:
+    """An opaque cursor: base64 of JSON naming the sort key and the item it is next to."""
+    data = json.dumps({"sort": "_id", "id": str(item_id), "n": offset}, separators=(",", ":"))
+    return base64.b64encode(data.encode()).decode()
 
 
 def _decode_cursor(cursor: str) -> int | None:
+    """The offset a cursor of ours points at (the item id only makes it look like the live one)."""
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, number = text.partition(":")
-        offset = int(number)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        data = json.loads(base64.b64decode(cursor + "=" * (-len(cursor) % 4), validate=True))
+        item_id, offset = str(data["id"]), int(data["n"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
         return None
-    return offset if kind == "offset" and offset >= 0 else None
+    return offset if offset >= 0 and item_id else None
+
+
+def _json_value(body: bytes) -> Any:
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        return None
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(body or b"null")
-    except ValueError:
-        return None
+    value = _json_value(body)
     return value if isinstance(value, dict) else None
 
 

@@ -208,14 +208,20 @@ class FakeOfficeRND:
         """Add records to a resource; each gets an ``_id`` unless it has one. Returns them."""
         return self.api.seed(resource, records, api_version, org or self.org)
 
-    def seed_sample(self, api_versions: Iterable[str] = ("v1", "v2")) -> dict[str, int]:
-        """Load the sample ``acme`` organisation; return the record count per resource."""
-        counts = {}
-        for resource, records in sample_records().items():
-            for version in api_versions:
-                self.seed(resource, records, version, SAMPLE_ORG)
-            counts[resource] = len(records)
-        return counts
+    def seed_sample(
+        self, api_versions: Iterable[str] = ("v1", "v2"), org: str | None = None
+    ) -> dict[str, int]:
+        """Load the sample organisation into ``org`` (default: the emulator's ``org``), each
+        version in its own names and shapes (see :func:`sample_records`).
+
+        Returns:
+            The record count per v2 resource.
+        """
+        org = org or self.org
+        for version in api_versions:
+            for resource, records in sample_records(version).items():
+                self.seed(resource, records, version, org)
+        return {resource: len(records) for resource, records in sample_records("v2").items()}
 
     def records(
         self, resource: str, api_version: str = "v2", org: str | None = None
@@ -270,6 +276,9 @@ class FakeOfficeRND:
     def answer(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Exchange:
         """Answer one HTTP request (the server calls this; tests may too, without a socket)."""
         parts = urlsplit(target)
+        # Header names are case-insensitive (RFC 9110 5.1); HTTP/2 and many clients send them
+        # lower-case, so the emulator reads them lower-case whatever was sent.
+        headers = {name.lower(): value for name, value in headers.items()}
         if parts.path == "/oauth/token":
             if method != "POST":
                 return Exchange(
@@ -287,7 +296,7 @@ class FakeOfficeRND:
                 path=parts.path,
                 query=query,
                 status=reply.status,
-                authorization=headers.get("Authorization"),
+                authorization=headers.get("authorization"),
                 body=body,
             )
             with self._log_lock:

@@ -89,9 +89,12 @@ class TokenEndpoint:
     def handle(
         self, headers: Mapping[str, str], body: bytes
     ) -> tuple[Reply, Fault | None, TokenRequestRecord]:
-        """Answer one token request; return the reply, the fault applied and the record."""
+        """Answer one token request; return the reply, the fault applied and the record.
+
+        ``headers`` has lower-case names.
+        """
         now = self.clock()
-        content_type = headers.get("Content-Type", "")
+        content_type = headers.get("content-type", "")
         form = {
             k: v[-1]
             for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()
@@ -99,7 +102,7 @@ class TokenEndpoint:
         client_id = form.get("client_id")
         client_secret = form.get("client_secret")
         auth_method = "body" if client_id is not None else None
-        basic = headers.get("Authorization", "")
+        basic = headers.get("authorization", "")
         if basic.lower().startswith("basic "):
             try:
                 decoded = base64.b64decode(basic[6:].strip(), validate=True).decode()

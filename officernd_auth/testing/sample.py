@@ -69,11 +69,24 @@ def _object_id(rng: random.Random) -> str:
     return "".join(rng.choice("0123456789abcdef") for _ in range(24))
 
 
-def sample_records() -> dict[str, list[dict[str, Any]]]:
-    """The ``acme`` organisation: 3 locations, 40 companies, 260 members, 150 bookings.
+def sample_records(api_version: str = "v2") -> dict[str, list[dict[str, Any]]]:
+    """The ``acme`` organisation: 3 locations, 12 resources, 40 companies, 260 members and 150
+    bookings, as API ``api_version`` names and shapes them.
 
-    Deterministic: every call returns equal records, so tests can assert on them.
+    One deterministic sample seen through each version's naming (``shared/OFFICERND.md``): v2
+    has ``locations`` and ``companies``, members with ``company``/``location``, bookings with
+    ``resource`` and ISO ``start``/``end``; v1 ("Hybrid") has ``offices`` and ``teams``, members
+    and bookings with ``office``/``team``, bookings with ``resourceId`` and ``start``/``end`` as
+    ``{"dateTime": ...}``. The same people, companies and bookings carry the same ``_id`` in
+    both. Every call returns equal records, so tests can assert on them.
     """
+    if api_version not in ("v1", "v2"):
+        raise ValueError(f"api_version must be 'v1' or 'v2', got {api_version!r}")
+    v2 = _sample_v2()
+    return v2 if api_version == "v2" else _as_v1(v2)
+
+
+def _sample_v2() -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(20261128)
     locations = [
         {"_id": _object_id(rng), "name": name, "city": city, "timezone": tz}
@@ -107,24 +120,61 @@ def sample_records() -> dict[str, list[dict[str, Any]]]:
                 "status": rng.choice(["active", "active", "active", "lead", "former"]),
             }
         )
+    resources = []
+    for location in locations:
+        for kind in ("Meeting room", "Hot desk", "Phone booth", "Event space"):
+            resources.append(
+                {
+                    "_id": _object_id(rng),
+                    "name": f"{kind} ({location['city']})",
+                    "type": kind.lower().replace(" ", "_"),
+                    "location": location["_id"],
+                }
+            )
     bookings = []
     for i in range(150):
         member = rng.choice(members)
         day = 1 + i % 28
         hour = 8 + rng.randrange(9)
+        resource = rng.choice([r for r in resources if r["location"] == member["location"]])
         bookings.append(
             {
                 "_id": _object_id(rng),
                 "member": member["_id"],
+                "company": member["company"],
                 "location": member["location"],
+                "resource": resource["_id"],
                 "start": f"2026-12-{day:02d}T{hour:02d}:00:00Z",
                 "end": f"2026-12-{day:02d}T{hour + 1:02d}:00:00Z",
-                "summary": rng.choice(["Meeting room", "Hot desk", "Phone booth", "Event space"]),
+                "summary": resource["name"].split(" (")[0],
             }
         )
     return {
         "locations": locations,
+        "resources": resources,
         "companies": companies,
         "members": members,
+        "bookings": bookings,
+    }
+
+
+def _renamed(record: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    return {names.get(key, key): value for key, value in record.items()}
+
+
+def _as_v1(v2: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The same records with v1 ("Hybrid") names and shapes."""
+    places = {"location": "office", "company": "team"}
+    bookings = []
+    for booking in v2["bookings"]:
+        record = _renamed(booking, {**places, "resource": "resourceId"})
+        record["start"] = {"dateTime": booking["start"]}
+        record["end"] = {"dateTime": booking["end"]}
+        bookings.append(record)
+    return {
+        "offices": [dict(r) for r in v2["locations"]],
+        "resources": [_renamed(r, places) for r in v2["resources"]],
+        "teams": [_renamed(r, places) for r in v2["companies"]],
+        "members": [_renamed(r, places) for r in v2["members"]],
         "bookings": bookings,
     }
