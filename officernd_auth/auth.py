@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
+from requests.structures import CaseInsensitiveDict
 
 from .config import check_url, is_loopback, origin_of, setting
 from .provider import (
@@ -26,6 +27,7 @@ from .provider import (
     with_provider_options,
 )
 from .scopes import required_scope
+from .transport import SessionTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -61,6 +63,10 @@ class OfficeRNDAuth(AuthBase):
             ``"host:port"``; by default OfficeRND's API hosts.
         provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share, instead
             of credentials and provider options.
+        session: a ``requests.Session`` whose transport the token requests use (its adapters,
+            ``proxies``, ``verify``, ``cert`` and, with ``trust_env``, the environment), never
+            its auth or hooks. Without it, token requests honour ``verify``, ``cert``,
+            ``proxies`` and the environment as requests does.
         {provider_options}
 
     Example:
@@ -78,6 +84,7 @@ class OfficeRNDAuth(AuthBase):
         api_url: str | None = None,
         allowed_hosts: Iterable[str] | None = None,
         provider: TokenProvider | None = None,
+        session: requests.Session | None = None,
         **options: Unpack[ProviderOptions],
     ) -> None:
         """Build the adapter; see the class documentation for the arguments."""
@@ -104,6 +111,15 @@ class OfficeRNDAuth(AuthBase):
         # token request. Any other call's 401 with that token is still healed (revocation).
         self._denied: tuple[str, set[tuple[str, str]]] = ("", set())
         self._warned_origins: set[str] = set()
+        #: requests-oauthlib ``protected_request`` compliance hooks, run on every request that
+        #: carries the token: ``(url, headers, body) -> (url, headers, body)``.
+        self.protected_request_hooks: set[Callable[..., Any]] = set()
+        if session is not None:
+            self.provider.use_transport(SessionTransport(session))
+
+    def close(self) -> None:
+        """Close the connections used for token requests."""
+        self.provider.close()
 
     def __repr__(self) -> str:
         origins = [f"{scheme}://{host}:{port}" for scheme, host, port in self.allowed_origins]
@@ -173,6 +189,8 @@ class OfficeRNDAuth(AuthBase):
             request.hooks["response"].append(self.handle_401)
             return request
         request.headers["Authorization"] = self.provider.get_token().authorization
+        if self.protected_request_hooks:
+            self._run_protected_request_hooks(request)
         body = request.body
         if body is not None and hasattr(body, "tell"):
             try:
@@ -228,6 +246,14 @@ class OfficeRNDAuth(AuthBase):
             self._mark_denied(token.authorization, call)
             self._warn_scope(request)
         return second
+
+    def _run_protected_request_hooks(self, request: requests.PreparedRequest) -> None:
+        url, headers, body = request.url, request.headers, request.body
+        for hook in list(self.protected_request_hooks):
+            url, headers, body = hook(url, headers, body)
+        request.url = url
+        request.headers = CaseInsensitiveDict(headers)
+        request.body = body
 
     def _mark_denied(self, authorization: str, call: tuple[str, str]) -> None:
         """Remember that a freshly issued token was refused for ``call`` (method, path)."""

@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import re
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +32,7 @@ from .errors import (
 )
 from .scopes import format_scopes
 from .token import Token
+from .transport import PlainTransport, Transport
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
@@ -178,7 +178,8 @@ class TokenClient:
         client_id: the application's client id.
         client_secret: the application's client secret. Kept out of ``repr`` and every error.
         timeout: ``(connect, read)`` seconds for the token request.
-        verify: TLS verification, as for ``requests``.
+        transport: how the request travels (see :mod:`officernd_auth.transport`); a
+            :class:`~officernd_auth.transport.PlainTransport` by default.
     """
 
     def __init__(
@@ -188,39 +189,28 @@ class TokenClient:
         client_secret: str,
         *,
         timeout: float | tuple[float, float] = (5.0, 30.0),
-        verify: bool | str = True,
+        transport: Transport | None = None,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret = client_secret
         self.timeout = timeout
-        self.verify = verify
+        self.transport: Transport = transport if transport is not None else PlainTransport()
         self._oauth = BackendApplicationClient(client_id)
-        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"<TokenClient {self.token_url} client_id={self.client_id!r}>"
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_local"], state["_oauth"]
+        del state["_oauth"]
+        if not isinstance(state["transport"], PlainTransport):
+            state["transport"] = PlainTransport()  # a session's transport is re-attached by it
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._oauth = BackendApplicationClient(self.client_id)
-        self._local = threading.local()
-
-    @property
-    def _http(self) -> requests.Session:
-        # A plain session per thread: connection reuse without sharing a pool across threads
-        # that fetch for different credentials at once.
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # no .netrc credentials or proxies chosen behind our back
-            self._local.session = session
-        return session
 
     def build_body(self, scopes: tuple[str, ...]) -> str:
         """The form body: ``grant_type``, ``client_id``, ``client_secret`` and ``scope``."""
@@ -233,7 +223,12 @@ class TokenClient:
         return body
 
     def fetch_token(
-        self, scopes: tuple[str, ...], now: float, *, deadline: float | None = None
+        self,
+        scopes: tuple[str, ...],
+        now: float,
+        *,
+        deadline: float | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> Token:
         """Send one token request and return the token.
 
@@ -247,6 +242,8 @@ class TokenClient:
             scopes: the scopes to request.
             now: the current time (from the provider's clock), taken as the moment of issue.
             deadline: a ``time.monotonic()`` value this attempt must not outlast.
+            overrides: for this request only: ``timeout``, ``headers`` (added), ``verify``,
+                ``cert``, ``proxies``.
 
         Raises:
             InvalidClientError, InvalidScopeError, RateLimitedError, TokenEndpointError,
@@ -258,40 +255,40 @@ class TokenClient:
             self.client_id,
             format_scopes(scopes),
         )
-        connect, read = self._timeouts(deadline)
+        overrides = dict(overrides or {})
+        connect, read = self._timeouts(deadline, overrides.pop("timeout", None))
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            **(overrides.pop("headers", None) or {}),
+        }
+        url, headers, body = self.transport.prepare(
+            self.token_url, headers, self.build_body(scopes)
+        )
         started = time.monotonic()
         failure: str | None = None
         response: requests.Response | None = None
         try:
-            response = self._http.post(
-                self.token_url,
-                data=self.build_body(scopes),
-                headers={
-                    "Accept": "application/json",
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-                timeout=(connect, read),
-                verify=self.verify,
-                allow_redirects=False,
-                stream=True,
+            response = self.transport.send(
+                url, headers, body, timeout=(connect, read), overrides=overrides
             )
         except requests.Timeout as exc:
             failure = (
-                f"the token endpoint {self.token_url} did not answer within {self.timeout} s "
+                f"the token endpoint {self.token_url} did not answer within {(connect, read)} s "
                 f"({type(exc).__name__}); it will be retried on the next request"
             )
         except requests.RequestException as exc:
             failure = (
                 f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}; "
-                "check the network and token_url"
+                "check the network, proxies, the CA bundle and token_url"
             )
         if response is None:
             raise TokenEndpointError(failure or "no answer from the token endpoint")
         try:
-            body, failure = _read_limited(response, started + read)
+            content, failure = _read_limited(response, started + read)
         finally:
             response.close()
-        if body is None:
+        if content is None:
             # A cut or dripping answer is a transport failure (status None: retried); an
             # oversized one is the server's answer (its status decides).
             oversized = failure.startswith("sent an answer")
@@ -299,11 +296,15 @@ class TokenClient:
                 f"the token endpoint {self.token_url} {failure} (HTTP {response.status_code})",
                 status_code=response.status_code if oversized else None,
             )
-        text = body.decode(response.encoding or "utf-8", errors="replace")
+        response._content = content  # read already, within our limits; hooks may replace it
+        response = self.transport.inspect(response)
+        text = response.content.decode(response.encoding or "utf-8", errors="replace")
         return self.parse_response(response.status_code, response.headers, text, scopes, now)
 
-    def _timeouts(self, deadline: float | None) -> tuple[float, float]:
-        timeout = self.timeout
+    def _timeouts(
+        self, deadline: float | None, timeout: float | tuple[float, float] | None = None
+    ) -> tuple[float, float]:
+        timeout = timeout if timeout is not None else self.timeout
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         if deadline is not None:
             remaining = max(0.001, deadline - time.monotonic())

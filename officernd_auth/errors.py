@@ -5,9 +5,9 @@
     OfficeRNDAuthError                      root: catch this to catch everything
     ├── ConfigurationError (ValueError)     bad or missing argument / environment variable
     ├── ScopeError (ValueError)             malformed scope, or a near miss of a known scope
-    ├── TokenRequestError                   no token could be obtained
-    │   ├── InvalidClientError              wrong client id or secret
-    │   ├── InvalidScopeError               a scope the application was not granted
+    ├── TokenRequestError (oauthlib OAuth2Error)   no token could be obtained
+    │   ├── InvalidClientError              wrong client id or secret (also oauthlib's class)
+    │   ├── InvalidScopeError               a scope the application was not granted (ditto)
     │   ├── RateLimitedError                429, or our own budget of token requests is spent
     │   └── TokenEndpointError              5xx, transport failure, timeout, unusable body
     └── ScopeNotGrantedError                the token came back with fewer scopes than asked
@@ -19,11 +19,19 @@
 
 No message or attribute of these classes ever carries a client secret or an access token:
 response snippets are scrubbed before they are stored.
+
+Every token-endpoint failure is also an ``oauthlib.oauth2.OAuth2Error``, and
+``InvalidClientError`` / ``InvalidScopeError`` are also oauthlib's classes of the same names, so
+``except`` clauses written for requests-oauthlib keep working.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from oauthlib.oauth2 import InvalidClientError as _OAuthlibInvalidClientError
+from oauthlib.oauth2 import InvalidScopeError as _OAuthlibInvalidScopeError
+from oauthlib.oauth2 import OAuth2Error
 
 __all__ = [
     "ConfigurationError",
@@ -67,7 +75,7 @@ class ScopeError(OfficeRNDAuthError, ValueError):
     """A scope is malformed or a near miss of a known scope."""
 
 
-class TokenRequestError(OfficeRNDAuthError):
+class TokenRequestError(OfficeRNDAuthError, OAuth2Error):
     """Anything that stopped us getting a token from the token endpoint.
 
     Attributes:
@@ -84,17 +92,27 @@ class TokenRequestError(OfficeRNDAuthError):
         error: str | None = None,
         description: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
+        # Not OAuth2Error.__init__: it would rewrite the message as "(error) description".
+        Exception.__init__(self, message)
+        self.status_code = status_code  # type: ignore[assignment]
         self.error = error
-        self.description = description
+        self.description = description  # type: ignore[assignment]
+        # OAuth2Error's attributes, so code written for oauthlib finds them.
+        self.uri = None
+        self.state = None
+        self.redirect_uri = None
+        self.client_id = None
+        self.scopes = None
+        self.response_type = None
+        self.response_mode = None
+        self.grant_type = None
 
 
-class InvalidClientError(TokenRequestError):
+class InvalidClientError(TokenRequestError, _OAuthlibInvalidClientError):
     """The token endpoint rejected the client id or secret."""
 
 
-class InvalidScopeError(TokenRequestError):
+class InvalidScopeError(TokenRequestError, _OAuthlibInvalidScopeError):
     """The token endpoint refused a scope the application was not granted."""
 
 

@@ -15,6 +15,7 @@ Process-wide state, keyed per credential so that two clients never wait on each 
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import logging
 import math
@@ -47,6 +48,7 @@ from .errors import (
 )
 from .scopes import check_scopes, format_scopes, parse_scopes
 from .token import Clock, Token, system_clock
+from .transport import PlainTransport, Transport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -236,6 +238,8 @@ class ProviderOptions(TypedDict, total=False):
     token_timeout: float | tuple[float, float]
     token_deadline: float
     verify: bool | str
+    cert: str | tuple[str, str] | None
+    proxies: Mapping[str, str] | None
     sleep: Callable[[float], None]
 
 
@@ -266,7 +270,13 @@ PROVIDER_OPTIONS_DOC = """\
             the whole answer must arrive within the read timeout, however slowly it drips.
         token_deadline: seconds that one fetch may take in all, retries and backoff included
             (default 60); past it the last failure is raised instead of retrying.
-        verify: TLS verification of the token request, as for ``requests`` (default True).
+        verify: TLS verification of the token request, as for ``requests`` (default True,
+            or ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` from the environment).
+        cert: a client certificate for the token request (mutual TLS): a path, or a
+            ``(cert, key)`` pair.
+        proxies: proxies for the token request by scheme, as for ``requests`` (default: the
+            ``HTTPS_PROXY`` / ``NO_PROXY`` environment). An ``OfficeRNDSession`` sends its token
+            requests through itself instead, with its own ``verify``, ``cert`` and ``proxies``.
         sleep: how to wait between retries (default ``time.sleep``; tests pass a recorder).
 """
 
@@ -380,6 +390,17 @@ class TokenProvider:
             raise ConfigurationError(
                 f"verify must be True, False or the path of a CA bundle, got {self.verify!r}"
             )
+        self.cert = options.get("cert")
+        if self.cert is not None and not isinstance(self.cert, (str, tuple)):
+            raise ConfigurationError(
+                f"cert must be a path or a (cert, key) pair of paths, got {self.cert!r}"
+            )
+        proxies = options.get("proxies")
+        if proxies is not None and not isinstance(proxies, Mapping):
+            raise ConfigurationError(
+                f"proxies must map schemes to proxy URLs, e.g. {{'https': ...}}, got {proxies!r}"
+            )
+        self.proxies: dict[str, str] = dict(proxies or {})
         self.sleep: Callable[[float], None] = options.get("sleep", time.sleep)
         token_cache = resolve_token_cache(
             options.get("token_cache"), clock=self.clock, leeway=self.leeway
@@ -402,8 +423,9 @@ class TokenProvider:
             client_id,
             client_secret,
             timeout=self.token_timeout,
-            verify=self.verify,
+            transport=PlainTransport(self.verify, self.cert, self.proxies),
         )
+        self._listeners: list[Callable[[Token], None]] = []
         self._flight = _flight_for(self.key)
         self._budget = _budget_for(token_url, client_id)
 
@@ -416,6 +438,7 @@ class TokenProvider:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_flight"], state["_budget"]
+        state["_listeners"] = []  # their owners re-register after unpickling
         if state["token_cache"] is DEFAULT_MEMORY_CACHE:
             state["token_cache"] = None  # the unpickling process's own default cache
         return state
@@ -426,6 +449,25 @@ class TokenProvider:
         self.__dict__.update(state)
         self._flight = _flight_for(self.key)
         self._budget = _budget_for(self.token_url, self.client_id)
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def use_transport(self, transport: Transport) -> None:
+        """Send token requests over ``transport`` from now on (e.g. the user's session)."""
+        self.client.transport = transport
+
+    def add_listener(self, listener: Callable[[Token], None]) -> None:
+        """Call ``listener(token)`` after every token this provider fetches."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Token], None]) -> None:
+        """Stop calling ``listener``."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def close(self) -> None:
+        """Close the connections used for token requests."""
+        self.client.transport.close()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -468,8 +510,12 @@ class TokenProvider:
         self.token_cache.set(self.key, token)
         return token
 
-    def get_token(self) -> Token:
+    def get_token(self, timeout: float | None = None) -> Token:
         """Return a valid token, fetching one only when the cached one is missing or expiring.
+
+        Args:
+            timeout: the most seconds to wait for a token, including waiting for another
+                thread's token request (``token_deadline`` when ``None``).
 
         Raises:
             TokenRequestError: no token could be obtained (see :mod:`officernd_auth.errors`).
@@ -485,23 +531,45 @@ class TokenProvider:
             elif not token.is_expired(self.clock(), self.leeway):
                 self._renew_at = (token, token.expires_at - token.effective_leeway(self.leeway))
                 return token
+        return self._get_token_locked(timeout)
+
+    def _get_token_locked(self, timeout: float | None) -> Token:
         flight = self._flight
         completed_before = flight.completed
-        with flight.lock, self._cross_process_lock():
-            token = self.token_cache.get(self.key)
-            if self._usable(token, self.clock()):
-                assert token is not None
-                return token
-            if flight.completed != completed_before and flight.last_error is not None:
-                # Another thread tried while we waited and failed: share its answer rather
-                # than spend budget on the same failure again.
-                raise copy.copy(flight.last_error)
-            return self._fetch_locked()
+        wait = self.token_deadline if timeout is None else min(timeout, self.token_deadline)
+        deadline = time.monotonic() + wait
+        if not flight.lock.acquire(timeout=wait):
+            raise TokenEndpointError(
+                f"no token within {wait:g} s: another thread's token request for client "
+                f"{self.client_id!r} is still running (raise the call's timeout or "
+                "token_deadline)"
+            )
+        try:
+            with self._cross_process_lock():
+                token = self.token_cache.get(self.key)
+                if self._usable(token, self.clock()):
+                    assert token is not None
+                    return token
+                if flight.completed != completed_before and flight.last_error is not None:
+                    # Another thread tried while we waited and failed: share its answer rather
+                    # than spend budget on the same failure again.
+                    raise copy.copy(flight.last_error)
+                return self._fetch_locked(deadline)
+        finally:
+            flight.lock.release()
 
-    def fetch_token(self) -> Token:
-        """Fetch a new token from the network now, whatever the cache holds (budget applies)."""
+    def fetch_token(self, **overrides: Any) -> Token:
+        """Fetch a new token from the network now, whatever the cache holds (budget applies).
+
+        Args:
+            **overrides: for this fetch only: ``timeout``, ``headers``, ``verify``, ``cert``,
+                ``proxies`` (as for ``requests``).
+        """
+        unknown = overrides.keys() - {"timeout", "headers", "verify", "cert", "proxies"}
+        if unknown:
+            raise TypeError(f"fetch_token() got unexpected keyword(s) {', '.join(sorted(unknown))}")
         with self._flight.lock, self._cross_process_lock():
-            return self._fetch_locked()
+            return self._fetch_locked(time.monotonic() + self.token_deadline, overrides)
 
     def invalidate(self, authorization: str | Token | None = None) -> None:
         """Forget the cached token, but only if it is still the one given.
@@ -527,11 +595,11 @@ class TokenProvider:
         """The cache's own lock: across processes for the file and Redis caches."""
         return self.token_cache.lock(self.key)
 
-    def _fetch_locked(self) -> Token:
+    def _fetch_locked(self, deadline: float, overrides: Mapping[str, Any] | None = None) -> Token:
+        # ``deadline`` is real (monotonic) time, not the injected clock: it bounds how long a
+        # caller really waits.
         flight = self._flight
         attempt = 0
-        # Real time, not the injected clock: it bounds how long a caller really waits.
-        deadline = time.monotonic() + self.token_deadline
         while True:
             wait = self._budget.acquire(self.clock(), self.token_budget, self.budget_window)
             if wait is not None:
@@ -542,7 +610,9 @@ class TokenProvider:
                 raise self._budget_error(wait)
             self.token_requests += 1
             try:
-                token = self.client.fetch_token(self.scopes, self.clock(), deadline=deadline)
+                token = self.client.fetch_token(
+                    self.scopes, self.clock(), deadline=deadline, overrides=overrides
+                )
             except RateLimitedError as exc:
                 retry_after = exc.retry_after if exc.retry_after is not None else self.budget_window
                 self._budget.block(self.clock() + retry_after)
@@ -573,6 +643,8 @@ class TokenProvider:
             flight.last_error = None
             flight.completed += 1
             self.token_cache.set(self.key, token)
+            for listener in list(self._listeners):
+                listener(token)
             logger.debug(
                 "got a token for client %s, valid for %.0f s", self.client_id, token.lifetime
             )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -20,7 +21,7 @@ from requests_oauthlib import OAuth2Session
 
 from .auth import OfficeRNDAuth
 from .client import parse_retry_after
-from .config import DEFAULT_API_URL, check_url, mask_client_id, setting
+from .config import DEFAULT_API_URL, check_url, mask_client_id, normalise_url, setting
 from .errors import ConfigurationError
 from .provider import (
     ProviderOptions,
@@ -31,6 +32,7 @@ from .provider import (
 )
 from .scopes import parse_scopes
 from .token import Token
+from .transport import SessionTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -91,11 +93,26 @@ class OfficeRNDSession(OAuth2Session):
         max_rate_limit_retries: int = 2,
         max_retry_after: float = 30.0,
         provider: TokenProvider | None = None,
+        client: BackendApplicationClient | None = None,
+        token: Mapping[str, Any] | None = None,
+        token_updater: Callable[[dict[str, Any]], None] | None = None,
         **options: Unpack[ProviderOptions],
     ) -> None:
         """Build the session; see the class documentation for the arguments."""
+        _refuse_oauth2session_only(options)
         check_option_names(options, "OfficeRNDSession()")
-        if provider is None:
+        if client is not None:
+            if type(client) is not BackendApplicationClient:
+                raise ConfigurationError(
+                    f"client must be an oauthlib BackendApplicationClient (client credentials), "
+                    f"got {type(client).__name__}: OfficeRND API applications have no other grant"
+                )
+            if client_id is None:
+                client_id = client.client_id
+            elif client.client_id != client_id:
+                raise ConfigurationError("client.client_id and client_id differ: pass one of them")
+        owns_provider = provider is None
+        if owns_provider:
             options.setdefault("api_version", "v2")
         provider = resolve_provider(client_id, client_secret, scope, provider=provider, **options)
         api_version = provider.api_version or "v2"
@@ -116,10 +133,30 @@ class OfficeRNDSession(OAuth2Session):
         self._officernd_auth = OfficeRNDAuth(
             provider=provider, api_url=resolved_api_url, allowed_hosts=()
         )
-        self._backend_client = BackendApplicationClient(provider.client_id)
-        super().__init__(client=self._backend_client)
+        self._backend_client = client or BackendApplicationClient(provider.client_id)
+        super().__init__(client=self._backend_client, token_updater=token_updater)
         # Session-level auth: requests then skips its .netrc lookup, and per-call auth= wins.
         self.auth = self._officernd_auth
+        self._officernd_auth.protected_request_hooks = self.compliance_hook["protected_request"]
+        # The session's own transport settings are what requests users set on a session.
+        if options.get("verify") is not None:
+            self.verify = options["verify"]
+        if options.get("cert") is not None:
+            self.cert = options["cert"]
+        if options.get("proxies"):
+            self.proxies = dict(options["proxies"] or {})
+        self._owns_provider = owns_provider
+        self._attach()
+        self._ready = True
+        if token:
+            self.token = token
+
+    def _attach(self) -> None:
+        """Send this session's token requests through itself, and report the tokens it gets."""
+        if self._owns_provider:
+            self.provider.use_transport(SessionTransport(self, lambda: self.compliance_hook))
+        self._listener = _token_listener(self)
+        self.provider.add_listener(self._listener)
 
     # -- OAuth2Session surface ----------------------------------------------------------------
 
@@ -157,9 +194,16 @@ class OfficeRNDSession(OAuth2Session):
 
     @token.setter
     def token(self, value: Mapping[str, Any] | None) -> None:
-        # OAuth2Session.__init__ assigns {}; a real dict seeds the cache with a known token.
+        # A dict seeds the cache with a known token; {} or None forgets the cached one (but not
+        # the {} that OAuth2Session.__init__ assigns before the session is ready).
         if value:
             self.provider.seed(value)
+        elif self.__dict__.get("_ready"):
+            self.provider.invalidate()
+
+    @token.deleter
+    def token(self) -> None:
+        self.provider.invalidate()
 
     @property
     def access_token(self) -> str | None:
@@ -170,6 +214,48 @@ class OfficeRNDSession(OAuth2Session):
     @access_token.setter
     def access_token(self, value: str) -> None:
         self.token = {"access_token": value}
+
+    @access_token.deleter
+    def access_token(self) -> None:
+        self.provider.invalidate()
+
+    @property
+    def client_id(self) -> str:
+        """The application's client id (fixed: it is part of the token's identity)."""
+        return self.provider.client_id
+
+    @client_id.setter
+    def client_id(self, value: str) -> None:
+        if value != self.provider.client_id:
+            raise ConfigurationError(
+                "client_id cannot be changed on a session: create a new OfficeRNDSession for "
+                "another application"
+            )
+
+    @client_id.deleter
+    def client_id(self) -> None:
+        raise ConfigurationError("client_id cannot be removed from a session")
+
+    def register_compliance_hook(self, hook_type: str, hook: Callable[..., Any]) -> None:
+        """Register a requests-oauthlib compliance hook.
+
+        ``access_token_request`` (``(url, headers, body) -> (url, headers, body)``) and
+        ``access_token_response`` (``response -> response``) run on every token request;
+        ``protected_request`` (``(url, headers, data) -> (url, headers, data)``) on every call
+        that carries the token. Client credentials have no refresh token, so the
+        ``refresh_token_*`` hooks would never run and are refused.
+
+        Raises:
+            ConfigurationError: a ``refresh_token_*`` hook.
+            ValueError: an unknown hook type (as requests-oauthlib).
+        """
+        if hook_type.startswith("refresh_token_"):
+            raise ConfigurationError(
+                f"{hook_type} hooks would never run: client credentials have no refresh token. "
+                "Register access_token_request / access_token_response instead; they run on "
+                "every token request, renewals included"
+            )
+        super().register_compliance_hook(hook_type, hook)  # type: ignore[call-overload]
 
     def get_access_token(self) -> str:
         """The current bearer token string, fetching one first if none is valid.
@@ -184,23 +270,67 @@ class OfficeRNDSession(OAuth2Session):
         """True when a token is cached and will be used as it is (not due for renewal)."""
         return self.provider.has_valid_token()
 
-    def fetch_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def fetch_token(  # type: ignore[override]
+        self,
+        token_url: str | None = None,
+        *,
+        timeout: float | tuple[float, float] | None = None,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str | None = None,
+        proxies: Mapping[str, str] | None = None,
+        cert: str | tuple[str, str] | None = None,
+        include_client_id: bool | None = None,
+        method: str = "POST",
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         """Fetch a new token now, whatever the cache holds, and return it as a dict.
 
-        Needs no arguments: the session already knows its endpoint and credentials. The token
-        budget still applies.
+        Needs no arguments: the session knows its endpoint and credentials. ``timeout``,
+        ``headers``, ``verify``, ``proxies`` and ``cert`` apply to this token request, as in
+        requests-oauthlib. The token budget still applies; ``token_updater`` is called.
+
+        Raises:
+            ConfigurationError: an argument of another OAuth flow (``code``, ``username``,
+                ``auth``...), another ``token_url`` or changed credentials; the message says why.
         """
-        if token_url is not None and token_url.rstrip("/") != self.provider.token_url:
+        if (
+            token_url is not None
+            and normalise_url(token_url.rstrip("/")) != self.provider.token_url
+        ):
             raise ConfigurationError(
                 "this session fetches from its own token_url; create another session for "
                 "another endpoint"
             )
-        token: Token = self.provider.fetch_token()
+        _refuse_fetch_arguments(kwargs, include_client_id, method)
+        overrides = {
+            "timeout": timeout,
+            "headers": dict(headers) if headers else None,
+            "verify": verify,
+            "proxies": dict(proxies) if proxies else None,
+            "cert": cert,
+        }
+        token: Token = self.provider.fetch_token(
+            **{k: v for k, v in overrides.items() if v is not None}
+        )
         return token.to_dict(self.provider.clock())
 
-    def refresh_token(self, token_url: str | None = None, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
-        """Client credentials have no refresh token: this fetches a new token instead."""
-        return self.fetch_token(token_url)
+    def refresh_token(  # type: ignore[override]
+        self,
+        token_url: str | None = None,
+        refresh_token: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Client credentials have no refresh token: this fetches a new token instead.
+
+        Takes the same transport keywords as :meth:`fetch_token`; a ``refresh_token`` value is
+        refused (there is none to send).
+        """
+        if refresh_token is not None:
+            raise ConfigurationError(
+                "client credentials have no refresh token; call refresh_token() without one "
+                "(it fetches a new token) or fetch_token()"
+            )
+        return self.fetch_token(token_url, **kwargs)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -246,21 +376,52 @@ class OfficeRNDSession(OAuth2Session):
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def request(  # type: ignore[override]
-        self, method: str, url: str, *args: Any, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        withhold_token: bool = False,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        files: Any = None,
+        **kwargs: Any,
     ) -> requests.Response:
-        """Like ``requests.Session.request``, with short paths resolved and a default timeout.
+        """``OAuth2Session.request``, with short paths resolved and a default timeout.
 
-        An API 429 on an idempotent method (GET, HEAD, OPTIONS, PUT, DELETE) is retried after its
-        ``Retry-After`` (at most ``max_retry_after`` s, ``max_rate_limit_retries`` times).
+        The arguments mean what they mean in requests-oauthlib: ``data`` is the body,
+        ``withhold_token=True`` sends the call without the token. The call's ``timeout`` also
+        bounds how long it waits for a token. An API 429 on an idempotent method (GET, HEAD,
+        OPTIONS, PUT, DELETE) is retried after its ``Retry-After`` (at most ``max_retry_after``
+        s, ``max_rate_limit_retries`` times).
+
+        Raises:
+            ConfigurationError: ``client_id`` / ``client_secret`` (the session's are fixed).
         """
+        if client_id is not None or client_secret is not None:
+            raise ConfigurationError(
+                "client_id / client_secret per call are for requests-oauthlib's refresh; this "
+                "session renews with its own credentials: create another session for others"
+            )
         url = self.url_for(url)
         if kwargs.get("timeout") is None and self.default_timeout is not None:
             kwargs["timeout"] = self.default_timeout
-        # Skip OAuth2Session.request: it would add the token itself, insist on https through a
-        # process-wide switch and log the token at DEBUG. Our auth object does the first.
-        response = requests.Session.request(self, method, url, *args, **kwargs)
+        if withhold_token:
+            if kwargs.get("auth") is None:
+                kwargs["auth"] = _no_auth
+        elif (
+            kwargs.get("auth") is None
+            and kwargs.get("timeout") is not None
+            and self._officernd_auth.allows(url)
+        ):
+            self.provider.get_token(timeout=_total(kwargs["timeout"]))
+        kwargs.update(data=data, headers=headers, files=files)
+        # requests.Session.request as this class inherited it (never looked up on the requests
+        # module at call time, which libraries such as requests-cache patch); not
+        # OAuth2Session.request, which would add the token itself and log it at DEBUG.
+        response: requests.Response = super(OAuth2Session, self).request(method, url, **kwargs)
         if response.status_code == 429 and method.upper() in _IDEMPOTENT:
-            return self._retry_rate_limited(response, method, url, args, kwargs)
+            return self._retry_rate_limited(response, method, url, kwargs)
         return response
 
     def _retry_rate_limited(
@@ -268,7 +429,6 @@ class OfficeRNDSession(OAuth2Session):
         response: requests.Response,
         method: str,
         url: str,
-        args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> requests.Response:
         for attempt in range(self.max_rate_limit_retries):
@@ -277,7 +437,7 @@ class OfficeRNDSession(OAuth2Session):
             logger.warning("%s %s answered 429; retrying in %.1f s", method, _path(url), wait)
             response.close()
             self.provider.sleep(wait)
-            response = requests.Session.request(self, method, url, *args, **kwargs)
+            response = super(OAuth2Session, self).request(method, url, **kwargs)
             if response.status_code != 429:
                 break
         return response
@@ -361,13 +521,95 @@ class OfficeRNDSession(OAuth2Session):
         return f"<table><caption>OfficeRNDSession</caption>{body}</table>"
 
     def __getstate__(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        state = self.__dict__.copy()
+        state.pop("_listener", None)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._attach()
 
 
 def _path(url: str) -> str:
     """The URL without its query string, for log lines."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """The auth of ``withhold_token=True``: nothing added (and no ``.netrc`` lookup)."""
+    return request
+
+
+def _total(timeout: Any) -> float | None:
+    """Seconds a call's ``timeout`` allows in all: connect plus read for a pair."""
+    if isinstance(timeout, tuple):
+        parts = [t for t in timeout if isinstance(t, (int, float))]
+        return float(sum(parts)) if len(parts) == len(timeout) else None
+    return float(timeout) if isinstance(timeout, (int, float)) else None
+
+
+def _token_listener(session: OfficeRNDSession) -> Callable[[Token], None]:
+    """Calls the session's ``token_updater`` with each token it fetches (holding it weakly)."""
+    reference = weakref.ref(session)
+
+    def listener(token: Token) -> None:
+        owner = reference()
+        updater = getattr(owner, "token_updater", None) if owner is not None else None
+        if owner is not None and updater is not None:
+            updater(token.to_dict(owner.provider.clock()))
+
+    return listener
+
+
+#: OAuth2Session keywords that belong to other OAuth flows, and why they are refused.
+_OTHER_FLOWS = {
+    "redirect_uri": "it belongs to the authorization-code flow",
+    "state": "it belongs to the authorization-code flow",
+    "pkce": "it belongs to the authorization-code flow",
+    "auto_refresh_url": "tokens renew by themselves from token_url (there is no refresh token)",
+    "auto_refresh_kwargs": "tokens renew by themselves (there is no refresh token)",
+}
+
+
+def _refuse_oauth2session_only(options: Mapping[str, Any]) -> None:
+    for name, why in _OTHER_FLOWS.items():
+        if name in options:
+            raise ConfigurationError(
+                f"OfficeRNDSession does not take {name}=: {why}. OfficeRND API applications "
+                "use client credentials only"
+            )
+
+
+_FETCH_OTHER_FLOWS = {
+    "code": "an authorization code",
+    "authorization_response": "an authorization response",
+    "username": "a password grant",
+    "password": "a password grant",
+    "auth": "HTTP Basic client authentication (OfficeRND reads the credentials from the body)",
+    "client_id": "another client id (the session's is fixed)",
+    "client_secret": "another secret (the session's is fixed)",
+    "force_querystring": "credentials in the query string",
+}
+
+
+def _refuse_fetch_arguments(
+    kwargs: Mapping[str, Any], include_client_id: bool | None, method: str
+) -> None:
+    for name, value in kwargs.items():
+        if name == "body" and not value:
+            continue
+        if value is None or value is False:
+            continue
+        what = _FETCH_OTHER_FLOWS.get(name, f"the extra body parameter {name!r}")
+        raise ConfigurationError(
+            f"fetch_token({name}=...) would need {what}; this session fetches client-credentials "
+            "tokens with its own settings"
+        )
+    if include_client_id is False:
+        raise ConfigurationError(
+            "include_client_id=False is not supported: OfficeRND reads the client id and secret "
+            "from the request body"
+        )
+    if method.upper() != "POST":
+        raise ConfigurationError("the token request is always a POST")

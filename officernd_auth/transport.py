@@ -1,0 +1,172 @@
+"""How a token request travels: over the user's own transport, never through their auth.
+
+A :class:`Transport` sends one prepared token request. :class:`PlainTransport` (the default, and
+``OfficeRNDAuth``'s) uses a ``requests.Session`` of its own that honours the environment the way
+requests does (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) plus
+``verify``, ``cert`` and ``proxies``. :class:`SessionTransport` sends through a given
+``requests.Session``: its mounted adapters (so mocking libraries see the token request), its
+``proxies``, ``verify``, ``cert`` and, with ``trust_env``, the environment.
+
+Either way the request is prepared here, not by the session: the session's auth, its ``.netrc``
+lookup, its headers and cookies and its response hooks never touch it (they could send the
+secret elsewhere or log the token), and redirects are never followed.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+__all__ = ["PlainTransport", "SessionTransport", "Transport", "TransportOverrides"]
+
+#: Per-call transport settings: ``verify``, ``cert``, ``proxies`` (as for ``requests``).
+TransportOverrides = Mapping[str, Any]
+
+
+class Transport:
+    """Sends one token request. Subclasses choose the ``requests.Session`` it goes through."""
+
+    def session(self) -> requests.Session:
+        """The session whose adapters and settings carry the request."""
+        raise NotImplementedError
+
+    def defaults(self) -> dict[str, Any]:
+        """``verify``, ``cert`` and ``proxies`` given to this transport, if any."""
+        return {}
+
+    def prepare(
+        self, url: str, headers: dict[str, str], body: str
+    ) -> tuple[str, dict[str, str], str]:
+        """Adjust the request before it is sent (requests-oauthlib's compliance hooks)."""
+        return url, headers, body
+
+    def inspect(self, response: requests.Response) -> requests.Response:
+        """Adjust the response before it is parsed (requests-oauthlib's compliance hooks)."""
+        return response
+
+    def send(
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: str,
+        *,
+        timeout: float | tuple[float, float],
+        overrides: TransportOverrides,
+    ) -> requests.Response:
+        """POST the token request; the body is left unread (``stream=True``)."""
+        session = self.session()
+        prepared = requests.Request("POST", url, headers=headers, data=body).prepare()
+        settings = {**self.defaults(), **{k: v for k, v in overrides.items() if v is not None}}
+        merged = session.merge_environment_settings(
+            prepared.url,
+            settings.get("proxies") or {},
+            True,
+            settings.get("verify"),
+            settings.get("cert"),
+        )
+        response: requests.Response = session.send(
+            prepared, timeout=timeout, allow_redirects=False, **merged
+        )
+        return response
+
+    def close(self) -> None:
+        """Close the connections this transport opened."""
+
+
+class PlainTransport(Transport):
+    """A ``requests.Session`` of our own per thread, honouring the environment like requests.
+
+    Args:
+        verify: TLS verification: ``True``, ``False`` or a CA bundle path.
+        cert: a client certificate for mutual TLS (path, or ``(cert, key)``).
+        proxies: proxies by scheme, as for ``requests``.
+        trust_env: read proxies and CA bundles from the environment, as requests does.
+    """
+
+    def __init__(
+        self,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+        trust_env: bool = True,
+    ) -> None:
+        self.verify = verify
+        self.cert = cert
+        self.proxies = dict(proxies or {})
+        self.trust_env = trust_env
+        self._local = threading.local()
+        self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<PlainTransport verify={self.verify!r} proxies={sorted(self.proxies)!r}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PlainTransport, (self.verify, self.cert, self.proxies, self.trust_env))
+
+    def defaults(self) -> dict[str, Any]:
+        return {"verify": self.verify, "cert": self.cert, "proxies": self.proxies}
+
+    def session(self) -> requests.Session:
+        # One per thread: connection reuse without sharing a pool across threads.
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = self.trust_env
+            self._local.session = session
+            with self._lock:
+                self._sessions.add(session)
+        return session
+
+    def close(self) -> None:
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.close()
+
+
+class SessionTransport(Transport):
+    """Token requests through a user's ``requests.Session`` (held weakly: no cycle).
+
+    Args:
+        session: the session whose transport to use.
+        hooks: returns ``{"access_token_request": [...], "access_token_response": [...]}``,
+            requests-oauthlib's compliance hooks, applied to the token request and response.
+    """
+
+    def __init__(
+        self,
+        session: requests.Session,
+        hooks: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._session = weakref.ref(session)
+        self._hooks = hooks
+
+    def __repr__(self) -> str:
+        return f"<SessionTransport {type(self._session()).__name__}>"
+
+    def session(self) -> requests.Session:
+        session = self._session()
+        if session is None:
+            raise RuntimeError("the session this token transport belonged to is gone")
+        return session
+
+    def prepare(
+        self, url: str, headers: dict[str, str], body: str
+    ) -> tuple[str, dict[str, str], str]:
+        for hook in self._hook_list("access_token_request"):
+            url, headers, body = hook(url, headers, body)
+        return url, headers, body
+
+    def inspect(self, response: requests.Response) -> requests.Response:
+        for hook in self._hook_list("access_token_response"):
+            response = hook(response)
+        return response
+
+    def _hook_list(self, name: str) -> list[Callable[..., Any]]:
+        hooks = self._hooks() if self._hooks is not None else {}
+        return list(hooks.get(name, ()))
