@@ -21,7 +21,7 @@ from .errors import (
     TokenRequestError,
     UnknownScopeWarning,
 )
-from .provider import TokenProvider
+from .provider import TokenProvider, reset
 from .session import OfficeRNDSession
 from .token import Token
 
@@ -47,4 +47,5 @@ __all__ = [
     "TokenRequestError",
     "UnknownScopeWarning",
     "__version__",
+    "reset",
 ]

@@ -60,6 +60,7 @@ __all__ = [
     "TokenProvider",
     "TokenStatus",
     "registry_sizes",
+    "reset",
     "resolve_provider",
 ]
 
@@ -196,6 +197,27 @@ class _Budget:
 _registry_lock = threading.Lock()
 _flights: dict[str, _Flight] = {}
 _budgets: dict[tuple[str, str], _Budget] = {}
+
+
+def reset() -> None:
+    """Forget the process-wide state: the default memory cache's tokens, every credential's
+    record of failed attempts, every token budget and server-imposed wait.
+
+    For test suites (the ``officernd_auth`` pytest plugin calls it before every test): tokens
+    fetched, failures seen or budget spent in one test then never reach the next. Objects that
+    already exist keep working; they start from a clean slate. File and Redis caches are left
+    alone (they are shared on purpose).
+    """
+    DEFAULT_MEMORY_CACHE.clear()
+    with _registry_lock:
+        flights = list(_flights.values())
+        budgets = list(_budgets.values())
+    for flight in flights:
+        flight.last_error = None
+    for budget in budgets:
+        with budget.lock:
+            budget.sent.clear()
+            budget.blocked_until = 0.0
 
 
 def registry_sizes() -> dict[str, int]:

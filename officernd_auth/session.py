@@ -236,6 +236,28 @@ class OfficeRNDSession(OAuth2Session):
     def client_id(self) -> None:
         raise ConfigurationError("client_id cannot be removed from a session")
 
+    def authorization_url(self, url: str, state: str | None = None, **kwargs: Any) -> Any:
+        """Not for client credentials: there is no user to send to an authorization page.
+
+        Raises:
+            ConfigurationError: always, saying so.
+        """
+        raise ConfigurationError(
+            "authorization_url() belongs to the authorization-code flow; OfficeRND API "
+            "applications use client credentials: call the API, tokens come by themselves"
+        )
+
+    def token_from_fragment(self, authorization_response: str) -> Any:
+        """Not for client credentials (implicit flow). Raises :class:`ConfigurationError`."""
+        raise ConfigurationError(
+            "token_from_fragment() belongs to the implicit flow; OfficeRND API applications "
+            "use client credentials"
+        )
+
+    def new_state(self) -> Any:
+        """Not for client credentials (no redirect, no state). Raises ``ConfigurationError``."""
+        raise ConfigurationError("client credentials have no state parameter")
+
     def register_compliance_hook(self, hook_type: str, hook: Callable[..., Any]) -> None:
         """Register a requests-oauthlib compliance hook.
 

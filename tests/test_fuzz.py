@@ -178,7 +178,10 @@ def test_any_scope_input_gives_scopes_or_scope_error(value: Any) -> None:
 
 @pytest.fixture(scope="module")
 def offline_session() -> OfficeRNDSession:
-    session = OfficeRNDSession("id", "secret", "flex.community.members.read", org="acme")
+    # Its own cache: the plugin empties the process-wide one before every test.
+    session = OfficeRNDSession(
+        "id", "secret", "flex.community.members.read", org="acme", token_cache=MemoryTokenCache()
+    )
     session.token = {"access_token": "f" * 40, "expires_in": 3599}  # no network needed
     return session
 
@@ -221,7 +224,7 @@ def test_paths_resolve_inside_or_go_out_without_a_token(
         assert sent_to.port in (None, 443)
         if not (target.lower().startswith(("http://", "https://"))):
             assert prepared.path_url.startswith("/api/v2/organizations/acme/")
-            assert "/../" not in prepared.path_url
+            assert "/../" not in sent_to.path  # a query string may hold anything
     else:
         assert (
             sent_to.hostname != "app.officernd.com"

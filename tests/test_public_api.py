@@ -31,6 +31,7 @@ def test_exported_names() -> None:
             "TokenRequestError",
             "UnknownScopeWarning",
             "__version__",
+            "reset",
         ]
     )
     for name in officernd_auth.__all__:

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -59,6 +60,8 @@ class FakeOfficeRND:
         rate_window: the rolling window of the rate limit, in seconds.
         clock: time source for token expiry and the rate window (see :class:`FakeClock`).
         org: the organisation slug that exists from the start.
+        ssl_context: serve https with this server context (e.g. from ``trustme``), to test
+            CA bundles and client certificates; plain http on loopback by default.
 
     Use it as a context manager; ``token_url`` and ``api_url`` point a client at it.
     """
@@ -73,6 +76,7 @@ class FakeOfficeRND:
         rate_window: float = 60.0,
         clock: Callable[[], float] = time.time,
         org: str = SAMPLE_ORG,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.org = org
@@ -83,7 +87,8 @@ class FakeOfficeRND:
         self.token_requests: list[TokenRequestRecord] = []
         self.api_requests: list[ApiRequestRecord] = []
         self._log_lock = threading.Lock()
-        self._server = LoopbackServer((host, port), self.answer)
+        self.scheme = "https" if ssl_context is not None else "http"
+        self._server = LoopbackServer((host, port), self.answer, ssl_context)
         self._thread: threading.Thread | None = None
 
     # -- settings that tests change on a running emulator ---------------------------------------
@@ -133,8 +138,8 @@ class FakeOfficeRND:
 
     @property
     def url(self) -> str:
-        """``http://host:port``."""
-        return f"http://{self.host}:{self.port}"
+        """``http://host:port`` (``https://`` with an ``ssl_context``)."""
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def token_url(self) -> str:

@@ -1,4 +1,5 @@
-"""The pytest plugin (entry point ``pytest11``): a fresh :class:`FakeOfficeRND` per test."""
+"""The pytest plugin (entry point ``pytest11``): every test starts from a clean slate, and
+``officernd_fake`` gives each test a fresh :class:`FakeOfficeRND`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from ..provider import reset
 from .emulator import FakeOfficeRND
+
+
+@pytest.fixture(autouse=True)
+def _officernd_auth_isolation() -> Iterator[None]:
+    """Before and after every test: no cached token, failure record or spent budget of
+    officernd-auth's process-wide state carries over, so tests pass in any order and when
+    repeated (tokens a mocked endpoint handed out in one test never answer the next)."""
+    reset()
+    yield
+    reset()
 
 
 @pytest.fixture

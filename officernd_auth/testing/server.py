@@ -5,6 +5,7 @@ function and sends back what it answers. Nothing here knows OfficeRND; see ``emu
 from __future__ import annotations
 
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -38,14 +39,21 @@ class LoopbackServer(ThreadingHTTPServer):
     # socketserver's default of 5 resets connections of a burst of concurrent clients.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], answer: Answer) -> None:
+    def __init__(
+        self, address: tuple[str, int], answer: Answer, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         super().__init__(address, _Handler)
         self.answer = answer
+        if ssl_context is not None:
+            # The handshake happens in the handler's thread (setup), not in the accept loop.
+            self.socket = ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that gave up (timeout, closed socket) is normal here; anything else is not."""
         error = sys.exc_info()[1]
-        if not isinstance(error, (ConnectionError, TimeoutError)):
+        if not isinstance(error, (ConnectionError, TimeoutError, ssl.SSLError)):
             super().handle_error(request, client_address)
 
 
@@ -56,6 +64,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: LoopbackServer
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
         super().setup()
         # Headers and body go out in one write below; without NODELAY a small answer could
         # still wait for the client's delayed ACK.
