@@ -532,12 +532,13 @@ class TokenProvider:
         self.token_cache.set(self.key, token)
         return token
 
-    def get_token(self, timeout: float | None = None) -> Token:
+    def get_token(self, timeout: float | tuple[float, float] | None = None) -> Token:
         """Return a valid token, fetching one only when the cached one is missing or expiring.
 
         Args:
             timeout: the most seconds to wait for a token, including waiting for another
-                thread's token request (``token_deadline`` when ``None``).
+                thread's token request (``token_deadline`` when ``None``); a requests-style
+                ``(connect, read)`` pair counts as their sum.
 
         Raises:
             TokenRequestError: no token could be obtained (see :mod:`officernd_auth.errors`).
@@ -555,9 +556,11 @@ class TokenProvider:
                 return token
         return self._get_token_locked(timeout)
 
-    def _get_token_locked(self, timeout: float | None) -> Token:
+    def _get_token_locked(self, timeout: float | tuple[float, float] | None) -> Token:
         flight = self._flight
         completed_before = flight.completed
+        if isinstance(timeout, tuple):
+            timeout = sum(t for t in timeout if t is not None)
         wait = self.token_deadline if timeout is None else min(timeout, self.token_deadline)
         deadline = time.monotonic() + wait
         if not flight.lock.acquire(timeout=wait):

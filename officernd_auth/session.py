@@ -431,13 +431,16 @@ class OfficeRNDSession(OAuth2Session):
         if withhold_token:
             if kwargs.get("auth") is None:
                 kwargs["auth"] = _no_auth
-        elif (
-            kwargs.get("auth") is None
-            and kwargs.get("timeout") is not None
-            and self._officernd_auth.allows(url)
-        ):
-            self.provider.get_token(timeout=_total(kwargs["timeout"]))
-        kwargs.update(data=data, headers=headers, files=files)
+        elif "auth" not in kwargs and self._officernd_auth.allows(url):
+            # Take the token now, bounded by the call's timeout; the auth object then finds it
+            # cached (the hot path of both is a dictionary read and a clock call).
+            self.provider.get_token(kwargs.get("timeout"))
+        if data is not None:
+            kwargs["data"] = data
+        if headers is not None:
+            kwargs["headers"] = headers
+        if files is not None:
+            kwargs["files"] = files
         # requests.Session.request as this class inherited it (never looked up on the requests
         # module at call time, which libraries such as requests-cache patch); not
         # OAuth2Session.request, which would add the token itself and log it at DEBUG.
@@ -561,14 +564,6 @@ def _path(url: str) -> str:
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """The auth of ``withhold_token=True``: nothing added (and no ``.netrc`` lookup)."""
     return request
-
-
-def _total(timeout: Any) -> float | None:
-    """Seconds a call's ``timeout`` allows in all: connect plus read for a pair."""
-    if isinstance(timeout, tuple):
-        parts = [t for t in timeout if isinstance(t, (int, float))]
-        return float(sum(parts)) if len(parts) == len(timeout) else None
-    return float(timeout) if isinstance(timeout, (int, float)) else None
 
 
 def _token_listener(session: OfficeRNDSession) -> Callable[[Token], None]:
