@@ -20,6 +20,9 @@ from .errors import (
     TokenEndpointError,
     TokenRequestError,
     UnknownScopeWarning,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookSignatureError,
 )
 from .provider import TokenProvider, reset
 from .session import OfficeRNDSession
@@ -46,6 +49,9 @@ __all__ = [
     "TokenProvider",
     "TokenRequestError",
     "UnknownScopeWarning",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "__version__",
     "reset",
 ]

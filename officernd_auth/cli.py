@@ -156,6 +156,27 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument("--expires-in", type=int, default=3599, metavar="SECONDS")
     fake.add_argument("--no-rate-limit", action="store_true")
     commands.add_parser("demo", help="a narrated tour against the built-in emulator")
+    webhook = commands.add_parser("webhook", help="debug incoming webhooks")
+    webhook_commands = webhook.add_subparsers(
+        dest="webhook_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    verify = webhook_commands.add_parser(
+        "verify",
+        help="check a captured delivery's signature (body on stdin)",
+        description="Read a delivery's raw body from stdin and check its officernd-signature "
+        "header. The secret comes from OFFICERND_WEBHOOK_SECRET or a hidden prompt, never from "
+        "the command line. Exit 0: valid; 1: invalid (the reason on stderr); 2: usage.",
+    )
+    verify.add_argument(
+        "--signature", required=True, metavar="HEADER", help="the officernd-signature value"
+    )
+    verify.add_argument(
+        "--tolerance",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how old (or early) the timestamp may be (default 300; large for old captures)",
+    )
     cache = commands.add_parser("cache", help="show or clear the token cache")
     cache.add_argument("action", choices=["show", "clear"])
     cache.add_argument("--cache-dir", help="token cache directory ($OFFICERND_TOKEN_CACHE)")
@@ -433,6 +454,45 @@ def _wait_for_signal() -> str:
     return received[0]
 
 
+def cmd_webhook(args: argparse.Namespace) -> int:
+    from .errors import WebhookError
+    from .webhooks import ENVIRONMENT_VARIABLE, parse_event, verify_signature
+
+    body = sys.stdin.buffer.read()
+    secret = os.environ.get(ENVIRONMENT_VARIABLE)
+    if not secret:
+        try:
+            secret = getpass.getpass("webhook secret: ") if _has_terminal() else None
+        except EOFError:
+            secret = None
+    if not secret:
+        raise CommandError(
+            f"no webhook secret: set {ENVIRONMENT_VARIABLE} (or run in a terminal to be "
+            "prompted); it is never read from the command line",
+            EXIT_USAGE,
+        )
+    try:
+        timestamp = verify_signature(body, args.signature, secret, tolerance=args.tolerance)
+    except WebhookError as exc:
+        raise CommandError(f"invalid: {exc}", EXIT_ERROR) from None
+    try:
+        event_type = parse_event(body, args.signature, secret, tolerance=args.tolerance)[
+            "eventType"
+        ]
+    except WebhookError:
+        event_type = "(not an OfficeRND event body)"
+    print(f"valid: {event_type}, signed {max(0, int(time.time() - timestamp))} s ago")
+    return EXIT_OK
+
+
+def _has_terminal() -> bool:
+    try:
+        with open("/dev/tty"):
+            return True
+    except OSError:
+        return False
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -447,4 +507,5 @@ _COMMANDS = {
     "cache": cmd_cache,
     "fake-server": cmd_fake_server,
     "demo": cmd_demo,
+    "webhook": cmd_webhook,
 }

@@ -10,7 +10,11 @@
     │   ├── InvalidScopeError               a scope the application was not granted (ditto)
     │   ├── RateLimitedError                429, or our own budget of token requests is spent
     │   └── TokenEndpointError              5xx, transport failure, timeout, unusable body
-    └── ScopeNotGrantedError                the token came back with fewer scopes than asked
+    ├── ScopeNotGrantedError                the token came back with fewer scopes than asked
+    └── WebhookError (ValueError)           an incoming webhook cannot be trusted or read
+        ├── WebhookSignatureError           its signature header is missing, malformed, stale
+        │                                   or does not match the body
+        └── WebhookPayloadError             signed correctly, but not an OfficeRND event
 
     UnknownScopeWarning (UserWarning)       a well-formed scope that is not in the catalogue
     ScopeMismatchWarning (UserWarning)      v1 scopes on a v2 session, or the reverse
@@ -47,6 +51,9 @@ __all__ = [
     "TokenEndpointError",
     "TokenRequestError",
     "UnknownScopeWarning",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookSignatureError",
     "error_class_for",
 ]
 
@@ -150,6 +157,21 @@ class ScopeNotGrantedError(OfficeRNDAuthError):
     def __init__(self, message: str, *, missing: frozenset[str] = frozenset()) -> None:
         super().__init__(message)
         self.missing = missing
+
+
+class WebhookError(OfficeRNDAuthError, ValueError):
+    """An incoming webhook delivery cannot be trusted or read."""
+
+
+class WebhookSignatureError(WebhookError):
+    """The ``officernd-signature`` header is missing, malformed or stale, or no secret matches.
+
+    The message says which check failed; it never holds the expected signature or a secret.
+    """
+
+
+class WebhookPayloadError(WebhookError):
+    """A correctly signed body that is not an OfficeRND event (not JSON, no ``eventType``)."""
 
 
 class UnknownScopeWarning(UserWarning):

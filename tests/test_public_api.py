@@ -30,6 +30,9 @@ def test_exported_names() -> None:
             "TokenProvider",
             "TokenRequestError",
             "UnknownScopeWarning",
+            "WebhookError",
+            "WebhookPayloadError",
+            "WebhookSignatureError",
             "__version__",
             "reset",
         ]

@@ -3,8 +3,10 @@
 from .clock import FakeClock
 from .emulator import FakeOfficeRND
 from .faults import Fault
+from .receiver import ReceivedWebhook, WebhookReceiver
 from .records import ApiRequestRecord, App, TokenRequestRecord
 from .sample import SAMPLE_ORG, sample_records
+from .webhooks import WebhookDelivery
 
 __all__ = [
     "SAMPLE_ORG",
@@ -13,6 +15,9 @@ __all__ = [
     "FakeClock",
     "FakeOfficeRND",
     "Fault",
+    "ReceivedWebhook",
     "TokenRequestRecord",
+    "WebhookDelivery",
+    "WebhookReceiver",
     "sample_records",
 ]

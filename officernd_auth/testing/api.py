@@ -86,8 +86,15 @@ class FakeApi:
         org: the organisation slug that exists from the start.
     """
 
-    def __init__(self, lookup: Callable[[str | None], IssuedToken | None], org: str) -> None:
+    def __init__(
+        self,
+        lookup: Callable[[str | None], IssuedToken | None],
+        org: str,
+        on_change: Callable[[str, str, str, str, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.lookup = lookup
+        #: Called ``(version, org, resource, action, record)`` after a create, update or delete.
+        self.on_change = on_change
         self.lock = threading.RLock()
         self.orgs: set[str] = {org}
         self.store: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
@@ -213,9 +220,29 @@ class FakeApi:
                 ids = _json_value(body)
                 if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                     return bad_request("the body must be a JSON array of member ids")
-                deleted = sum(table.pop(i, None) is not None for i in ids)
-                return Reply(200, {"deleted": deleted})
+                removed = [r for r in (table.pop(i, None) for i in ids) if r is not None]
+                for record in removed:
+                    self._notify(version, org, resource, "delete", record)
+                return Reply(200, {"deleted": len(removed)})
         return None
+
+    def _changed(
+        self,
+        version: str,
+        org: str,
+        resource: str,
+        action: str,
+        table: Mapping[str, dict[str, Any]],
+        reply: Reply,
+    ) -> None:
+        created = json.loads(reply.raw)
+        self._notify(version, org, resource, action, dict(table[str(created["_id"])]))
+
+    def _notify(
+        self, version: str, org: str, resource: str, action: str, record: dict[str, Any]
+    ) -> None:
+        if self.on_change is not None:
+            self.on_change(version, org, resource, action, dict(record))
 
     def _crud(
         self,
@@ -233,7 +260,10 @@ class FakeApi:
                 if method in ("GET", "HEAD"):
                     return _list(version, table, query)
                 if method == "POST":
-                    return _create(table, body)
+                    reply = _create(table, body, resource)
+                    if reply.status == 201:
+                        self._changed(version, org, resource, "create", table, reply)
+                    return reply
                 return Reply(405, {"statusCode": 405, "message": "Method Not Allowed"})
             if method in ("GET", "HEAD"):
                 if item_id not in table:
@@ -247,18 +277,27 @@ class FakeApi:
                     return bad_request("the body must be a JSON object")
                 changes.pop("_id", None)
                 table[item_id] = {**table[item_id], **changes}
+                self._notify(version, org, resource, "update", table[item_id])
                 return Reply(200, table[item_id])
             if method == "DELETE":
-                if table.pop(item_id, None) is None:
+                removed = table.pop(item_id, None)
+                if removed is None:
                     return _missing(resource, item_id)
+                self._notify(version, org, resource, "delete", removed)
                 return Reply(204)
             return Reply(405, {"statusCode": 405, "message": "Method Not Allowed"})
 
 
-def _create(table: dict[str, dict[str, Any]], body: bytes) -> Reply:
+def _create(table: dict[str, dict[str, Any]], body: bytes, resource: str = "") -> Reply:
     record = _json_object(body)
     if record is None:
         return bad_request("the body must be a JSON object")
+    if resource == "webhooks":
+        # A webhook needs somewhere to go; its secret is made here when none is given, and
+        # answered once, as a service shows a new webhook's secret (a guess at the shape).
+        if not isinstance(record.get("url"), str):
+            return bad_request("a webhook needs a url")
+        record.setdefault("secret", secrets.token_urlsafe(24))
     record.setdefault("_id", secrets.token_hex(12))
     record["_id"] = str(record["_id"])
     if record["_id"] in table:

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import secrets
 import ssl
 import threading
 import time
@@ -36,6 +37,7 @@ from .identity import TokenEndpoint
 from .records import ApiRequestRecord, App, Reply, TokenRequestRecord
 from .sample import SAMPLE_ORG, sample_records
 from .server import Exchange, LoopbackServer
+from .webhooks import EVENT_OBJECTS, EVENT_VERBS, Subscription, WebhookDelivery, WebhookSender
 
 __all__ = [
     "RATE_LIMIT_TEXT",
@@ -83,7 +85,9 @@ class FakeOfficeRND:
         self.identity = TokenEndpoint(
             clock=clock, expires_in=expires_in, rate_limit=rate_limit, rate_window=rate_window
         )
-        self.api = FakeApi(self.identity.lookup, org)
+        self.api = FakeApi(self.identity.lookup, org, self._changed)
+        #: Outgoing webhooks: subscriptions, deliveries (see :meth:`add_webhook`).
+        self.webhooks = WebhookSender()
         self.token_requests: list[TokenRequestRecord] = []
         self.api_requests: list[ApiRequestRecord] = []
         self._log_lock = threading.Lock()
@@ -275,6 +279,58 @@ class FakeOfficeRND:
         with self._log_lock:
             self.token_requests.clear()
             self.api_requests.clear()
+
+    # -- webhooks -----------------------------------------------------------------------------
+
+    def add_webhook(
+        self, url: str, secret: str | None = None, events: Iterable[str] | None = None
+    ) -> str:
+        """Deliver events (all, or those named, e.g. ``["member.created"]``) to ``url``.
+
+        Members, companies and bookings created, updated or removed through the emulator's API
+        (either version) cause ``member.created``, ``company.updated``, ``booking.removed``...
+        Webhooks created through the API (``POST .../webhooks`` with ``url`` and optional
+        ``events`` and ``secret``, scopes ``flex.settings.webhooks.*``) receive them too.
+
+        Returns:
+            The secret the deliveries are signed with (made up when not given).
+        """
+        secret = secret or secrets.token_urlsafe(24)
+        self.webhooks.subscribe(url, secret, events)
+        return secret
+
+    def send_webhook(
+        self, url: str, event_type: str, data: Mapping[str, Any], *, secret: str
+    ) -> WebhookDelivery:
+        """Deliver one signed event to ``url`` now (retried on failure); return how it went."""
+        return self.webhooks.send(url, event_type, data, secret)
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every delivery made so far (after its last attempt)."""
+        return list(self.webhooks.deliveries)
+
+    def wait_for_webhooks(self, count: int, timeout: float = 10.0) -> list[WebhookDelivery]:
+        """Wait until ``count`` deliveries are done (none in flight); return them all."""
+        return self.webhooks.wait(count, timeout)
+
+    def _changed(
+        self, version: str, org: str, resource: str, action: str, record: dict[str, Any]
+    ) -> None:
+        name = EVENT_OBJECTS.get(resource)
+        if name is None:
+            return
+        event_type = f"{name}.{EVENT_VERBS[action]}"
+        registered = [
+            Subscription(
+                str(hook["url"]),
+                str(hook.get("secret", "")),
+                frozenset(hook["events"]) if isinstance(hook.get("events"), list) else None,
+            )
+            for hook in self.api.records("webhooks", "v2", org)
+            if hook.get("secret")
+        ]
+        self.webhooks.emit(event_type, {"object": record}, registered)
 
     # -- answering ----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import pytest
 
 from ..provider import reset
 from .emulator import FakeOfficeRND
+from .receiver import WebhookReceiver
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +32,14 @@ def officernd_fake() -> Iterator[FakeOfficeRND]:
     with FakeOfficeRND() as fake:
         fake.seed_sample()
         yield fake
+
+
+@pytest.fixture
+def officernd_webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on 127.0.0.1: point a webhook at ``.url``, then ``.wait(count)``.
+
+    Every request is kept in ``.received`` (path, lower-case headers, raw body); set
+    ``.answer`` to decide each status (e.g. verify the signature and answer 400 on failure).
+    """
+    with WebhookReceiver() as receiver:
+        yield receiver
