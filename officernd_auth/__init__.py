@@ -1,34 +1,74 @@
 """officernd-auth: OAuth 2 client-credentials authentication for OfficeRND, for ``requests``.
 
+The public names are imported on first use (PEP 562), so ``import officernd_auth`` and the CLI's
+cached-token path stay fast; type checkers see them as ordinary imports.
+
 Example:
     >>> from officernd_auth import OfficeRNDSession
     >>> session = OfficeRNDSession("id", "secret", "flex.community.members.read", org="acme")
 """
 
-from .auth import OfficeRNDAuth
-from .cache import MemoryTokenCache, TokenCache
-from .errors import (
-    ConfigurationError,
-    InvalidClientError,
-    InvalidScopeError,
-    OfficeRNDAuthError,
-    RateLimitedError,
-    ScopeError,
-    ScopeMismatchWarning,
-    ScopeNotGrantedError,
-    ScopeNotGrantedWarning,
-    TokenEndpointError,
-    TokenRequestError,
-    UnknownScopeWarning,
-    WebhookError,
-    WebhookPayloadError,
-    WebhookSignatureError,
-)
-from .provider import TokenProvider, reset
-from .session import OfficeRNDSession
-from .token import Token
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .auth import OfficeRNDAuth
+    from .cache import MemoryTokenCache, TokenCache
+    from .errors import (
+        ConfigurationError,
+        InvalidClientError,
+        InvalidScopeError,
+        OfficeRNDAuthError,
+        RateLimitedError,
+        ScopeError,
+        ScopeMismatchWarning,
+        ScopeNotGrantedError,
+        ScopeNotGrantedWarning,
+        TokenEndpointError,
+        TokenRequestError,
+        UnknownScopeWarning,
+        WebhookError,
+        WebhookPayloadError,
+        WebhookSignatureError,
+    )
+    from .provider import TokenProvider, reset
+    from .session import OfficeRNDSession
+    from .token import Token
 
 __version__ = "0.1.0"
+
+#: Public name -> the module that defines it.
+_HOMES = {
+    "OfficeRNDAuth": "auth",
+    "MemoryTokenCache": "cache",
+    "TokenCache": "cache",
+    "TokenProvider": "provider",
+    "reset": "provider",
+    "OfficeRNDSession": "session",
+    "Token": "token",
+    **dict.fromkeys(
+        [
+            "ConfigurationError",
+            "InvalidClientError",
+            "InvalidScopeError",
+            "OfficeRNDAuthError",
+            "RateLimitedError",
+            "ScopeError",
+            "ScopeMismatchWarning",
+            "ScopeNotGrantedError",
+            "ScopeNotGrantedWarning",
+            "TokenEndpointError",
+            "TokenRequestError",
+            "UnknownScopeWarning",
+            "WebhookError",
+            "WebhookPayloadError",
+            "WebhookSignatureError",
+        ],
+        "errors",
+    ),
+}
 
 __all__ = [
     "ConfigurationError",
@@ -55,3 +95,16 @@ __all__ = [
     "__version__",
     "reset",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -18,23 +18,19 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
-
-import requests
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
-from .cache import (
-    FileTokenCache,
-    MemoryTokenCache,
-    RedisTokenCache,
-    TokenCache,
-    resolve_token_cache,
-)
-from .client import scrub
-from .config import ENVIRONMENT, mask_client_id
-from .errors import ConfigurationError, OfficeRNDAuthError, ScopeError
-from .scopes import KNOWN_SCOPES, suggest_scope
-from .session import OfficeRNDSession
+from .cache.base import ENVIRONMENT_VARIABLE as CACHE_VARIABLE
+from .cache.base import cache_key, normalise_url
+
+# requests, oauthlib and the session are imported by the commands that use them: printing a
+# cached token (``officernd-auth token``, once per curl) needs none of them.
+if TYPE_CHECKING:
+    import requests
+
+    from .cache import TokenCache
+    from .session import OfficeRNDSession
 
 __all__ = ["main"]
 
@@ -187,6 +183,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "token":
+        cached = _cached_token(args)
+        if cached is not None:
+            print(cached)
+            return EXIT_OK
+    return _run(parser, args)
+
+
+def _cached_token(args: argparse.Namespace) -> str | None:
+    """A valid token from the file cache, read without requests or oauthlib; else ``None``
+    (then the full path decides: it fetches, prompts, or explains what is missing)."""
+    if args.no_cache or args.client_secret_stdin or args.verbose:
+        return None
+    environ = os.environ
+    client_id = args.client_id or environ.get("OFFICERND_CLIENT_ID")
+    secret = environ.get("OFFICERND_CLIENT_SECRET")
+    scope = args.scope or environ.get("OFFICERND_SCOPE")
+    where = args.cache_dir or environ.get(CACHE_VARIABLE)
+    if not (client_id and secret and scope) or (where or "").startswith(("redis", "unix:")):
+        return None
+    from .cache.file import FileTokenCache
+    from .config import DEFAULT_TOKEN_URL
+
+    token_url = normalise_url(
+        (args.token_url or environ.get("OFFICERND_TOKEN_URL") or DEFAULT_TOKEN_URL)
+        .strip()
+        .rstrip("/")
+    )
+    key = cache_key(token_url, client_id.strip(), secret.strip(), scope.split())
+    token = FileTokenCache(where).get(key)
+    # The provider's default leeway: a token it would renew is renewed by the full path.
+    if token is None or token.is_expired(time.time(), 60.0):
+        return None
+    return token.access_token
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import requests
+
+    from .errors import ConfigurationError, OfficeRNDAuthError, ScopeError
+
     if getattr(args, "verbose", False):
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     else:
@@ -225,7 +262,7 @@ def _secret(args: argparse.Namespace) -> str:
         if not line:
             raise CommandError("--client-secret-stdin: stdin was empty", EXIT_USAGE)
         return line
-    from_env = os.environ.get(ENVIRONMENT["client_secret"])
+    from_env = os.environ.get("OFFICERND_CLIENT_SECRET")
     if from_env:
         return from_env
     if sys.stdin.isatty():
@@ -245,11 +282,16 @@ def _secret(args: argparse.Namespace) -> str:
 
 
 def _cache(args: argparse.Namespace) -> TokenCache:
+    from .cache import FileTokenCache, resolve_token_cache
+
     # The CLI caches in files by default; $OFFICERND_TOKEN_CACHE may name a directory or Redis.
     return resolve_token_cache(args.cache_dir) or FileTokenCache()
 
 
 def _session(args: argparse.Namespace) -> OfficeRNDSession:
+    from .cache import MemoryTokenCache
+    from .session import OfficeRNDSession
+
     return OfficeRNDSession(
         args.client_id,
         _secret(args),
@@ -291,6 +333,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from .config import mask_client_id
+    from .scopes import KNOWN_SCOPES, suggest_scope
+
     session = _session(args)
     provider = session.provider
     requested = provider.scopes
@@ -322,6 +367,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    import requests
+
     session = _session(args)
     params = _params(args.param)
     if not args.all:
@@ -364,6 +411,8 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def _show(response: requests.Response, method: str, path: str) -> int:
+    from .client import scrub
+
     if response.status_code >= 400:
         snippet = scrub(response.text)
         hint = ""
@@ -380,12 +429,16 @@ def _show(response: requests.Response, method: str, path: str) -> int:
 
 
 def _describe(cache: TokenCache) -> str:
+    from .cache import FileTokenCache
+
     if isinstance(cache, FileTokenCache):
         return str(cache.directory)
     return repr(cache)
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
+    from .cache import FileTokenCache, RedisTokenCache
+
     cache = _cache(args)
     if not isinstance(cache, FileTokenCache):
         kind = "Redis" if isinstance(cache, RedisTokenCache) else type(cache).__name__

@@ -6,9 +6,13 @@ import ipaddress
 import math
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError
+from .cache.base import normalise_url
+
+if TYPE_CHECKING:
+    from .errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -48,11 +52,11 @@ def setting(name: str, value: str | None, *, required: bool = True) -> str | Non
     if value is None:
         value = os.environ.get(env_var) or None
     elif not isinstance(value, str):
-        raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}")
+        raise _configuration_error(f"{name} must be a string, got {type(value).__name__}")
     if value is not None:
         value = value.strip()
     if required and not value:
-        raise ConfigurationError(f"{name} is missing: pass {name}=... or set {env_var}")
+        raise _configuration_error(f"{name} is missing: pass {name}=... or set {env_var}")
     return value or None
 
 
@@ -84,40 +88,18 @@ def check_url(name: str, url: str) -> str:
     """
     parts = urlsplit(url)
     if not parts.scheme or not parts.hostname:
-        raise ConfigurationError(
+        raise _configuration_error(
             f"{name} {url!r} is not an absolute URL: give it as https://host/..."
         )
     scheme = parts.scheme.lower()
     if scheme == "https" or (scheme == "http" and is_loopback(parts.hostname)):
         if parts.username or parts.password:
-            raise ConfigurationError(f"{name} must not carry credentials in the URL")
+            raise _configuration_error(f"{name} must not carry credentials in the URL")
         return url.rstrip("/")
-    raise ConfigurationError(
+    raise _configuration_error(
         f"{name} {parts.scheme}://{parts.hostname}... must use https (plain http is allowed only "
         "for localhost/127.0.0.1/::1, e.g. the FakeOfficeRND emulator)"
     )
-
-
-def normalise_url(url: str) -> str:
-    """One spelling per URL: scheme and host lower-case, default port and empty query dropped.
-
-    Budgets and cache keys use it, so ``HTTPS://Host:443/oauth/token?`` and
-    ``https://host/oauth/token`` share one budget of token requests.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host if port in (None, {"https": 443, "http": 80}.get(scheme)) else f"{host}:{port}"
-    normalised = f"{scheme}://{netloc}{parts.path or ''}"
-    if parts.query:
-        normalised += f"?{parts.query}"
-    return normalised
 
 
 def origin_of(url: str) -> tuple[str, str, int]:
@@ -139,7 +121,15 @@ def mask_client_id(client_id: str) -> str:
 def check_leeway(leeway: float) -> float:
     """Check the leeway is a finite number of seconds, zero or more."""
     if isinstance(leeway, bool) or not isinstance(leeway, (int, float)):
-        raise ConfigurationError(f"leeway must be a number of seconds, got {leeway!r}")
+        raise _configuration_error(f"leeway must be a number of seconds, got {leeway!r}")
     if not math.isfinite(leeway) or leeway < 0:
-        raise ConfigurationError(f"leeway must be zero or more seconds, got {leeway!r}")
+        raise _configuration_error(f"leeway must be zero or more seconds, got {leeway!r}")
     return float(leeway)
+
+
+def _configuration_error(message: str) -> ConfigurationError:
+    # Imported here: errors imports oauthlib (~45 ms), and this module must stay light for the
+    # CLI's cached-token path.
+    from .errors import ConfigurationError
+
+    return ConfigurationError(message)

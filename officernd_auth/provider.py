@@ -24,6 +24,7 @@ import random
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, TypeVar
@@ -159,7 +160,7 @@ def _timeout(value: object) -> float | tuple[float, float]:
 class _Flight:
     """Per credential: the lock around fetching, and how the last attempt ended."""
 
-    __slots__ = ("completed", "last_error", "lock")
+    __slots__ = ("__weakref__", "completed", "last_error", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -170,14 +171,17 @@ class _Flight:
 class _Budget:
     """Per (token URL, client id): when the last token requests were sent."""
 
-    __slots__ = ("blocked_until", "lock", "sent")
+    __slots__ = ("__weakref__", "blocked_until", "busy_until", "clock", "lock", "sent")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.sent: collections.deque[float] = collections.deque()
         self.blocked_until = 0.0
+        # Until when this budget still constrains anything, on the clock that last used it.
+        self.busy_until = 0.0
+        self.clock: Clock = system_clock
 
-    def acquire(self, now: float, limit: int | None, window: float) -> float | None:
+    def acquire(self, now: float, limit: int | None, window: float, clock: Clock) -> float | None:
         """Record one token request; or return how many seconds until one is allowed."""
         with self.lock:
             while self.sent and self.sent[0] <= now - window:
@@ -187,16 +191,40 @@ class _Budget:
             if limit is not None and len(self.sent) >= limit:
                 return self.sent[0] + window - now
             self.sent.append(now)
+            self.busy_until = max(self.busy_until, now + window)
+            self.clock = clock
             return None
 
-    def block(self, until: float) -> None:
+    def block(self, until: float, clock: Clock) -> None:
         with self.lock:
             self.blocked_until = max(self.blocked_until, until)
+            self.busy_until = max(self.busy_until, until)
+            self.clock = clock
+
+    def idle(self) -> bool:
+        """True when forgetting this budget changes nothing: no send in its window, no block."""
+        return self.clock() >= self.busy_until
 
 
+# Per-credential records live as long as a provider refers to them (weak values), so a service
+# that serves many credentials does not grow with every one it ever saw. A budget that still
+# counts requests is also held strongly until its window has passed: a provider re-created
+# within the minute must find the requests already sent.
 _registry_lock = threading.Lock()
-_flights: dict[str, _Flight] = {}
-_budgets: dict[tuple[str, str], _Budget] = {}
+_flights: weakref.WeakValueDictionary[str, _Flight] = weakref.WeakValueDictionary()
+_budgets: weakref.WeakValueDictionary[tuple[str, str], _Budget] = weakref.WeakValueDictionary()
+_busy_budgets: dict[tuple[str, str], _Budget] = {}
+_prune_busy_at = 64
+
+
+def _keep_busy(key: tuple[str, str], budget: _Budget) -> None:
+    global _prune_busy_at
+    with _registry_lock:
+        _busy_budgets[key] = budget
+        if len(_busy_budgets) >= _prune_busy_at:
+            for stale in [k for k, b in _busy_budgets.items() if b.idle()]:
+                del _busy_budgets[stale]
+            _prune_busy_at = max(64, 2 * len(_busy_budgets))
 
 
 def reset() -> None:
@@ -218,6 +246,9 @@ def reset() -> None:
         with budget.lock:
             budget.sent.clear()
             budget.blocked_until = 0.0
+            budget.busy_until = 0.0
+    with _registry_lock:
+        _busy_budgets.clear()
 
 
 def registry_sizes() -> dict[str, int]:
@@ -231,12 +262,18 @@ def registry_sizes() -> dict[str, int]:
 
 def _flight_for(key: str) -> _Flight:
     with _registry_lock:
-        return _flights.setdefault(key, _Flight())
+        flight = _flights.get(key)
+        if flight is None:
+            flight = _flights[key] = _Flight()
+        return flight
 
 
 def _budget_for(token_url: str, client_id: str) -> _Budget:
     with _registry_lock:
-        return _budgets.setdefault((token_url, client_id), _Budget())
+        budget = _budgets.get((token_url, client_id))
+        if budget is None:
+            budget = _budgets[(token_url, client_id)] = _Budget()
+        return budget
 
 
 class ProviderOptions(TypedDict, total=False):
@@ -626,7 +663,11 @@ class TokenProvider:
         flight = self._flight
         attempt = 0
         while True:
-            wait = self._budget.acquire(self.clock(), self.token_budget, self.budget_window)
+            wait = self._budget.acquire(
+                self.clock(), self.token_budget, self.budget_window, self.clock
+            )
+            if wait is None:
+                _keep_busy((self.token_url, self.client_id), self._budget)
             if wait is not None:
                 if attempt > 0 and flight.last_error is not None:
                     # Out of budget mid-retry: the failure the retries were for is the answer,
@@ -640,7 +681,8 @@ class TokenProvider:
                 )
             except RateLimitedError as exc:
                 retry_after = exc.retry_after if exc.retry_after is not None else self.budget_window
-                self._budget.block(self.clock() + retry_after)
+                self._budget.block(self.clock() + retry_after, self.clock)
+                _keep_busy((self.token_url, self.client_id), self._budget)
                 raise self._record(exc) from None
             except TokenEndpointError as exc:
                 retryable = exc.status_code is None or exc.status_code >= 500

@@ -8,8 +8,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .errors import ConfigurationError
-
 __all__ = ["Clock", "Token", "system_clock"]
 
 
@@ -104,6 +102,10 @@ class Token:
         Raises:
             ConfigurationError: no usable ``access_token``, expiry or scope.
         """
+        # Imported here: errors imports oauthlib (~45 ms), which reading a cached token (the
+        # CLI's fast path) must not pay for.
+        from .errors import ConfigurationError
+
         if not isinstance(value, Mapping):
             raise ConfigurationError(f"a token must be a dict, got {type(value).__name__}")
         access_token = value.get("access_token")

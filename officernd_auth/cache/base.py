@@ -2,7 +2,8 @@
 
 A cache maps an opaque key (see :func:`cache_key`: token URL, client id, a hash of the secret and
 the scope set) to a :class:`~officernd_auth.token.Token`. It never sees the client secret.
-Backends import this module and nothing else of the package's caches.
+Backends import this module and nothing else of the package's caches. It imports nothing heavy
+(not requests, not oauthlib): the CLI's cached-token path reads a token with it alone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from ..token import Token
 
@@ -21,6 +23,7 @@ __all__ = [
     "BaseTokenCache",
     "TokenCache",
     "cache_key",
+    "normalise_url",
     "record_of",
     "token_from_record",
 ]
@@ -78,6 +81,28 @@ class BaseTokenCache:
     def lock(self, key: str) -> Iterator[None]:
         """No lock beyond the provider's own."""
         yield
+
+
+def normalise_url(url: str) -> str:
+    """One spelling per URL: scheme and host lower-case, default port and empty query dropped.
+
+    Budgets and cache keys use it, so ``HTTPS://Host:443/oauth/token?`` and
+    ``https://host/oauth/token`` share one budget of token requests.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, {"https": 443, "http": 80}.get(scheme)) else f"{host}:{port}"
+    normalised = f"{scheme}://{netloc}{parts.path or ''}"
+    if parts.query:
+        normalised += f"?{parts.query}"
+    return normalised
 
 
 def cache_key(token_url: str, client_id: str, client_secret: str, scopes: Iterable[str]) -> str:

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import TokenCacheWarning
-from ..token import Token
+from ..token import Clock, Token, system_clock
 from .base import ENVIRONMENT_VARIABLE, BaseTokenCache, record_of, token_from_record
 from .memory import MemoryTokenCache
 
@@ -25,6 +24,13 @@ __all__ = ["CacheEntry", "FileTokenCache", "default_cache_dir"]
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 #: A token record is a few hundred bytes.
 MAX_RECORD_BYTES = 64 * 1024
+
+
+def _warn(message: str, stacklevel: int) -> None:
+    # errors imports oauthlib (~45 ms): only a cache that has something to say pays for it.
+    from ..errors import TokenCacheWarning
+
+    warnings.warn(message, TokenCacheWarning, stacklevel=stacklevel + 1)
 
 
 def _owner_is_not_me(info: os.stat_result) -> bool:
@@ -83,6 +89,9 @@ class FileTokenCache(BaseTokenCache):
         directory: where the files live; ``$OFFICERND_TOKEN_CACHE`` or the platform's user
             cache directory by default.
         lock_timeout: seconds to wait for another process's lock before going ahead without it.
+        clock: time source; a token is served from memory, without touching the file, until
+            its renewal time (a cache built from a path by a provider gets the provider's).
+        leeway: the renewal margin, in seconds (the provider's, for a cache it builds).
 
     Example:
         >>> from officernd_auth import OfficeRNDSession
@@ -92,12 +101,21 @@ class FileTokenCache(BaseTokenCache):
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str] | None = None, *, lock_timeout: float = 30.0
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float = 30.0,
+        clock: Clock = system_clock,
+        leeway: float = 60.0,
     ) -> None:
         from pathlib import Path
 
         self.directory = Path(directory).expanduser() if directory else default_cache_dir()
         self.lock_timeout = lock_timeout
+        self.clock = clock
+        self.leeway = leeway
+        # key -> (token, when it is due for renewal): until then the file is not even stat-ed.
+        self._fresh: dict[str, tuple[Token, float]] = {}
         self._memory = MemoryTokenCache()
         self._seen: dict[str, tuple[int, int, int]] = {}
         self._degraded = False
@@ -108,10 +126,12 @@ class FileTokenCache(BaseTokenCache):
         return f"<FileTokenCache {str(self.directory)!r}>"
 
     def __reduce__(self) -> tuple[type[FileTokenCache], tuple[str], dict[str, float]]:
-        return (FileTokenCache, (str(self.directory),), {"lock_timeout": self.lock_timeout})
+        state = {"lock_timeout": self.lock_timeout, "leeway": self.leeway}
+        return (FileTokenCache, (str(self.directory),), state)
 
     def __setstate__(self, state: dict[str, float]) -> None:
         self.lock_timeout = state["lock_timeout"]
+        self.leeway = state.get("leeway", 60.0)
 
     def path_for(self, key: str) -> Path:
         """The file that holds the token for ``key``."""
@@ -120,6 +140,11 @@ class FileTokenCache(BaseTokenCache):
     # -- TokenCache ---------------------------------------------------------------------------
 
     def get(self, key: str) -> Token | None:
+        fresh = self._fresh.get(key)
+        if fresh is not None and self.clock() < fresh[1]:
+            # No syscall while our copy is before its renewal time: another process's newer
+            # token or invalidation reaches us through the 401 path (discard) anyway.
+            return fresh[0]
         if self._degraded:
             return self._memory.get(key)
         path = self.path_for(key)
@@ -147,10 +172,18 @@ class FileTokenCache(BaseTokenCache):
                 self._memory.delete(key)
             else:
                 self._memory.set(key, token)
+        self._remember(key, token)
         return token
+
+    def _remember(self, key: str, token: Token | None) -> None:
+        if token is None:
+            self._fresh.pop(key, None)
+        else:
+            self._fresh[key] = (token, token.expires_at - token.effective_leeway(self.leeway))
 
     def set(self, key: str, token: Token) -> None:
         self._memory.set(key, token)
+        self._remember(key, token)
         if self._degraded:
             return
         try:
@@ -171,8 +204,15 @@ class FileTokenCache(BaseTokenCache):
         except OSError as exc:
             self._degrade(f"cannot write to {self.directory} ({exc.strerror or exc})")
 
+    def discard(self, key: str, token: Token) -> None:
+        """Forget ``token``, unless the file already holds a newer one (another process's)."""
+        self._fresh.pop(key, None)  # look at the file itself, not our copy
+        if self.get(key) == token:
+            self.delete(key)
+
     def delete(self, key: str) -> None:
         self._memory.delete(key)
+        self._fresh.pop(key, None)
         self._seen.pop(key, None)
         if self._degraded:
             return
@@ -198,11 +238,10 @@ class FileTokenCache(BaseTokenCache):
             )
             file_lock.acquire()
         except filelock.Timeout:
-            warnings.warn(
+            _warn(
                 f"another process has held the token cache lock for over {self.lock_timeout} s; "
                 "going ahead without it",
-                TokenCacheWarning,
-                stacklevel=4,
+                4,
             )
             yield
             return
@@ -237,6 +276,7 @@ class FileTokenCache(BaseTokenCache):
                     removed += 1
         self._memory.clear()
         self._seen.clear()
+        self._fresh.clear()
         return removed
 
     # -- internals ----------------------------------------------------------------------------
@@ -301,21 +341,19 @@ class FileTokenCache(BaseTokenCache):
                     os.unlink(path)
         token = token_from_record(raw) if raw else None
         if token is None and not quiet:
-            warnings.warn(
+            _warn(
                 f"ignoring the unreadable token cache file {path} ({why}); "
                 "it will be replaced by the next token",
-                TokenCacheWarning,
-                stacklevel=4,
+                4,
             )
         return token
 
     def _degrade(self, why: str) -> None:
         if not self._degraded:
             self._degraded = True
-            warnings.warn(
+            _warn(
                 f"token cache: {why}; caching tokens in memory for this process instead. "
                 f"Set {ENVIRONMENT_VARIABLE} to a writable directory to share tokens "
                 "between processes.",
-                TokenCacheWarning,
-                stacklevel=4,
+                4,
             )

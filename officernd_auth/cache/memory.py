@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from ..token import Token
 from .base import BaseTokenCache
 
 __all__ = ["DEFAULT_MEMORY_CACHE", "MemoryTokenCache"]
+
+_FIRST_SWEEP = 1024
 
 
 class MemoryTokenCache(BaseTokenCache):
@@ -22,6 +25,7 @@ class MemoryTokenCache(BaseTokenCache):
     def __init__(self) -> None:
         self._tokens: dict[str, Token] = {}
         self._lock = threading.Lock()
+        self._sweep_at = _FIRST_SWEEP
 
     def get(self, key: str) -> Token | None:
         # A dict read is atomic under the GIL; no lock on the hot path.
@@ -30,6 +34,13 @@ class MemoryTokenCache(BaseTokenCache):
     def set(self, key: str, token: Token) -> None:
         with self._lock:
             self._tokens[key] = token
+            if len(self._tokens) >= self._sweep_at:
+                # A service that serves many credentials must not keep every token it ever
+                # held: expired ones go, amortised (the size that triggers a sweep doubles).
+                now = time.time()
+                for stale in [k for k, t in self._tokens.items() if t.expires_at <= now]:
+                    del self._tokens[stale]
+                self._sweep_at = max(_FIRST_SWEEP, 2 * len(self._tokens))
 
     def delete(self, key: str) -> None:
         with self._lock:

@@ -22,7 +22,7 @@ def resolve_token_cache(
     ``None`` with no environment variable gives ``None`` (the process-wide memory cache); a
     ``redis://``, ``rediss://`` or ``unix://`` URL gives a :class:`RedisTokenCache`; any other
     string or path gives a :class:`FileTokenCache` in that directory; a cache object is kept.
-    A Redis cache built here takes the given ``clock`` and ``leeway`` (the provider's).
+    A file or Redis cache built here takes the given ``clock`` and ``leeway`` (the provider's).
     """
     if value is None:
         value = os.environ.get(ENVIRONMENT_VARIABLE) or None
@@ -34,5 +34,5 @@ def resolve_token_cache(
             from .redis import RedisTokenCache  # the redis package only when asked for
 
             return RedisTokenCache(text, clock=clock, leeway=leeway)
-        return FileTokenCache(text)
+        return FileTokenCache(text, clock=clock, leeway=leeway)
     return value
