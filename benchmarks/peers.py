@@ -67,7 +67,7 @@ def officernd_auth(c: Credentials, adapter: Any = None, **kw: Any) -> Getter:
         SCOPE,
         token_url=c.token_url,
         allowed_hosts=["app.officernd.com", c.api_host],
-        token_cache=MemoryTokenCache(),
+        token_cache=kw.pop("token_cache", None) or MemoryTokenCache(),
         token_budget=None,
         **kw,
     )

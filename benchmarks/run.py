@@ -68,7 +68,29 @@ def cli_environment(fake: FakeOfficeRND, cache: str) -> dict[str, str]:
 # -- 1. per-request overhead -----------------------------------------------------------------
 
 
+FLOOR = "floor (trivial auth)"
+STATIC = "static session header (reference)"
+
+
+class ConstantAuth(requests.auth.AuthBase):
+    """The least an auth plugin can do: set a constant header. The honest floor."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = "Bearer " + "0" * 40
+        return request
+
+
 def floor_getter() -> peers.Getter:
+    session = requests.Session()
+    session.trust_env = False
+    session.auth = ConstantAuth()
+    session.mount("https://", CannedAdapter())
+    return session.get
+
+
+def static_header_getter() -> peers.Getter:
+    # requests merges session headers through runtime-checkable Protocol checks, so a static
+    # header costs more than an auth object setting the same one: shown for reference only.
     session = requests.Session()
     session.trust_env = False
     session.headers["Authorization"] = "Bearer " + "0" * 40
@@ -76,49 +98,107 @@ def floor_getter() -> peers.Getter:
     return session.get
 
 
+def start_redis(scratch: str) -> tuple[subprocess.Popen[bytes], int] | None:
+    """A throwaway redis-server on loopback, or ``None`` when it is not installed."""
+    redis_server = shutil.which("redis-server")
+    if not redis_server:
+        return None
+    port = _free_port()
+    server = subprocess.Popen(
+        [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", scratch],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _wait_for_port(port)
+    return server, port
+
+
 def measure_overhead(report: Report, rounds: int, calls: int) -> None:
-    with emulator(rate_limit=None) as fake:
-        getters: dict[str, peers.Getter] = {"floor (static header)": floor_getter()}
+    with emulator(rate_limit=None) as fake, tempfile.TemporaryDirectory() as scratch:
+        redis = start_redis(scratch)
+        getters: dict[str, peers.Getter] = {FLOOR: floor_getter(), STATIC: static_header_getter()}
         for name, factory in peers.LIBRARIES.items():
             getters[name] = factory(credentials(fake), CannedAdapter())
-        for get in getters.values():  # warm up: first token, caches, code paths
-            for _ in range(50):
-                get(API)
-        per_call: dict[str, list[float]] = {name: [] for name in getters}
-        ratios: dict[str, list[float]] = {name: [] for name in getters}
-        for _ in range(rounds):
-            order = list(getters)
-            random.shuffle(order)
-            times = {}
-            for name in order:
-                get = getters[name]
-                started = time.perf_counter()
-                for _ in range(calls):
-                    get(API)
-                times[name] = (time.perf_counter() - started) / calls
-            for name, seconds in times.items():
-                per_call[name].append(seconds)
-                ratios[name].append(seconds / times["floor (static header)"])
+        from officernd_auth.cache import FileTokenCache
+
+        getters[FILE_CACHE] = peers.officernd_auth(
+            credentials(fake), CannedAdapter(), token_cache=FileTokenCache(scratch)
+        )
+        if redis is not None:
+            from officernd_auth.cache import RedisTokenCache
+
+            getters[REDIS_CACHE] = peers.officernd_auth(
+                credentials(fake),
+                CannedAdapter(),
+                token_cache=RedisTokenCache(f"redis://127.0.0.1:{redis[1]}/0"),
+            )
+        try:
+            per_call, ratios = _interleaved(getters, rounds, calls)
+        finally:
+            if redis is not None:
+                redis[0].terminate()
+                redis[0].wait(timeout=10)
     result = {name: median(values) for name, values in ratios.items()}
-    report.data["overhead"] = result
+    report.data["overhead"] = {k: v for k, v in result.items() if k not in CACHE_ROWS}
     rows = [
         (name, f"{median(per_call[name]) * 1e6:.1f}", f"{result[name]:.3f}x") for name in getters
     ]
     report.tables.append(
         table(
             f"1. Per-request overhead with a cached token ({rounds} interleaved rounds x {calls} "
-            "calls, transport answering at once)",
+            "calls, transport answering at once; floor: a trivial AuthBase setting a constant "
+            "header)",
             ("library", "median us/call", "vs floor"),
             rows,
         )
     )
-    best_peer = min(v for k, v in result.items() if k not in OURS and not k.startswith("floor"))
-    for name in OURS:
+    for name, limit in ((OURS[1], 1.02), (OURS[0], 1.03)):
         report.target(
-            f"overhead of {name} <= 1.02x floor and <= best peer (+0.01 noise)",
-            f"{result[name]:.3f}x (best peer {best_peer:.3f}x)",
-            result[name] <= 1.02 and result[name] <= best_peer + 0.01,
+            f"overhead of {name} <= {limit:.2f}x the trivial-auth floor",
+            f"{result[name]:.3f}x",
+            result[name] <= limit,
         )
+    for name in CACHE_ROWS:
+        if name in result:
+            versus = result[name] / result[OURS[1]]
+            report.target(
+                f"{name} <= 1.02x the memory cache",
+                f"{versus:.3f}x",
+                versus <= 1.02,
+            )
+    if redis is None:
+        report.target("Redis cache overhead", "skipped: redis-server is not installed", False)
+
+
+FILE_CACHE = "officernd-auth (auth, file cache)"
+REDIS_CACHE = "officernd-auth (auth, Redis cache)"
+CACHE_ROWS = (FILE_CACHE, REDIS_CACHE)
+
+
+def _interleaved(
+    getters: dict[str, peers.Getter], rounds: int, calls: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per-call seconds and ratios to the floor, each round in a new random order."""
+    for get in getters.values():  # warm up: first token, caches, code paths
+        for _ in range(50):
+            get(API)
+    per_call: dict[str, list[float]] = {name: [] for name in getters}
+    ratios: dict[str, list[float]] = {name: [] for name in getters}
+    for _ in range(rounds):
+        order = list(getters)
+        random.shuffle(order)
+        times = {}
+        for name in order:
+            get = getters[name]
+            started = time.perf_counter()
+            for _ in range(calls):
+                get(API)
+            times[name] = (time.perf_counter() - started) / calls
+        for name, seconds in times.items():
+            per_call[name].append(seconds)
+            ratios[name].append(seconds / times[FLOOR])
+    return per_call, ratios
 
 
 # -- 2. thundering herd ----------------------------------------------------------------------
@@ -307,14 +387,14 @@ def measure_startup(report: Report, rounds: int) -> None:
     theirs = result["python -c 'import requests_oauthlib'"]
     cli = result["officernd-auth token (cached)"]
     report.target(
-        "import officernd_auth <= 1.2x import requests_oauthlib",
+        "import officernd_auth <= import requests_oauthlib",
         f"{ours / theirs:.2f}x",
-        ours / theirs <= 1.2,
+        ours / theirs <= 1.0,
     )
     report.target(
-        "officernd-auth token (cached) < 1.5x a bare 'import requests' process",
+        "officernd-auth token (cached) <= 0.6x a bare 'import requests' process",
         f"{cli / base:.2f}x, {token_requests} token request",
-        cli / base < 1.5,
+        cli / base <= 0.6,
     )
 
 
@@ -346,6 +426,108 @@ MEMORY = textwrap.dedent(
                       "decided": session.auth.host_decisions}))
     """
 )
+
+
+CREDENTIALS = textwrap.dedent(
+    """
+    import gc, json, sys, time
+    from benchmarks.common import rss_bytes
+    from officernd_auth import OfficeRNDAuth, provider
+    from officernd_auth.cache import DEFAULT_MEMORY_CACHE
+
+    total = int(sys.argv[1])
+
+    def churn(start, count):
+        for i in range(start, start + count):
+            auth = OfficeRNDAuth(f"tenant-{i}", "secret", "flex.community.members.read")
+            # a token that has run out, as a tenant's does some time after its last call
+            now = time.time()
+            auth.provider.seed({"access_token": "0" * 40, "expires_at": now - 1})
+            del auth
+
+    churn(0, 20_000)  # warm up: allocator arenas, code paths
+    gc.collect()
+    before = rss_bytes()
+    churn(20_000, total)
+    gc.collect()
+    after = rss_bytes()
+    print(json.dumps({"growth": after - before, "cache": len(DEFAULT_MEMORY_CACHE),
+                      **provider.registry_sizes()}))
+    """
+)
+
+
+def measure_credentials(report: Report, total: int) -> None:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", CREDENTIALS, str(total)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    result = json.loads(done.stdout)
+    report.tables.append(
+        table(
+            f"5b. Memory: creating and dropping {total:,} distinct credentials (each with a "
+            "token that has expired)",
+            ("RSS growth (KiB)", "cached tokens left", "flight locks left", "budgets left"),
+            [(result["growth"] // 1024, result["cache"], result["flights"], result["budgets"])],
+        )
+    )
+    report.target(
+        f"memory: RSS growth after {total:,} credentials come and go < 1 MiB",
+        f"{result['growth'] / 1024:.0f} KiB; {result['flights']} locks, {result['budgets']} "
+        "budgets left",
+        result["growth"] < 1024 * 1024,
+    )
+
+
+def measure_emulator(report: Report, calls: int, burst: int) -> None:
+    with emulator(rate_limit=None) as fake:
+        app = fake.add_app([peers.SCOPE])
+        token = requests.post(
+            fake.token_url,
+            data={"grant_type": "client_credentials", "client_id": app.client_id,
+                  "client_secret": app.client_secret, "scope": peers.SCOPE},
+            timeout=10,
+        ).json()["access_token"]  # fmt: skip
+        headers = {"Authorization": f"Bearer {token}"}
+        url = fake.api_url + "/api/v2/organizations/acme/members"
+        http = requests.Session()
+        http.trust_env = False
+        times = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            http.get(url, params={"$limit": 1}, headers=headers, timeout=10)
+            times.append(time.perf_counter() - started)
+        pages = []
+        for _ in range(max(1, calls // 50)):
+            cursor: dict[str, str] = {}
+            while True:
+                started = time.perf_counter()
+                body = http.get(url, params=cursor, headers=headers, timeout=10).json()
+                pages.append(time.perf_counter() - started)
+                if "cursorNext" not in body:
+                    break
+                cursor = {"$cursorNext": body["cursorNext"]}
+        failures = _herd(
+            lambda u: requests.get(u, headers=headers, timeout=10), url + "?$limit=1", burst
+        )
+    one, page = median(times) * 1000, median(pages) * 1000
+    report.tables.append(
+        table(
+            f"8. The emulator on loopback ({calls} calls, {len(pages)} pages, a burst of {burst} "
+            "new connections)",
+            ("one API call (ms, median)", "one page of 50 (ms, median)", "burst failures"),
+            [(f"{one:.2f}", f"{page:.2f}", failures)],
+        )
+    )
+    report.target("emulator: one API call <= 2 ms median", f"{one:.2f} ms", one <= 2.0)
+    report.target(
+        f"emulator: {burst} concurrent connections, none reset", f"{failures} failed", failures == 0
+    )
 
 
 def measure_memory(report: Report, total: int) -> None:
@@ -477,26 +659,9 @@ def measure_fleet(report: Report, workers: int) -> None:
                 lambda i: os.path.join(scratch, f"host{i}"),
             ),
         ]
-        if redis_server:
-            port = _free_port()
-            server = subprocess.Popen(
-                [
-                    redis_server,
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    scratch,
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            _wait_for_port(port)
+        started = start_redis(scratch) if redis_server else None
+        if started is not None:
+            server, port = started
             variants.append(("Redis", lambda i: f"redis://127.0.0.1:{port}/0"))
         try:
             for label, cache_for in variants:
@@ -627,7 +792,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="MEASURE",
         help="run only this measure (repeatable): overhead, herd, processes, "
-        "start-up, memory, scale",
+        "start-up, memory, credentials, emulator, scale, fleet",
     )
     args = parser.parse_args(argv)
     peers.allow_http_token_endpoints()
@@ -639,6 +804,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("processes", lambda: measure_processes(report, 2 if quick else 8, 2 if quick else 25)),
         ("start-up", lambda: measure_startup(report, 2 if quick else 15)),
         ("memory", lambda: measure_memory(report, 2_000 if quick else 200_000)),
+        ("credentials", lambda: measure_credentials(report, 2_000 if quick else 100_000)),
+        ("emulator", lambda: measure_emulator(report, 50 if quick else 500, 8 if quick else 64)),
         (
             "scale",
             lambda: measure_scale(

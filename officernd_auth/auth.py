@@ -41,6 +41,8 @@ DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("app.officernd.com", "staging.officern
 
 _API_PATH = re.compile(r"/api/(?P<version>v[12])/organizations/[^/]+/(?P<resource>[^/?#]+)")
 _BODY_POSITION = "_officernd_body_position"
+#: How many URL prefixes keep a remembered allow/deny decision.
+_DECISIONS = 1024
 
 
 @with_provider_options
@@ -111,6 +113,7 @@ class OfficeRNDAuth(AuthBase):
         # token request. Any other call's 401 with that token is still healed (revocation).
         self._denied: tuple[str, set[tuple[str, str]]] = ("", set())
         self._warned_origins: set[str] = set()
+        self._hook = self.handle_401
         #: requests-oauthlib ``protected_request`` compliance hooks, run on every request that
         #: carries the token: ``(url, headers, body) -> (url, headers, body)``.
         self.protected_request_hooks: set[Callable[..., Any]] = set()
@@ -151,8 +154,9 @@ class OfficeRNDAuth(AuthBase):
         known = self._decided.get(prefix)
         if known is None:
             known = self._allows_origin(prefix)
-            if len(self._decided) < 64:
-                self._decided[prefix] = known
+            if len(self._decided) >= _DECISIONS:
+                self._decided.clear()  # bounded: a crawler over many hosts starts afresh
+            self._decided[prefix] = known
         return known
 
     def get_access_token(self) -> str:
@@ -168,7 +172,7 @@ class OfficeRNDAuth(AuthBase):
 
     @property
     def host_decisions(self) -> int:
-        """How many URL prefixes have a remembered allow/deny decision (at most 64)."""
+        """How many URL prefixes have a remembered allow/deny decision (at most 1024)."""
         return len(self._decided)
 
     def _allows_origin(self, url: str) -> bool:
@@ -186,7 +190,7 @@ class OfficeRNDAuth(AuthBase):
         if not self.allows(request.url):
             logger.debug("not sending the token to %s: host not allowed", _where(request.url))
             # Still watch for a 401, only to say how to allow this origin (never to retry).
-            request.hooks["response"].append(self.handle_401)
+            request.hooks["response"].append(self._hook)
             return request
         request.headers["Authorization"] = self.provider.get_token().authorization
         if self.protected_request_hooks:
@@ -197,8 +201,9 @@ class OfficeRNDAuth(AuthBase):
                 setattr(request, _BODY_POSITION, body.tell())
             except OSError:
                 setattr(request, _BODY_POSITION, None)
-        # What register_hook does, without its per-call isinstance(Callable) check.
-        request.hooks["response"].append(self.handle_401)
+        # What register_hook does, without its per-call isinstance(Callable) check, and with
+        # the bound method made once (in __init__), not once per request.
+        request.hooks["response"].append(self._hook)
         return request
 
     def handle_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
