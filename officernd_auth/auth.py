@@ -114,6 +114,7 @@ class OfficeRNDAuth(AuthBase):
         self._denied: tuple[str, set[tuple[str, str]]] = ("", set())
         self._warned_origins: set[str] = set()
         self._hook = self.handle_401
+        self._last_allowed = "\x00"  # no URL starts with it
         #: requests-oauthlib ``protected_request`` compliance hooks, run on every request that
         #: carries the token: ``(url, headers, body) -> (url, headers, body)``.
         self.protected_request_hooks: set[Callable[..., Any]] = set()
@@ -146,6 +147,8 @@ class OfficeRNDAuth(AuthBase):
         """True when ``url`` may receive the token: an allowed host, https (http on loopback)."""
         if not url:
             return False
+        if url.startswith(self._last_allowed):
+            return True  # the origin of the last allowed URL, up to and with its first "/"
         # The answer depends only on what comes before the path, so it is remembered per
         # prefix: parsing every URL would cost more than the rest of the auth step together.
         start = url.find("//")
@@ -157,6 +160,8 @@ class OfficeRNDAuth(AuthBase):
             if len(self._decided) >= _DECISIONS:
                 self._decided.clear()  # bounded: a crawler over many hosts starts afresh
             self._decided[prefix] = known
+        if known and end >= 0:
+            self._last_allowed = prefix + "/"
         return known
 
     def get_access_token(self) -> str:
