@@ -18,7 +18,7 @@ from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
 from requests.structures import CaseInsensitiveDict
 
-from .config import check_url, is_loopback, origin_of, setting
+from .config import check_url, is_loopback, mask_client_id, origin_of, setting
 from .provider import (
     ProviderOptions,
     TokenProvider,
@@ -128,7 +128,7 @@ class OfficeRNDAuth(AuthBase):
     def __repr__(self) -> str:
         origins = [f"{scheme}://{host}:{port}" for scheme, host, port in self.allowed_origins]
         return (
-            f"<OfficeRNDAuth client_id={self.provider.client_id!r} "
+            f"<OfficeRNDAuth client_id={mask_client_id(self.provider.client_id)!r} "
             f"hosts={sorted(self.allowed_hosts) + sorted(origins)!r}>"
         )
 

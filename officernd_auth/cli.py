@@ -9,15 +9,12 @@ where ``ps`` would show it.
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
-import logging
 import os
-import signal
+import re
 import sys
 import time
+import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
@@ -108,7 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--org", help="organisation slug (app.officernd.com/<slug>)")
     group.add_argument("--token-url", help="token endpoint URL")
     group.add_argument("--api-url", help="API origin URL")
-    group.add_argument("--api-version", choices=["v1", "v2"], default="v2")
+    group.add_argument(
+        "--api-version",
+        choices=["v1", "v2"],
+        default="v2",
+        help="v2 (Flex, default) or v1 (Hybrid): which API short paths go to",
+    )
     group.add_argument("--cache-dir", help="token cache directory ($OFFICERND_TOKEN_CACHE)")
     group.add_argument("--no-cache", action="store_true", help="do not use the file cache")
     group.add_argument("-v", "--verbose", action="store_true", help="debug logs (redacted)")
@@ -128,7 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
         description='Print only the access token: curl -H "Authorization: Bearer '
         '$(officernd-auth token)" ... A cached token is reused while valid.',
     )
-    commands.add_parser("check", parents=[common], help="check credentials and scopes")
+    commands.add_parser(
+        "check",
+        parents=[common],
+        help="check credentials, scopes and the organisation",
+        description="Fetch (or reuse) a token, compare the granted scopes with the requested "
+        "ones, and make one cheap API call to confirm the organisation. Exit 1 when anything "
+        "is wrong, with what to do.",
+    )
     get = commands.add_parser("get", parents=[common], help="GET a path of the organisation")
     get.add_argument("path", help="e.g. members or members/<id>")
     get.add_argument(
@@ -141,17 +150,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     get.add_argument("--all", action="store_true", help="follow pagination, print every item")
     request = commands.add_parser("request", parents=[common], help="any method, e.g. POST")
-    request.add_argument("method", type=str.upper)
-    request.add_argument("path")
+    request.add_argument("method", type=str.upper, help="the HTTP method, e.g. POST or DELETE")
+    request.add_argument("path", help="a path of the organisation, e.g. members/<id>")
     body = request.add_mutually_exclusive_group()
     body.add_argument("--json", dest="json_data", metavar="DATA", help="JSON request body")
     body.add_argument("--json-file", metavar="FILE", help="file with the JSON body (- = stdin)")
-    request.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
+    request.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="query parameter (repeatable)",
+    )
     fake = commands.add_parser("fake-server", help="run the OfficeRND emulator in the foreground")
-    fake.add_argument("--port", type=int, default=0)
-    fake.add_argument("--expires-in", type=int, default=3599, metavar="SECONDS")
-    fake.add_argument("--no-rate-limit", action="store_true")
-    commands.add_parser("demo", help="a narrated tour against the built-in emulator")
+    fake.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    fake.add_argument(
+        "--expires-in",
+        type=int,
+        default=3599,
+        metavar="SECONDS",
+        help="lifetime of issued tokens (default 3599, as OfficeRND)",
+    )
+    fake.add_argument(
+        "--no-rate-limit",
+        action="store_true",
+        help="switch off OfficeRND's limit of 5 token requests a minute",
+    )
+    commands.add_parser(
+        "demo",
+        help="a narrated tour against the built-in emulator",
+        description="Start the emulator in this process and show, step by step, what the "
+        "library does: tokens, reuse, paging, scope mistakes, rate limits. Takes a second.",
+    )
     webhook = commands.add_parser("webhook", help="debug incoming webhooks")
     webhook_commands = webhook.add_subparsers(
         dest="webhook_command", metavar="ACTION", parser_class=_Parser, required=True
@@ -174,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="how old (or early) the timestamp may be (default 300; large for old captures)",
     )
     cache = commands.add_parser("cache", help="show or clear the token cache")
-    cache.add_argument("action", choices=["show", "clear"])
+    cache.add_argument(
+        "action", choices=["show", "clear"], help="list the cached tokens, or delete them"
+    )
     cache.add_argument("--cache-dir", help="token cache directory ($OFFICERND_TOKEN_CACHE)")
     return parser
 
@@ -220,6 +253,8 @@ def _cached_token(args: argparse.Namespace) -> str | None:
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import logging
+
     import requests
 
     from .errors import ConfigurationError, OfficeRNDAuthError, ScopeError
@@ -232,12 +267,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command is None:
         parser.print_help(sys.stdout)
         return EXIT_OK
+    warnings.showwarning = _show_warning
     try:
         return _COMMANDS[args.command](args)
     except CommandError as exc:
         return _fail(str(exc), exc.code)
     except (ConfigurationError, ScopeError) as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(_in_cli_words(str(exc)), EXIT_USAGE)
     except OfficeRNDAuthError as exc:
         return _fail(str(exc), EXIT_ERROR)
     except ValueError as exc:  # a path that tries to leave the organisation, and the like
@@ -246,6 +282,31 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _fail(f"the request failed: {type(exc).__name__}", EXIT_ERROR)
     except KeyboardInterrupt:
         return 130
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as one line, the way a command line speaks: no file names, no source."""
+    print(f"officernd-auth: warning: {_in_cli_words(str(message))}", file=sys.stderr)
+
+
+def _in_cli_words(message: str) -> str:
+    """A library message with its Python argument names replaced by this command's options."""
+    message = message.replace(
+        "pass client_secret=... or set OFFICERND_CLIENT_SECRET",
+        "set OFFICERND_CLIENT_SECRET, pipe it with --client-secret-stdin, or answer the prompt",
+    )
+    return re.sub(
+        r"\bpass (\w+)=(?:\.\.\.|'[^']*')",
+        lambda m: "use --" + m.group(1).replace("_", "-"),
+        message,
+    )
 
 
 def _fail(message: str, code: int) -> int:
@@ -267,15 +328,26 @@ def _secret(args: argparse.Namespace) -> str:
         return from_env
     if sys.stdin.isatty():
         try:
-            return getpass.getpass("OfficeRND client secret: ")
+            import getpass
+
+            entered = getpass.getpass("OfficeRND client secret: ").strip()
         except EOFError:
+            entered = None
+        if entered:
+            return entered
+        if entered is not None:
             raise CommandError(
-                "no client secret was given at the prompt (end of input); set "
-                "OFFICERND_CLIENT_SECRET or pipe it with --client-secret-stdin",
+                "no client secret was entered at the prompt; set OFFICERND_CLIENT_SECRET or "
+                "pipe it with --client-secret-stdin",
                 EXIT_USAGE,
-            ) from None
+            )
+        raise CommandError(
+            "no client secret was given at the prompt (end of input); set "
+            "OFFICERND_CLIENT_SECRET or pipe it with --client-secret-stdin",
+            EXIT_USAGE,
+        )
     raise CommandError(
-        "client_secret is missing: set OFFICERND_CLIENT_SECRET, pipe it with "
+        "the client secret is missing: set OFFICERND_CLIENT_SECRET, pipe it with "
         "--client-secret-stdin, or run in a terminal to be prompted",
         EXIT_USAGE,
     )
@@ -315,6 +387,8 @@ def _params(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _print_json(value: Any, stream: TextIO | None = None) -> None:
+    import json
+
     stream = stream or sys.stdout
     if stream.isatty():
         json.dump(value, stream, indent=2, ensure_ascii=False)
@@ -363,7 +437,52 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"missing:      {' '.join(sorted(missing))}")
     print(f"token:        valid, expires in {token.expires_in(now) / 60:.0f} min")
     print(f"token requests made now: {provider.token_requests}")
-    return EXIT_OK
+    probe = _probe_path(session.api_version, token.scopes)
+    if not session.org:
+        print("organisation: not checked (give --org or set OFFICERND_ORG)")
+        return EXIT_OK
+    if probe is None:
+        print("organisation: not checked (no read scope to check it with)")
+        return EXIT_OK
+    response = session.get(probe, params={"$limit": 1})
+    if response.status_code == 200:
+        print(f"organisation: {session.org} answers (GET {probe}: 200)")
+        return EXIT_OK
+    raise CommandError(
+        f"organisation: GET {probe} answered HTTP {response.status_code}"
+        f"{_hint(response)}: {_snippet(response)}"
+    )
+
+
+def _probe_path(api_version: str, scopes: frozenset[str]) -> str | None:
+    """A list that the granted scopes can read, for one cheap call ($limit=1)."""
+    if api_version == "v1":
+        return "members" if "officernd.api.read" in scopes else None
+    for scope in sorted(scopes):
+        parts = scope.split(".")
+        if len(parts) == 4 and parts[0] == "flex" and parts[3] == "read":
+            return re.sub(r"(?<!^)([A-Z])", lambda m: "-" + m.group(1).lower(), parts[2])
+    return None
+
+
+def _hint(response: requests.Response) -> str:
+    """What to do about an API error, when its status says."""
+    if response.status_code == 401:
+        return " (the token is valid but probably lacks the scope for this call)"
+    if response.status_code == 500 and b"Organization not found" in response.content[:512]:
+        return (
+            " (the organisation slug does not exist: use the path segment of your admin "
+            "portal, app.officernd.com/<slug>, as --org or OFFICERND_ORG)"
+        )
+    if response.status_code == 404:
+        return " (no such path: check the resource name and --api-version)"
+    return ""
+
+
+def _snippet(response: requests.Response) -> str:
+    from .client import scrub
+
+    return scrub(response.text)
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -373,24 +492,21 @@ def cmd_get(args: argparse.Namespace) -> int:
     params = _params(args.param)
     if not args.all:
         return _show(session.get(args.path, params=params), "GET", args.path)
-    items = []
-    progress = sys.stderr.isatty()
     try:
-        for item in session.paginate(args.path, params):
-            items.append(item)
-            if progress and len(items) % 10 == 0:
-                print(f"\r{len(items)} items…", end="", file=sys.stderr, flush=True)
+        # The same progress bar as paginate(progress=True) in Python, on a terminal only.
+        items = list(session.paginate(args.path, params, progress=sys.stderr.isatty()))
     except requests.HTTPError as exc:
         response = exc.response
         assert response is not None
         return _show(response, "GET", args.path)
-    if progress:
-        print(f"\r{len(items)} items.   ", file=sys.stderr)
     _print_json(items)
     return EXIT_OK
 
 
 def cmd_request(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
     data: Any = None
     try:
         if args.json_data is not None:
@@ -411,14 +527,11 @@ def cmd_request(args: argparse.Namespace) -> int:
 
 
 def _show(response: requests.Response, method: str, path: str) -> int:
-    from .client import scrub
-
     if response.status_code >= 400:
-        snippet = scrub(response.text)
-        hint = ""
-        if response.status_code == 401:
-            hint = " (the token is valid but probably lacks the scope for this call)"
-        raise CommandError(f"{method} {path} answered HTTP {response.status_code}{hint}: {snippet}")
+        raise CommandError(
+            f"{method} {path} answered HTTP {response.status_code}{_hint(response)}: "
+            f"{_snippet(response)}"
+        )
     if not response.content:
         return EXIT_OK
     try:
@@ -491,6 +604,8 @@ def cmd_fake_server(args: argparse.Namespace) -> int:
 
 
 def _wait_for_signal() -> str:
+    import signal
+
     received: list[str] = []
 
     def handler(signum: int, _frame: object) -> None:
@@ -515,6 +630,8 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     secret = os.environ.get(ENVIRONMENT_VARIABLE)
     if not secret:
         try:
+            import getpass
+
             secret = getpass.getpass("webhook secret: ") if _has_terminal() else None
         except EOFError:
             secret = None

@@ -22,6 +22,7 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from .config import mask_client_id
 from .errors import (
     InvalidClientError,
     InvalidScopeError,
@@ -199,7 +200,7 @@ class TokenClient:
         self._oauth = BackendApplicationClient(client_id)
 
     def __repr__(self) -> str:
-        return f"<TokenClient {self.token_url} client_id={self.client_id!r}>"
+        return f"<TokenClient {self.token_url} client_id={mask_client_id(self.client_id)!r}>"
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -481,6 +482,12 @@ class TokenClient:
             return TokenEndpointError(
                 f"{where}: the token endpoint redirected; set token_url to the final URL "
                 "(credentials are never sent after a redirect)",
+                **common,
+            )
+        if status == 404:
+            return TokenEndpointError(
+                f"{where}: there is no token endpoint at this address; check token_url (it "
+                "ends in /oauth/token, e.g. https://identity.officernd.com/oauth/token)",
                 **common,
             )
         if code is None and status not in (400, 401, 403):

@@ -83,9 +83,10 @@ def run_demo(out: TextIO) -> int:
             first = session.get("members", params={"$limit": 3}).json()["results"]
             for member in first:
                 say(f"   - {member['name']} <{member['email']}>")
+            code('for _ in range(4): session.get("bookings", params={"$limit": 1})')
             for _ in range(4):
                 session.get("bookings", params={"$limit": 1})
-            say(f"   5 API calls made; token requests: {tokens()}")
+            say(f"   5 API calls made in all; token requests: {tokens()}")
             code("session")
             say(f"   {session!r}")
 

@@ -35,6 +35,7 @@ from .config import (
     DEFAULT_TOKEN_URL,
     check_leeway,
     check_url,
+    mask_client_id,
     normalise_url,
     required_setting,
     setting,
@@ -490,7 +491,7 @@ class TokenProvider:
 
     def __repr__(self) -> str:
         return (
-            f"<TokenProvider {self.token_url} client_id={self.client_id!r} "
+            f"<TokenProvider {self.token_url} client_id={mask_client_id(self.client_id)!r} "
             f"scope={format_scopes(self.scopes)!r}>"
         )
 
@@ -603,7 +604,7 @@ class TokenProvider:
         if not flight.lock.acquire(timeout=wait):
             raise TokenEndpointError(
                 f"no token within {wait:g} s: another thread's token request for client "
-                f"{self.client_id!r} is still running (raise the call's timeout or "
+                f"{mask_client_id(self.client_id)!r} is still running (raise the call's timeout or "
                 "token_deadline)"
             )
         try:
@@ -729,8 +730,9 @@ class TokenProvider:
             why = "the token endpoint answered 429 Too Many Requests"
         else:
             why = (
-                f"the token budget for client {self.client_id!r} is spent ({self.token_budget} "
-                f"token requests per {self.budget_window:.0f} s, as OfficeRND allows)"
+                f"the token budget for client {mask_client_id(self.client_id)!r} is spent "
+                f"({self.token_budget} token requests per {self.budget_window:.0f} s, as "
+                "OfficeRND allows)"
             )
         return RateLimitedError(
             f"not sent: {why}; retry in {wait:.0f} s. Share one session or auth object per "

@@ -379,6 +379,12 @@ class OfficeRNDSession(OAuth2Session):
         """
         if path.startswith(("https://", "http://")):
             return path  # absolute: the common case, decided without parsing
+        bare = path.lstrip("/")
+        if bare.startswith(("api/v1/organizations/", "api/v2/organizations/")):
+            # A full API path given as a short one: resolved against the API origin, never
+            # appended to the organisation's path (that would double the prefix).
+            self._check_segments(bare)
+            return f"{self.api_url}/{bare}"
         if _PLAIN_PATH.fullmatch(path):
             return f"{self.base_url}/{path.lstrip('/')}"  # nothing to escape with: no parsing
         parts = urlsplit(path)
@@ -389,13 +395,18 @@ class OfficeRNDSession(OAuth2Session):
                 f"{path!r} is neither a path nor an absolute URL: write 'https://host/...' for "
                 "another host, or a path such as 'members'"
             )
+        self._check_segments(path)
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    @staticmethod
+    def _check_segments(path: str) -> None:
+        parts = urlsplit(path)
         segments = unquote(parts.path).split("/")
         if any(s in {".", ".."} for s in segments) or _ESCAPES.search(parts.path):
             raise ValueError(
                 f"path {path!r} tries to leave the organisation: use an absolute URL for "
                 "resources outside it"
             )
-        return f"{self.base_url}/{path.lstrip('/')}"
 
     def request(  # type: ignore[override]
         self,
@@ -447,7 +458,22 @@ class OfficeRNDSession(OAuth2Session):
         response: requests.Response = super(OAuth2Session, self).request(method, url, **kwargs)
         if response.status_code == 429 and method.upper() in _IDEMPOTENT:
             return self._retry_rate_limited(response, method, url, kwargs)
+        if response.status_code == 500 and not self.__dict__.get("_warned_org"):
+            self._warn_if_organisation_unknown(response)
         return response
+
+    def _warn_if_organisation_unknown(self, response: requests.Response) -> None:
+        """OfficeRND answers a wrong slug with 500 "Organization not found": say what to do."""
+        if b"Organization not found" not in response.content[:512]:
+            return
+        self._warned_org = True
+        logger.warning(
+            "%s answered 500 'Organization not found': the organisation slug %r does not exist. "
+            "Use the path segment of your admin portal (app.officernd.com/<slug>, shown under "
+            "Settings -> Account details) as org= or OFFICERND_ORG.",
+            _path(response.url or ""),
+            self.org,
+        )
 
     def _retry_rate_limited(
         self,
@@ -478,12 +504,24 @@ class OfficeRNDSession(OAuth2Session):
             del prepared_request.headers["Authorization"]
 
     def paginate(
-        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int | None = None,
+        progress: bool = False,
     ) -> Iterator[Any]:
         """Yield every item of a list, following the cursors page by page.
 
         v2 pages with ``$limit`` (at most 50) and ``$cursorNext``; v1 with ``$limit`` (at most
         100) and ``$next`` from the ``rnd-cursor-next`` header.
+
+        Args:
+            path: the list, e.g. ``"members"``.
+            params: filters, sent with every page.
+            page_size: items per page (default: the API's maximum).
+            progress: show a progress bar (tqdm; ``tqdm.auto`` in Jupyter). Without tqdm
+                installed, a warning says how to get it and the items come all the same.
 
         Raises:
             requests.HTTPError: a page answered with an error status.
@@ -491,6 +529,14 @@ class OfficeRNDSession(OAuth2Session):
         Example:
             >>> # for member in session.paginate("members", {"status": "active"}): ...
         """
+        items = self._pages(path, params, page_size)
+        if not progress:
+            return items
+        return _with_progress(items, path)
+
+    def _pages(
+        self, path: str, params: Mapping[str, Any] | None, page_size: int | None
+    ) -> Iterator[Any]:
         query: dict[str, Any] = dict(params or {})
         query.setdefault("$limit", page_size or _PAGE_SIZE[self.api_version])
         while True:
@@ -559,6 +605,24 @@ def _path(url: str) -> str:
     """The URL without its query string, for log lines."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _with_progress(items: Iterator[Any], path: str) -> Iterator[Any]:
+    try:
+        from tqdm.auto import tqdm  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except ImportError:
+        import warnings
+
+        warnings.warn(
+            "progress=True needs tqdm: pip install tqdm (or 'officernd-auth[notebook]'); "
+            "paging without a progress bar",
+            UserWarning,
+            stacklevel=3,
+        )
+        yield from items
+        return
+    with tqdm(items, desc=path, unit=" items") as bar:
+        yield from bar
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -315,10 +315,16 @@ def test_verbose_error_paths_leak_nothing(run: Run, live: FakeOfficeRND, tmp_pat
 
 
 def test_terminal_output_is_pretty_with_progress(env: dict[str, str]) -> None:
+    import fcntl
     import pty
+    import struct
+    import termios
 
+    pytest.importorskip("tqdm")
     assert SCRIPT is not None
     controller, terminal = pty.openpty()
+    # A terminal of 24 x 100 characters, as a user's would be (a new pty has no size).
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     process = subprocess.Popen(
         [SCRIPT, "get", "members", "--all"], stdout=terminal, stderr=terminal, env=env
     )
@@ -337,7 +343,8 @@ def test_terminal_output_is_pretty_with_progress(env: dict[str, str]) -> None:
         os.close(controller)
     assert process.wait(timeout=60) == 0
     screen = b"".join(chunks).decode()
-    assert "260 items." in screen  # the progress indicator, on a terminal only
+    assert "members: 100%" in screen or "members: 260 items" in screen  # tqdm, on a terminal
+    assert "260" in screen
     assert '\r\n  {\r\n    "_id"' in screen  # indented JSON on a terminal
     assert SECRET not in screen
 
@@ -371,7 +378,9 @@ def test_a_path_leaving_the_organisation_is_one_line_and_exit_2(run: Run, path: 
     assert "organisation" in result.stderr or "absolute URL" in result.stderr
 
 
-def test_end_of_input_at_the_secret_prompt_exits_2(env: dict[str, str]) -> None:
+def prompt_session(env: dict[str, str], answer: bytes) -> tuple[int, str]:
+    """Run ``officernd-auth token`` on a real terminal, answer its secret prompt with
+    ``answer`` (raw bytes: Ctrl-D is b"\\x04"), return the exit code and the screen."""
     import fcntl
     import pty
     import termios
@@ -397,7 +406,7 @@ def test_end_of_input_at_the_secret_prompt_exits_2(env: dict[str, str]) -> None:
     deadline = time.monotonic() + 30
     while b"secret:" not in screen and time.monotonic() < deadline:
         screen += os.read(controller, 1024)
-    os.write(controller, b"\x04")  # Ctrl-D
+    os.write(controller, answer)
     try:
         while True:
             try:
@@ -409,8 +418,89 @@ def test_end_of_input_at_the_secret_prompt_exits_2(env: dict[str, str]) -> None:
             screen += chunk
     finally:
         os.close(controller)
-    assert process.wait(timeout=30) == 2
-    text = screen.decode()
+    return process.wait(timeout=30), screen.decode()
+
+
+def test_end_of_input_at_the_secret_prompt_exits_2(env: dict[str, str]) -> None:
+    code, text = prompt_session(env, b"\x04")  # Ctrl-D
+    assert code == 2
     assert "Traceback" not in text
     assert "EOFError" not in text
     assert "no client secret was given at the prompt" in text
+
+
+def test_enter_at_the_secret_prompt_names_the_cli_options(env: dict[str, str]) -> None:
+    code, text = prompt_session(env, b"\r")
+    assert code == 2
+    assert "no client secret was entered at the prompt" in text
+    assert "--client-secret-stdin" in text
+    assert "client_secret=" not in text
+
+
+def test_warnings_are_one_line(run: Run) -> None:
+    result = run("check", "--scope", "flex.community.members.read flex.community.widgets.read")
+    warning_lines = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert warning_lines
+    assert all(line.startswith("officernd-auth: warning: ") for line in warning_lines)
+    assert ".py:" not in result.stderr  # no file name and line number
+    assert "UnknownScopeWarning" not in result.stderr
+
+
+def test_errors_name_the_cli_options(run: Run) -> None:
+    result = run("get", "members", OFFICERND_ORG=None)
+    assert result.returncode == 2
+    assert "--org" in result.stderr
+    assert "OFFICERND_ORG" in result.stderr
+    assert "org=" not in result.stderr
+
+
+def test_check_confirms_the_organisation(run: Run) -> None:
+    good = run("check")
+    assert good.returncode == 0
+    assert "organisation: acme answers" in good.stdout
+    wrong = run("check", "--org", "doesnotexist")
+    assert wrong.returncode == 1
+    assert "app.officernd.com/<slug>" in wrong.stderr
+    assert "--org" in wrong.stderr
+
+
+def test_a_wrong_token_url_path_says_to_check_it(run: Run, live: FakeOfficeRND) -> None:
+    result = run("token", "--no-cache", OFFICERND_TOKEN_URL=live.url + "/oauth/tokn")
+    assert result.returncode == 1
+    assert "check token_url" in result.stderr
+    assert "404" in result.stderr
+
+
+def test_every_command_and_argument_has_help() -> None:
+    import argparse
+
+    from officernd_auth.cli import build_parser
+
+    missing = []
+
+    def walk(parser: argparse.ArgumentParser, where: str) -> None:
+        for action in parser._actions:  # argparse exposes no public list of its actions
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    helps = {a.dest: a.help for a in action._choices_actions}
+                    if not helps.get(name):
+                        missing.append(f"{where} {name}")
+                    walk(sub, f"{where} {name}")
+            elif action.help is None and not isinstance(
+                action, (argparse._HelpAction, argparse._VersionAction)
+            ):
+                missing.append(f"{where} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "officernd-auth")
+    assert missing == []
+
+
+def test_client_ids_are_masked_everywhere(cli_app: App, live: FakeOfficeRND) -> None:
+    from officernd_auth import OfficeRNDAuth, OfficeRNDSession, TokenProvider
+
+    for made in (
+        OfficeRNDAuth(cli_app.client_id, SECRET, SCOPE),
+        OfficeRNDSession(cli_app.client_id, SECRET, SCOPE, org="acme"),
+        TokenProvider(cli_app.client_id, SECRET, SCOPE),
+    ):
+        assert cli_app.client_id not in repr(made)

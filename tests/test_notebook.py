@@ -1,49 +1,83 @@
-"""examples/explore.ipynb runs top to bottom against the emulator, so it can never rot."""
+"""examples/explore.ipynb: committed with its outputs, runnable anywhere, and re-executed here
+(against the in-kernel emulator and against credentials in the environment), so it never rots
+and never stores a secret or a token."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from officernd_auth.testing import FakeOfficeRND
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "explore.ipynb"
+TOKEN_SHAPED = re.compile(r"\b[0-9a-f]{40}\b")
+
+
+def outputs_text(notebook: nbformat.NotebookNode) -> str:
+    return "\n".join(
+        str(output.get("text", "")) + str(output.get("data", {}))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+
+
+def execute(tmp_path: Path) -> nbformat.NotebookNode:
+    pytest.importorskip("pandas")
+    pytest.importorskip("matplotlib")
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(
+        notebook, timeout=180, kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()  # fmt: skip
+    return notebook
+
+
+def assert_explores(text: str) -> None:
+    assert "260 members" in text
+    assert "text/html" in text  # the session's rich display and the DataFrames
+    assert "image/png" in text  # the chart
+    assert "ScopeError: unknown scope 'flex.community.member.read'" in text
+    assert "token requests made by this session: 1" in text
+    assert not TOKEN_SHAPED.search(text)
+
+
+def test_committed_notebook_has_its_outputs_and_nothing_secret() -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    text = outputs_text(notebook)
+    assert_explores(text)
+    assert "OFFICERND_CLIENT_SECRET=" not in text
 
 
 @pytest.mark.slow
-def test_notebook_executes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_notebook_runs_without_credentials(tmp_path: Path) -> None:
+    text = outputs_text(execute(tmp_path))
+    assert "exploring the built-in emulator" in text
+    assert_explores(text)
+
+
+@pytest.mark.slow
+def test_notebook_runs_with_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    scope = "flex.community.members.read flex.space.bookings.read flex.space.locations.read"
     with FakeOfficeRND() as fake:
         fake.seed_sample()
-        app = fake.add_app(["flex.community.members.read"])
+        app = fake.add_app(scope.split())
         for name, value in {
             "OFFICERND_CLIENT_ID": app.client_id,
             "OFFICERND_CLIENT_SECRET": app.client_secret,
-            "OFFICERND_SCOPE": "flex.community.members.read",
+            "OFFICERND_SCOPE": scope,
             "OFFICERND_ORG": "acme",
             "OFFICERND_TOKEN_URL": fake.token_url,
             "OFFICERND_API_URL": fake.api_url,
         }.items():
             monkeypatch.setenv(name, value)
-        notebook = nbformat.read(NOTEBOOK, as_version=4)
-        client = NotebookClient(
-            notebook,
-            timeout=120,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(tmp_path)}},
-        )
-        client.execute()
-        outputs = [
-            out
-            for cell in notebook.cells
-            if cell.cell_type == "code"
-            for out in cell.get("outputs", [])
-        ]
-        text = "\n".join(str(out.get("text", "")) + str(out.get("data", {})) for out in outputs)
-        assert "260 members" in text
-        assert "text/html" in text  # the session's _repr_html_
-        assert "token requests made by this session: 1" in text
+        text = outputs_text(execute(tmp_path))
+        assert "with your credentials" in text
+        assert_explores(text)
         assert app.client_secret not in text
         assert fake.token_request_count == 1
