@@ -757,7 +757,7 @@ def chart(report: Report, path: Path) -> None:
     left.set_xlim(
         min(0.95, *[overhead[n] for n in names]) - 0.01, max(overhead[n] for n in names) + 0.02
     )
-    left.set_xlabel("time per request vs a static header (1.00 = no overhead)")
+    left.set_xlabel("time per request vs a trivial auth object (1.00 = no overhead)")
     left.set_title("Per-request overhead, cached token")
     left.invert_yaxis()
     hnames = list(herd)

@@ -442,7 +442,11 @@ class OfficeRNDSession(OAuth2Session):
         if withhold_token:
             if kwargs.get("auth") is None:
                 kwargs["auth"] = _no_auth
-        elif "auth" not in kwargs and self._officernd_auth.allows(url):
+        elif (
+            "auth" not in kwargs
+            and self.auth is self._officernd_auth
+            and self._officernd_auth.allows(url)
+        ):
             # Take the token now, bounded by the call's timeout; the auth object then finds it
             # cached (the hot path of both is a dictionary read and a clock call).
             self.provider.get_token(kwargs.get("timeout"))

@@ -88,6 +88,8 @@ class RedisTokenCache(BaseTokenCache):
         self.clock = clock
         self.sleep = sleep
         self._memory = MemoryTokenCache()
+        # key -> (token, its renewal time): the per-request check is one lookup and a compare.
+        self._fresh: dict[str, tuple[Token, float]] = {}
         self._down_until = 0.0
         self._warned = False
 
@@ -106,11 +108,15 @@ class RedisTokenCache(BaseTokenCache):
     # -- TokenCache ---------------------------------------------------------------------------
 
     def get(self, key: str) -> Token | None:
+        fresh = self._fresh.get(key)
+        if fresh is not None and self.clock() < fresh[1]:
+            return fresh[0]  # before its renewal time: no round trip to Redis per API call
         current = self._memory.get(key)
-        if current is not None and self.clock() < current.expires_at - current.effective_leeway(
-            self.leeway
-        ):
-            return current  # fresh in this process: no round trip to Redis per API call
+        if current is not None:
+            renew_at = current.expires_at - current.effective_leeway(self.leeway)
+            self._fresh[key] = (current, renew_at)
+            if self.clock() < renew_at:
+                return current
         if not self._up():
             return current
         try:
@@ -121,6 +127,7 @@ class RedisTokenCache(BaseTokenCache):
         self._recovered()
         if raw is None:
             self._memory.delete(key)
+            self._fresh.pop(key, None)
             return None
         token = token_from_record(raw)
         if token is None:
@@ -138,6 +145,7 @@ class RedisTokenCache(BaseTokenCache):
 
     def set(self, key: str, token: Token) -> None:
         self._memory.set(key, token)
+        self._fresh.pop(key, None)
         now = self.clock()
         ttl = token.expires_at - token.effective_leeway(self.leeway) - now
         if ttl <= 0 or not self._up():
@@ -151,6 +159,7 @@ class RedisTokenCache(BaseTokenCache):
 
     def delete(self, key: str) -> None:
         self._memory.delete(key)
+        self._fresh.pop(key, None)
         if not self._up():
             return
         try:
@@ -161,6 +170,7 @@ class RedisTokenCache(BaseTokenCache):
     def discard(self, key: str, token: Token) -> None:
         """Forget ``token``, but only if Redis still holds that one (not a newer one)."""
         self._memory.delete(key)
+        self._fresh.pop(key, None)
         if not self._up():
             return
         try:
@@ -186,7 +196,7 @@ class RedisTokenCache(BaseTokenCache):
                 if self._redis.set(lock_key, owner, nx=True, px=int(self.lock_ttl * 1000)):
                     acquired = True
                     break
-                if self._redis.exists(self.prefix + key) or time.monotonic() > deadline:
+                if self._fresh_token_stored(key) or time.monotonic() > deadline:
                     break  # the holder stored a token (or vanished): go and read it
                 self.sleep(delay * random.uniform(0.5, 1.0))
                 delay = min(delay * 2, 0.5)
@@ -200,6 +210,17 @@ class RedisTokenCache(BaseTokenCache):
                     self._redis.eval(self._RELEASE, 1, lock_key, owner)
                 except self._errors as exc:
                     self._down(exc)
+
+    def _fresh_token_stored(self, key: str) -> bool:
+        """True when Redis holds a token that is not yet due for renewal.
+
+        Not merely "a token exists": the one being renewed may outlive its renewal time in
+        Redis by a few milliseconds (its TTL is rounded), and taking it for the holder's new
+        one would send a second token request.
+        """
+        raw = self._redis.get(self.prefix + key)
+        stored = token_from_record(raw) if raw is not None else None
+        return stored is not None and not stored.is_expired(self.clock(), self.leeway)
 
     # -- availability -------------------------------------------------------------------------
 
