@@ -153,8 +153,11 @@ class OfficeRNDSession(OAuth2Session):
 
     def _attach(self) -> None:
         """Send this session's token requests through itself, and report the tokens it gets."""
+        reference = weakref.ref(self)  # the provider must not keep the session alive
         if self._owns_provider:
-            self.provider.use_transport(SessionTransport(self, lambda: self.compliance_hook))
+            self.provider.use_transport(
+                SessionTransport(self, lambda: getattr(reference(), "compliance_hook", {}))
+            )
         self._listener = _token_listener(self)
         self.provider.add_listener(self._listener)
 
@@ -638,11 +641,16 @@ def _token_listener(session: OfficeRNDSession) -> Callable[[Token], None]:
     """Calls the session's ``token_updater`` with each token it fetches (holding it weakly)."""
     reference = weakref.ref(session)
 
+    provider = session.provider
+
     def listener(token: Token) -> None:
         owner = reference()
-        updater = getattr(owner, "token_updater", None) if owner is not None else None
-        if owner is not None and updater is not None:
-            updater(token.to_dict(owner.provider.clock()))
+        if owner is None:  # the session is gone: stop listening for it
+            provider.remove_listener(listener)
+            return
+        updater = getattr(owner, "token_updater", None)
+        if updater is not None:
+            updater(token.to_dict(provider.clock()))
 
     return listener
 
