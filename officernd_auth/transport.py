@@ -63,7 +63,7 @@ class Transport:
         settings = {**self.defaults(), **{k: v for k, v in overrides.items() if v is not None}}
         merged = session.merge_environment_settings(
             prepared.url,
-            settings.get("proxies") or {},
+            dict(settings.get("proxies") or {}),  # requests adds the environment's to it
             True,
             settings.get("verify"),
             settings.get("cert"),

@@ -161,3 +161,16 @@ def test_close_closes_token_connections(plain: Emulator) -> None:
     auth = auth_for(plain)
     auth.get_access_token()
     auth.close()
+
+
+def test_environment_proxies_are_read_per_request_not_remembered(
+    plain: Emulator, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = auth_for(plain)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    auth.provider.fetch_token()
+    assert len(proxy.seen) == 1
+    monkeypatch.delenv("HTTP_PROXY")
+    auth.provider.fetch_token()  # the environment changed: no proxy any more
+    assert len(proxy.seen) == 1
+    assert plain[0].token_request_count == 2
