@@ -166,7 +166,8 @@ def test_close_closes_token_connections(plain: Emulator) -> None:
 def test_environment_proxies_are_read_per_request_not_remembered(
     plain: Emulator, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    auth = auth_for(plain)
+    # proxies of its own for another scheme: the environment's must not be merged into them
+    auth = auth_for(plain, proxies={"https": "http://127.0.0.1:9"})
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     auth.provider.fetch_token()
     assert len(proxy.seen) == 1
