@@ -152,12 +152,10 @@ class OfficeRNDSession(OAuth2Session):
             self.token = token
 
     def _attach(self) -> None:
-        """Send this session's token requests through itself, and report the tokens it gets."""
-        reference = weakref.ref(self)  # the provider must not keep the session alive
+        """Send this session's token requests through itself, and report the tokens it gets
+        (the listener holds the session weakly: a shared provider must not keep it alive)."""
         if self._owns_provider:
-            self.provider.use_transport(
-                SessionTransport(self, lambda: getattr(reference(), "compliance_hook", {}))
-            )
+            self.provider.use_transport(SessionTransport(self, lambda: self.compliance_hook))
         self._listener = _token_listener(self)
         self.provider.add_listener(self._listener)
 

@@ -130,7 +130,11 @@ class PlainTransport(Transport):
 
 
 class SessionTransport(Transport):
-    """Token requests through a user's ``requests.Session`` (held weakly: no cycle).
+    """Token requests through a user's ``requests.Session``.
+
+    The session is held strongly: a provider taken from a session that is then dropped
+    (``OfficeRNDSession(...).provider``) still sends its token requests the way that session
+    did. The reference cycle this makes with an ``OfficeRNDSession`` is an ordinary one.
 
     Args:
         session: the session whose transport to use.
@@ -143,17 +147,14 @@ class SessionTransport(Transport):
         session: requests.Session,
         hooks: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
-        self._session = weakref.ref(session)
+        self._session = session
         self._hooks = hooks
 
     def __repr__(self) -> str:
-        return f"<SessionTransport {type(self._session()).__name__}>"
+        return f"<SessionTransport {type(self._session).__name__}>"
 
     def session(self) -> requests.Session:
-        session = self._session()
-        if session is None:
-            raise RuntimeError("the session this token transport belonged to is gone")
-        return session
+        return self._session
 
     def prepare(
         self, url: str, headers: dict[str, str], body: str

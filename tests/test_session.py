@@ -239,3 +239,14 @@ def test_pickled_session_works_in_another_process(fake: FakeOfficeRND, app: App)
     assert status == 200
     assert child_requests == 2  # the child rebuilt its own cache: it fetched its own token
     assert fake.token_request_count == 2
+
+
+def test_a_provider_outlives_the_session_it_came_from(
+    make_session: Callable[..., OfficeRNDSession], fake: FakeOfficeRND
+) -> None:
+    import gc
+
+    provider = make_session().provider  # the session itself is dropped at once
+    gc.collect()
+    assert provider.fetch_token().access_token
+    assert fake.token_request_count == 1
