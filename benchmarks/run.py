@@ -487,12 +487,7 @@ def measure_credentials(report: Report, total: int) -> None:
 def measure_emulator(report: Report, calls: int, burst: int) -> None:
     with emulator(rate_limit=None) as fake:
         app = fake.add_app([peers.SCOPE])
-        token = requests.post(
-            fake.token_url,
-            data={"grant_type": "client_credentials", "client_id": app.client_id,
-                  "client_secret": app.client_secret, "scope": peers.SCOPE},
-            timeout=10,
-        ).json()["access_token"]  # fmt: skip
+        token = fake.issue_token(app)
         headers = {"Authorization": f"Bearer {token}"}
         url = fake.api_url + "/api/v2/organizations/acme/members"
         http = requests.Session()

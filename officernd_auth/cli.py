@@ -456,12 +456,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _probe_path(api_version: str, scopes: frozenset[str]) -> str | None:
     """A list that the granted scopes can read, for one cheap call ($limit=1)."""
+    from .scopes import path_segment
+
     if api_version == "v1":
         return "members" if "officernd.api.read" in scopes else None
     for scope in sorted(scopes):
         parts = scope.split(".")
         if len(parts) == 4 and parts[0] == "flex" and parts[3] == "read":
-            return re.sub(r"(?<!^)([A-Z])", lambda m: "-" + m.group(1).lower(), parts[2])
+            return path_segment(parts[2])
     return None
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "format_scopes",
     "missing_scopes",
     "parse_scopes",
+    "path_segment",
     "required_scope",
     "scope_resource",
     "suggest_scope",
@@ -273,6 +274,16 @@ def scope_resource(segment: str) -> str:
     """
     head, *rest = segment.split("-")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def path_segment(resource: str) -> str:
+    """A v2 scope resource as its path names it: ``ticketOptions`` -> ``ticket-options``.
+
+    Example:
+        >>> path_segment("ticketOptions")
+        'ticket-options'
+    """
+    return re.sub(r"(?<!^)([A-Z])", lambda m: "-" + m.group(1).lower(), resource)
 
 
 def required_scope(method: str, api_version: str, resource: str) -> str | None:

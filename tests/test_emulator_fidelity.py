@@ -36,18 +36,7 @@ def raw_http(fake: FakeOfficeRND, request: bytes) -> tuple[int, bytes]:
 
 
 def token_for(fake: FakeOfficeRND, app: App, scope: str) -> str:
-    answer = requests.post(
-        fake.token_url,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": app.client_id,
-            "client_secret": app.client_secret,
-            "scope": scope,
-        },
-        timeout=5,
-    )
-    token: str = answer.json()["access_token"]
-    return token
+    return fake.issue_token(app, scope)
 
 
 def api(fake: FakeOfficeRND, path: str, version: str = "v1", org: str = "acme") -> str:
@@ -199,3 +188,16 @@ def test_rate_limited_error_names_the_shared_caches(
         session.provider.fetch_token()
     assert "OFFICERND_TOKEN_CACHE" in str(info.value)
     assert "RedisTokenCache" in str(info.value)
+
+
+def test_issue_token_is_a_real_token_request(fake: FakeOfficeRND, app: App) -> None:
+    token = fake.issue_token(app, "officernd.api.read")
+    assert fake.token_request_count == 1
+    assert fake.token_requests[0].scope == "officernd.api.read"
+    answer = requests.get(
+        api(fake, "members"), headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
+    assert answer.status_code == 200
+    with pytest.raises(RuntimeError, match="invalid_scope") as info:
+        fake.issue_token(app, "flex.billing.charges.read")
+    assert app.client_secret not in str(info.value)

@@ -174,12 +174,7 @@ def test_api_changes_are_delivered_signed(
     officernd_webhook_receiver.answer = verifying("my-secret")  # type: ignore[assignment]
     fake.add_webhook(officernd_webhook_receiver.url, secret="my-secret")
     app = fake.add_app(["flex.community.members.create", "flex.community.members.delete"])
-    token = requests.post(
-        fake.token_url,
-        data={"grant_type": "client_credentials", "client_id": app.client_id,
-              "client_secret": app.client_secret, "scope": app.scope},
-        timeout=5,
-    ).json()["access_token"]  # fmt: skip
+    token = fake.issue_token(app)
     headers = {"Authorization": f"Bearer {token}"}
     url = fake.api_url + "/api/v2/organizations/acme/members"
     created = requests.post(url, json={"name": "Ada"}, headers=headers, timeout=5).json()
@@ -197,12 +192,7 @@ def test_webhooks_registered_through_the_api(
     fake: FakeOfficeRND, officernd_webhook_receiver: WebhookReceiver
 ) -> None:
     app = fake.add_app(["flex.settings.webhooks.create", "flex.community.companies.update"])
-    token = requests.post(
-        fake.token_url,
-        data={"grant_type": "client_credentials", "client_id": app.client_id,
-              "client_secret": app.client_secret, "scope": app.scope},
-        timeout=5,
-    ).json()["access_token"]  # fmt: skip
+    token = fake.issue_token(app)
     headers = {"Authorization": f"Bearer {token}"}
     base = fake.api_url + "/api/v2/organizations/acme"
     hook = requests.post(

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..scopes import V2_SCOPES, scope_resource
+from ..scopes import V2_SCOPES, path_segment, scope_resource
 from .faults import Fault
 from .identity import IssuedToken
 from .records import Reply, bad_request, not_found
@@ -54,12 +54,8 @@ V1_RESOURCES = frozenset(
 _NOT_MODELLED = frozenset({"checkout-summary", "checkout", "summary"})
 
 
-def _camel_to_kebab(name: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", lambda m: "-" + m.group(1).lower(), name)
-
-
 def _v2_resources() -> frozenset[str]:
-    return frozenset(_camel_to_kebab(scope.split(".")[2]) for scope in V2_SCOPES)
+    return frozenset(path_segment(scope.split(".")[2]) for scope in V2_SCOPES)
 
 
 _ACTIONS = {
