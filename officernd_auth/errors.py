@@ -70,7 +70,7 @@ class OfficeRNDAuthError(Exception):
 
     @property
     def message(self) -> str:
-        """The human-readable message: what went wrong and what to do."""
+        """The human-readable message, saying what went wrong and what to do."""
         return str(self.args[0]) if self.args else ""
 
 

@@ -559,8 +559,9 @@ class TokenProvider:
         """Store a token obtained elsewhere, as if this provider had fetched it.
 
         Args:
-            token: a :class:`Token`, or a token dict as ``OAuth2Session.token`` holds it
-                (``access_token`` and ``expires_at`` or ``expires_in``; ``scope`` optional).
+            token: a :class:`~officernd_auth.token.Token`, or a token dict as
+                ``OAuth2Session.token`` holds it (``access_token`` and ``expires_at`` or
+                ``expires_in``; ``scope`` optional).
 
         Raises:
             ConfigurationError: the dict is not a usable token.

@@ -173,7 +173,7 @@ class OfficeRNDSession(OAuth2Session):
 
     @property
     def scope(self) -> list[str]:
-        """The requested scopes (read-only here: they are the provider's)."""
+        """The requested scopes (read-only here; they are the provider's)."""
         return list(self.provider.scopes)
 
     @scope.setter
@@ -222,7 +222,7 @@ class OfficeRNDSession(OAuth2Session):
 
     @property
     def client_id(self) -> str:
-        """The application's client id (fixed: it is part of the token's identity)."""
+        """The application's client id (fixed, as it is part of the token's identity)."""
         return self.provider.client_id
 
     @client_id.setter
@@ -249,7 +249,9 @@ class OfficeRNDSession(OAuth2Session):
         )
 
     def token_from_fragment(self, authorization_response: str) -> Any:
-        """Not for client credentials (implicit flow). Raises :class:`ConfigurationError`."""
+        """Not for client credentials (implicit flow).
+
+        Raises :class:`~officernd_auth.errors.ConfigurationError`."""
         raise ConfigurationError(
             "token_from_fragment() belongs to the implicit flow; OfficeRND API applications "
             "use client credentials"

@@ -23,7 +23,7 @@ import requests
 
 __all__ = ["PlainTransport", "SessionTransport", "Transport", "TransportOverrides"]
 
-#: Per-call transport settings: ``verify``, ``cert``, ``proxies`` (as for ``requests``).
+#: Per-call transport settings (``verify``, ``cert``, ``proxies``, as for ``requests``).
 TransportOverrides = Mapping[str, Any]
 
 

@@ -43,7 +43,7 @@ __all__ = [
 SIGNATURE_HEADER = "officernd-signature"
 #: Where the secret comes from when none is passed.
 ENVIRONMENT_VARIABLE = "OFFICERND_WEBHOOK_SECRET"
-#: Seconds a delivery's timestamp may be off, either way: replays and clock skew.
+#: Seconds a delivery's timestamp may be off, either way (replays and clock skew).
 DEFAULT_TOLERANCE = 300
 _MAX_HEADER = 256
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,32}")

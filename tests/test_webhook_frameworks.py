@@ -1,5 +1,6 @@
-"""The README's Flask, Django and FastAPI webhook handlers, run with each framework's test client
-against deliveries signed as OfficeRND signs them, and one delivered by the emulator."""
+"""The documentation's Flask, Django and FastAPI webhook handlers (docs/webhooks.rst), run with
+each framework's test client against deliveries signed as OfficeRND signs them, and one delivered
+by the emulator."""
 
 from __future__ import annotations
 
@@ -14,21 +15,21 @@ import pytest
 from officernd_auth.testing import FakeOfficeRND
 from officernd_auth.webhooks import sign
 
-README = Path(__file__).resolve().parent.parent / "README.rst"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "webhooks.rst"
 SECRET = "whsec_frameworks"
 BODY = json.dumps({"eventType": "member.created", "data": {"object": {"name": "Ada"}}}).encode()
 
 
 def handler_source(framework: str) -> str:
-    section = README.read_text(encoding="utf-8").split("Receiving webhooks\n", 1)[1]
+    section = PAGE.read_text(encoding="utf-8")
     blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", section)
     code = {"Flask": blocks[0], "Django": blocks[1], "FastAPI": blocks[2]}[framework]
     return "\n".join(line[4:] for line in code.splitlines())
 
 
 def load(framework: str) -> dict[str, Any]:
-    namespace: dict[str, Any] = {"__name__": f"readme_{framework.lower()}"}
-    exec(compile(handler_source(framework), f"README.rst ({framework})", "exec"), namespace)  # noqa: S102
+    namespace: dict[str, Any] = {"__name__": f"docs_{framework.lower()}"}
+    exec(compile(handler_source(framework), f"docs/webhooks.rst ({framework})", "exec"), namespace)  # noqa: S102
     return namespace
 
 
@@ -101,7 +102,7 @@ urlpatterns: list[Any] = []  # the Django settings above name this module as ROO
 def test_flask_handler_behind_a_real_server_receives_an_emulator_delivery(
     fake: FakeOfficeRND,
 ) -> None:
-    """End to end: the emulator signs and POSTs; the README's Flask handler verifies it."""
+    """End to end: the emulator signs and POSTs; the documented Flask handler verifies it."""
     pytest.importorskip("flask")
     from werkzeug.serving import make_server
 

@@ -9,7 +9,7 @@
 ``cache.base`` holds the contract every backend implements (``get``, ``set``, ``delete``,
 ``discard``, ``lock``; :class:`BaseTokenCache` gives the trivial ones), the key scheme and the
 record format; ``cache.resolve`` turns a path, URL or ``$OFFICERND_TOKEN_CACHE`` into a backend.
-The default is :data:`DEFAULT_MEMORY_CACHE`, shared by every object in the process, so that
+The default is ``DEFAULT_MEMORY_CACHE``, shared by every object in the process, so that
 re-creating a session in a notebook costs no token request.
 """
 

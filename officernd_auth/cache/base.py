@@ -73,7 +73,7 @@ class BaseTokenCache:
         raise NotImplementedError
 
     def discard(self, key: str, token: Token) -> None:
-        """Forget ``token``; here simply :meth:`delete`."""
+        """Forget ``token``; here simply :meth:`~officernd_auth.cache.TokenCache.delete`."""
         if self.get(key) == token:
             self.delete(key)
 

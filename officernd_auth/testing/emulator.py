@@ -87,7 +87,7 @@ class FakeOfficeRND:
             clock=clock, expires_in=expires_in, rate_limit=rate_limit, rate_window=rate_window
         )
         self.api = FakeApi(self.identity.lookup, org, self._changed)
-        #: Outgoing webhooks: subscriptions, deliveries (see :meth:`add_webhook`).
+        #: Outgoing webhooks, with their subscriptions and deliveries (see :meth:`add_webhook`).
         self.webhooks = WebhookSender()
         self.token_requests: list[TokenRequestRecord] = []
         self.api_requests: list[ApiRequestRecord] = []

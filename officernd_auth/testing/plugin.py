@@ -1,5 +1,5 @@
 """The pytest plugin (entry point ``pytest11``): every test starts from a clean slate, and
-``officernd_fake`` gives each test a fresh :class:`FakeOfficeRND`."""
+``officernd_fake`` gives each test a fresh :class:`~officernd_auth.testing.FakeOfficeRND`."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 ``BackendApplicationClient`` variant), adapted to ``OfficeRNDSession``. Where upstream replaces
 ``session.send`` we do too (our token request goes through it); where client credentials differ
 from requests-oauthlib's behaviour, the case is replaced by a test of the documented difference
-(named ``..._differs``). See README.rst, "OAuth2Session compatibility"."""
+(named ``..._differs``). See docs/session.rst, "OAuth2Session compatibility"."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The README's "Testing code that uses officernd-auth" examples, run as a user would: as one
-test module, in two random orders (pytest-randomly), in a fresh pytest process."""
+"""The testing guide's examples (docs/testing.rst, "Code that uses officernd-auth"), run as a user
+would: as one test module, in two random orders (pytest-randomly), in a fresh pytest process."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent.parent / "README.rst"
+PAGE = Path(__file__).resolve().parent.parent.parent / "docs" / "testing.rst"
 
 
 def examples() -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("Testing code that uses officernd-auth\n", 1)[1]
-    section = section.split("\nTesting your own code: the emulator\n", 1)[0]
+    text = PAGE.read_text(encoding="utf-8")
+    section = text.split("Code that uses officernd-auth\n", 1)[1]
+    section = section.split("\nThe emulator\n", 1)[0]
     blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", section)
     return ["\n".join(line[4:] for line in block.splitlines()) for block in blocks]
 
