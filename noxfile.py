@@ -1,0 +1,111 @@
+"""The CI matrix: the quick suite on every supported Python, once on the dependency floors, the
+built distributions, and the documentation with its examples.
+
+``nox`` lists the sessions; ``.ci/run`` runs them all. Environments are made with uv when it is
+installed (much faster for five environments of the test extra), else with virtualenv.
+
+Interpreters come from ``PATH``. Where pyenv is present, its installed 3.10-3.13 versions are made
+visible to its ``python3.X`` shims for the sessions (``PYENV_VERSION``); a version that cannot be
+found is reported by nox as skipped, and ``.ci/run`` passes ``--error-on-missing-interpreters``
+when pyenv is there, so CI fails unless all four ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import nox
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+FLOOR_PYTHON = PYTHONS[0]
+HERE = Path(__file__).resolve().parent
+
+CHECK_PINS = """
+import importlib.metadata, sys
+pins = [line.split("#")[0].strip() for line in open(sys.argv[1], encoding="utf-8")]
+for name, version in (pin.split("==") for pin in pins if pin):
+    installed = importlib.metadata.version(name)
+    print(f"{name:20} {installed}")
+    if installed != version:
+        sys.exit(f"{name} is {installed}, not the floor {version}")
+"""
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "no"
+
+
+def _expose_pyenv_versions() -> None:
+    """Let ``python3.10`` ... ``python3.13`` resolve through pyenv's shims, whatever its global."""
+    pyenv = shutil.which("pyenv")
+    if pyenv is None or "PYENV_VERSION" in os.environ:
+        return
+    installed = subprocess.run(
+        [pyenv, "versions", "--bare"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    current = subprocess.run(
+        [pyenv, "version-name"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    wanted = [current] if current else []
+    for minor in PYTHONS:
+        matches = sorted(
+            (v for v in installed if v == minor or v.startswith(minor + ".")),
+            key=lambda v: [int(part) if part.isdigit() else -1 for part in v.split(".")],
+        )
+        if matches and matches[-1] not in wanted:
+            wanted.append(matches[-1])
+    if wanted:
+        os.environ["PYENV_VERSION"] = ":".join(wanted)
+
+
+_expose_pyenv_versions()
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The quick suite (``-m "not slow"``) with the newest releases of every dependency."""
+    session.install(".[test]")
+    session.run("python", "-m", "pytest", "-m", "not slow", "-p", "no:cacheprovider",
+                *session.posargs)  # fmt: skip
+
+
+@nox.session(python=FLOOR_PYTHON)
+def floors(session: nox.Session) -> None:
+    """The quick suite with every dependency at its declared floor (``constraints/floors.txt``)."""
+    session.install("-c", "constraints/floors.txt", ".[test]")
+    # Prove the pins took: every constrained distribution is installed at exactly its floor.
+    session.run("python", "-c", CHECK_PINS, "constraints/floors.txt")
+    session.run("python", "-m", "pytest", "-m", "not slow", "-p", "no:cacheprovider",
+                *session.posargs)  # fmt: skip
+
+
+@nox.session(python=PYTHONS[1])
+def package(session: nox.Session) -> None:
+    """Build the sdist and the wheel, ``twine check`` them, install the wheel here (a fresh
+    environment) and run ``tests/packaging`` against it."""
+    session.install("build", "twine")
+    dist = Path(tempfile.mkdtemp(prefix="officernd-auth-dist-"))
+    session.run("python", "-m", "build", "--outdir", str(dist), str(HERE))
+    session.run("twine", "check", "--strict", *(str(p) for p in sorted(dist.iterdir())))
+    (wheel,) = dist.glob("*.whl")
+    session.install(str(wheel), "pytest>=7.4")
+    # Run the installed ``pytest`` from a directory outside the checkout, so that nothing on
+    # ``sys.path`` can be the source tree instead of the installed wheel.
+    with session.chdir(dist):
+        session.run("pytest", "-p", "no:cacheprovider", "-c", str(HERE / "pyproject.toml"),
+                    "--rootdir", str(HERE), str(HERE / "tests" / "packaging"),
+                    env={"OFFICERND_AUTH_DIST": str(dist)})  # fmt: skip
+
+
+@nox.session(python=PYTHONS[1])
+def docs(session: nox.Session) -> None:
+    """Build the documentation with warnings as errors and broken references failing, then run
+    every code example in it against the emulator (Sphinx's doctest builder)."""
+    session.install(".[docs]")
+    build = HERE / "docs" / "_build"
+    common = ["-W", "--keep-going", "-n", "-q", "-d", str(build / "doctrees"), "docs"]
+    session.run("sphinx-build", "-b", "html", *common, str(build / "html"))
+    session.run("sphinx-build", "-b", "doctest", *common, str(build / "doctest"))
