@@ -12,7 +12,7 @@ import logging
 import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -135,6 +135,9 @@ class OfficeRNDSession(OAuth2Session):
         )
         self._backend_client = client or BackendApplicationClient(provider.client_id)
         super().__init__(client=self._backend_client, token_updater=token_updater)
+        # requests-oauthlib < 2.0 has no access_token_request hook type; our own transport runs
+        # these hooks, so the hook works on every supported requests-oauthlib.
+        cast("dict[str, set[Any]]", self.compliance_hook).setdefault("access_token_request", set())
         # Session-level auth: requests then skips its .netrc lookup, and per-call auth= wins.
         self.auth = self._officernd_auth
         self._officernd_auth.protected_request_hooks = self.compliance_hook["protected_request"]
