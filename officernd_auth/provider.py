@@ -21,6 +21,8 @@ import logging
 import math
 import os
 import random
+import re
+import textwrap
 import threading
 import time
 import warnings
@@ -344,9 +346,15 @@ OPTION_NAMES: frozenset[str] = ProviderOptions.__optional_keys__
 
 
 def with_provider_options(obj: _T) -> _T:
-    """Put :data:`PROVIDER_OPTIONS_DOC` where a docstring says ``{provider_options}``."""
+    """Put :data:`PROVIDER_OPTIONS_DOC` where a docstring says ``{provider_options}``, indented
+    as that line is (Python 3.13 strips docstrings' common indentation when compiling)."""
     if obj.__doc__:
-        obj.__doc__ = obj.__doc__.replace("        {provider_options}\n", PROVIDER_OPTIONS_DOC)
+        obj.__doc__ = re.sub(
+            r"^( *){provider_options}\n",
+            lambda line: textwrap.indent(textwrap.dedent(PROVIDER_OPTIONS_DOC), line[1]),
+            obj.__doc__,
+            flags=re.M,
+        )
     return obj
 
 
