@@ -197,7 +197,9 @@ class OfficeRNDAuth(AuthBase):
             # Still watch for a 401, only to say how to allow this origin (never to retry).
             request.hooks["response"].append(self._hook)
             return request
-        request.headers["Authorization"] = self.provider.get_token().authorization
+        provider = self.provider
+        token = provider.fresh_token() or provider.get_token()
+        request.headers["Authorization"] = token.authorization
         if self.protected_request_hooks:
             self._run_protected_request_hooks(request)
         body = request.body

@@ -591,9 +591,14 @@ class TokenProvider:
             TokenRequestError: no token could be obtained (see :mod:`officernd_auth.errors`).
             ScopeNotGrantedError: the server granted fewer scopes than requested.
         """
+        return self.fresh_token() or self._get_token_locked(timeout)
+
+    def fresh_token(self) -> Token | None:
+        """The cached token if it will be used as it is (before its renewal time), else
+        ``None``: never a lock, never a token request. The hot path of :meth:`get_token`."""
         token = self.token_cache.get(self.key)
         if token is not None:
-            # The hot path: no lock, no allocation; the renewal time is computed once a token.
+            # No lock, no allocation; the renewal time is computed once a token.
             renew = self._renew_at
             if renew[0] is token:
                 if self.clock() < renew[1]:
@@ -601,7 +606,7 @@ class TokenProvider:
             elif not token.is_expired(self.clock(), self.leeway):
                 self._renew_at = (token, token.expires_at - token.effective_leeway(self.leeway))
                 return token
-        return self._get_token_locked(timeout)
+        return None
 
     def _get_token_locked(self, timeout: float | tuple[float, float] | None) -> Token:
         flight = self._flight

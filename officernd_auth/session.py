@@ -449,13 +449,14 @@ class OfficeRNDSession(OAuth2Session):
             if kwargs.get("auth") is None:
                 kwargs["auth"] = _no_auth
         elif (
-            "auth" not in kwargs
-            and self.auth is self._officernd_auth
+            self.auth is self._officernd_auth
+            and "auth" not in kwargs
+            and self._officernd_auth.provider.fresh_token() is None
             and self._officernd_auth.allows(url)
         ):
-            # Take the token now, bounded by the call's timeout; the auth object then finds it
-            # cached (the hot path of both is a dictionary read and a clock call).
-            self.provider.get_token(kwargs.get("timeout"))
+            # No usable token cached: take one now, bounded by the call's timeout, so that the
+            # auth object finds it cached. With one cached, this costs a dictionary read.
+            self._officernd_auth.provider.get_token(kwargs.get("timeout"))
         if data is not None:
             kwargs["data"] = data
         if headers is not None:
