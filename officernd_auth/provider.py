@@ -358,6 +358,16 @@ def with_provider_options(obj: _T) -> _T:
     return obj
 
 
+def wait_bound(timeout: float | tuple[float | None, float | None] | None) -> float:
+    """The most seconds a requests-style ``timeout`` lets a call wait for a token: a number as
+    it is, a ``(connect, read)`` pair as the sum of its parts, ``None`` (or a pair of them) as
+    no bound (``inf``; ``token_deadline`` then bounds the wait)."""
+    if isinstance(timeout, tuple):
+        parts = [t for t in timeout if t is not None]
+        return float(sum(parts)) if parts else math.inf
+    return math.inf if timeout is None else float(timeout)
+
+
 def check_option_names(options: Mapping[str, object], where: str) -> None:
     """Raise ``TypeError`` naming any keyword that is not a provider option."""
     unknown = options.keys() - OPTION_NAMES
@@ -611,9 +621,7 @@ class TokenProvider:
     def _get_token_locked(self, timeout: float | tuple[float, float] | None) -> Token:
         flight = self._flight
         completed_before = flight.completed
-        if isinstance(timeout, tuple):
-            timeout = sum(t for t in timeout if t is not None)
-        wait = self.token_deadline if timeout is None else min(timeout, self.token_deadline)
+        wait = min(wait_bound(timeout), self.token_deadline)
         deadline = time.monotonic() + wait
         if not flight.lock.acquire(timeout=wait):
             raise TokenEndpointError(

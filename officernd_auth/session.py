@@ -28,6 +28,7 @@ from .provider import (
     TokenProvider,
     check_option_names,
     resolve_provider,
+    wait_bound,
     with_provider_options,
 )
 from .scopes import parse_scopes
@@ -133,6 +134,9 @@ class OfficeRNDSession(OAuth2Session):
         self._officernd_auth = OfficeRNDAuth(
             provider=provider, api_url=resolved_api_url, allowed_hosts=()
         )
+        # Bound once: the per-request check for a usable cached token is one call.
+        self._fresh_token = provider.fresh_token
+        self._judged_timeout: tuple[Any, bool] = (object(), True)
         self._backend_client = client or BackendApplicationClient(provider.client_id)
         super().__init__(client=self._backend_client, token_updater=token_updater)
         # requests-oauthlib < 2.0 has no access_token_request hook type; our own transport runs
@@ -442,21 +446,26 @@ class OfficeRNDSession(OAuth2Session):
                 "client_id / client_secret per call are for requests-oauthlib's refresh; this "
                 "session renews with its own credentials: create another session for others"
             )
-        url = self.url_for(url)
-        if kwargs.get("timeout") is None and self.default_timeout is not None:
-            kwargs["timeout"] = self.default_timeout
+        if not url.startswith(("https://", "http://")):  # absolute URLs pass unchanged
+            url = self.url_for(url)
+        timeout = kwargs.get("timeout")
+        if timeout is None and self.default_timeout is not None:
+            kwargs["timeout"] = timeout = self.default_timeout
         if withhold_token:
             if kwargs.get("auth") is None:
                 kwargs["auth"] = _no_auth
-        elif (
-            self.auth is self._officernd_auth
-            and "auth" not in kwargs
-            and self._officernd_auth.provider.fresh_token() is None
-            and self._officernd_auth.allows(url)
-        ):
-            # No usable token cached: take one now, bounded by the call's timeout, so that the
-            # auth object finds it cached. With one cached, this costs a dictionary read.
-            self._officernd_auth.provider.get_token(kwargs.get("timeout"))
+        elif self.auth is self._officernd_auth and "auth" not in kwargs:
+            # The call's timeout bounds the wait for a token only when it is shorter than
+            # token_deadline, which bounds every wait anyway (the default (10, 60) is not). When
+            # it is, and no usable token is cached, take one now with it: the auth object then
+            # finds it cached. The judgement is remembered per timeout object (token_deadline is
+            # fixed when the provider is made).
+            judged = self._judged_timeout
+            if judged[0] is not timeout:
+                deadline = self._officernd_auth.provider.token_deadline
+                judged = self._judged_timeout = (timeout, wait_bound(timeout) < deadline)
+            if judged[1] and self._fresh_token() is None and self._officernd_auth.allows(url):
+                self._officernd_auth.provider.get_token(timeout)
         if data is not None:
             kwargs["data"] = data
         if headers is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from officernd_auth import (
     Token,
     TokenEndpointError,
 )
+from officernd_auth.provider import wait_bound
 from officernd_auth.testing import App, FakeClock, FakeOfficeRND, Fault
 
 MEMBERS = "/api/v2/organizations/acme/members"
@@ -392,3 +394,12 @@ def test_waiting_threads_share_the_error_of_retries_that_ran_out_of_budget(
     errors = errors_of_calls_at_once(client, 6)
     assert fake.token_request_count == 2
     assert [type(e) for e in errors] == [TokenEndpointError] * 6, errors
+
+
+@pytest.mark.parametrize(
+    ("timeout", "bound"),
+    [(None, math.inf), ((None, None), math.inf), (5, 5.0), ((3, 7), 10.0), ((None, 7), 7.0)],
+)
+def test_a_requests_timeout_bounds_the_wait_for_a_token(timeout: Any, bound: float) -> None:
+    # (None, None) means "no timeout" to requests: it must not become a wait of 0 seconds.
+    assert wait_bound(timeout) == bound
