@@ -77,25 +77,46 @@ def make_getter(name: str, scratch: str) -> tuple[Callable[[str], Any], Callable
     return getter, cleanup
 
 
-def child(name: str, calls: int) -> None:
+def child(name: str, calls: int, threads: int = 0) -> None:
+    """Warm up, then make ``calls`` requests: in this thread, or shared out among ``threads``
+    threads that start together (the threads are made even when ``calls`` is 0, so that the
+    baseline pays for them too)."""
+    import threading
+
     from .common import API
 
     with tempfile.TemporaryDirectory() as scratch:
         get, cleanup = make_getter(name, scratch)
         try:
-            for _ in range(WARM_UP + calls):
+            for _ in range(WARM_UP):
                 get(API)
+            if not threads:
+                for _ in range(calls):
+                    get(API)
+                return
+            barrier = threading.Barrier(threads)
+
+            def worker() -> None:
+                barrier.wait()
+                for _ in range(calls // threads):
+                    get(API)
+
+            pool = [threading.Thread(target=worker) for _ in range(threads)]
+            for thread in pool:
+                thread.start()
+            for thread in pool:
+                thread.join()
         finally:
             cleanup()
 
 
-def count(name: str, calls: int) -> int:
+def count(name: str, calls: int, threads: int = 0) -> int:
     """Instructions of one child process making ``calls`` requests after its warm-up."""
     valgrind = shutil.which("valgrind")
     assert valgrind is not None
     done = subprocess.run(
         [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         sys.executable, "-m", "benchmarks.instructions", name, str(calls)],
+         sys.executable, "-m", "benchmarks.instructions", name, str(calls), str(threads)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     found = re.search(r"Collected : (\d+)", done.stderr)
@@ -104,12 +125,15 @@ def count(name: str, calls: int) -> int:
     return int(found[1])
 
 
-def per_request(names: Sequence[str], calls: int) -> dict[str, float]:
+def per_request(names: Sequence[str], calls: int, threads: int = 0) -> dict[str, float]:
     """Instructions per request for each getter (two processes at a time: counts do not
-    depend on load)."""
+    depend on load). With ``threads``, the requests are made by that many threads at once."""
+    calls -= calls % threads if threads else 0
     jobs = [(name, n) for name in names for n in (0, calls)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        counts = dict(zip(jobs, pool.map(lambda job: count(*job), jobs), strict=True))
+        counts = dict(
+            zip(jobs, pool.map(lambda job: count(job[0], job[1], threads), jobs), strict=True)
+        )
     return {name: (counts[name, calls] - counts[name, 0]) / calls for name in names}
 
 
@@ -118,4 +142,4 @@ def available() -> bool:
 
 
 if __name__ == "__main__":
-    child(sys.argv[1], int(sys.argv[2]))
+    child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 0)
