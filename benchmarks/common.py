@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
@@ -16,14 +16,22 @@ API = "https://app.officernd.com/api/v2/organizations/acme/members"
 class CannedAdapter(BaseAdapter):
     """Answers every request at once with a small JSON body: the network is taken out."""
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         response = requests.Response()
         response.status_code = 200
         response._content = b'{"results": []}'
         response.headers["Content-Type"] = "application/json"
         response.request = request
         response.url = request.url or ""
-        response.connection = self  # type: ignore[attr-defined]
+        response.connection = self  # type: ignore[assignment]
         return response
 
     def close(self) -> None:

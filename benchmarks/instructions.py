@@ -1,18 +1,26 @@
 """Instructions per request, counted by valgrind's callgrind: the noise-free companion of the
-timed overhead table.
+timed tables.
 
 Time on a shared machine strays by several percent between identical runs (the A/A control of
-the scale table shows it), which is wider than the 2-3 % overhead targets. Instruction counts
-vary by about 0.1 % between runs (the emulator's idle threads), whatever else the machine does,
-so the overhead targets are judged on them; the timed table stays beside them.
+the scale table shows it), which is wider than the 2-3 % overhead targets. Instruction counts do
+not depend on what else the machine does, so the overhead and scale targets are judged on them;
+the timed tables stay beside them.
 
-``python -m benchmarks.instructions NAME CALLS`` makes one getter, warms it up (first token,
-caches) and makes CALLS requests; the parent runs it under callgrind with CALLS = 0 and with
-CALLS = N, and the difference divided by N is what one request costs.
+``python -m benchmarks.instructions NAME CALLS THREADS ROUNDS`` makes one getter, warms it up
+(first token, caches) and then, ROUNDS times, makes no request and then CALLS requests (in this
+thread, or shared out among THREADS threads started together). Before each of these steps it
+calls ``os.getppid()``, which nothing else in the process calls: the parent runs the child under
+callgrind with ``--dump-before=getppid``, so each step's instructions land in a file of their
+own. A round's cost per request is (CALLS requests - no request) / CALLS, which leaves out the
+start-up, the warm-up and the making of the threads; the median of the rounds is reported with
+their range (how far the rounds of one process stray from each other: the interpreter's thread
+switches are timed, so threaded rounds differ by up to a few per cent; single-threaded ones by
+well under 0.1 %).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -20,121 +28,128 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
 WARM_UP = 200
+ROUNDS = 5
 
 
-def make_getter(name: str, scratch: str) -> tuple[Callable[[str], Any], Callable[[], None]]:
-    """The getter called NAME, and how to clean up after it."""
-    from . import peers
-    from .common import CannedAdapter
-    from .run import (
-        FILE_CACHE,
-        FLOOR,
-        OURS,
-        REDIS_CACHE,
-        STATIC,
-        credentials,
-        emulator,
-        floor_getter,
-        start_redis,
-        static_header_getter,
-    )
+@dataclass(frozen=True)
+class Count:
+    """Instructions per request of one getter: the median of its rounds, and their range."""
 
-    fake = emulator(rate_limit=None)
-    cleanups = [fake.stop]
-    if name == FLOOR:
-        getter = floor_getter()
-    elif name == STATIC:
-        getter = static_header_getter()
-    elif name == OURS[0]:
-        getter = peers.officernd_session(credentials(fake), CannedAdapter())
-    elif name == OURS[1]:
-        getter = peers.officernd_auth(credentials(fake), CannedAdapter())
-    elif name == FILE_CACHE:
-        from officernd_auth.cache import FileTokenCache
+    rounds: tuple[float, ...]
 
-        getter = peers.officernd_auth(
-            credentials(fake), CannedAdapter(), token_cache=FileTokenCache(scratch)
-        )
-    elif name == REDIS_CACHE:
-        from officernd_auth.cache import RedisTokenCache
+    @property
+    def median(self) -> float:
+        from .common import median
 
-        redis = start_redis(scratch)
-        if redis is None:
-            raise SystemExit("redis-server is not installed")
-        cleanups.append(redis[0].terminate)
-        redis_cache = RedisTokenCache(f"redis://127.0.0.1:{redis[1]}/0")
-        getter = peers.officernd_auth(credentials(fake), CannedAdapter(), token_cache=redis_cache)
-    else:
-        raise SystemExit(f"no getter called {name!r}")
+        return median(list(self.rounds))
 
-    def cleanup() -> None:
-        for step in reversed(cleanups):
-            step()
-
-    return getter, cleanup
+    @property
+    def stray(self) -> float:
+        """The rounds' range as a fraction of their median."""
+        return (max(self.rounds) - min(self.rounds)) / self.median
 
 
-def child(name: str, calls: int, threads: int = 0) -> None:
-    """Warm up, then make ``calls`` requests: in this thread, or shared out among ``threads``
-    threads that start together (the threads are made even when ``calls`` is 0, so that the
-    baseline pays for them too)."""
+def child(name: str, calls: int, threads: int, rounds: int, native: float) -> None:
+    """Run the steps under callgrind (see the module's docstring); with ``native`` 0, time the
+    second half of the warm-up without callgrind and print the seconds per request instead.
+
+    The interpreter makes a thread that waits for the GIL ask for it after a switch interval
+    (5 ms) of wall time. Callgrind runs this code some 80 times slower than a real process, so
+    with that interval the threads would switch 80 times as often per request as they really
+    do, and the count would carry that much more switching. The child stretches the interval by
+    the slowdown it measures: its own warm-up's seconds per request against ``native``, the
+    same warm-up's without callgrind."""
     import threading
+    import time
 
     from .common import API
+    from .run import emulator, our_getter, start_redis
 
-    with tempfile.TemporaryDirectory() as scratch:
-        get, cleanup = make_getter(name, scratch)
-        try:
-            for _ in range(WARM_UP):
+    def run(get: Callable[[str], object], n: int) -> None:
+        if not threads:
+            for _ in range(n):
                 get(API)
-            if not threads:
-                for _ in range(calls):
-                    get(API)
+            return
+        barrier = threading.Barrier(threads)
+
+        def worker() -> None:
+            barrier.wait()
+            for _ in range(n // threads):
+                get(API)
+
+        pool = [threading.Thread(target=worker) for _ in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+
+    with emulator(rate_limit=None) as fake, tempfile.TemporaryDirectory() as scratch:
+        redis = start_redis(scratch) if "Redis" in name else None
+        try:
+            get = our_getter(name, fake, scratch, None if redis is None else redis[1])
+            for _ in range(WARM_UP // 2):
+                get(API)
+            started = time.perf_counter()
+            for _ in range(WARM_UP - WARM_UP // 2):
+                get(API)
+            seconds = (time.perf_counter() - started) / (WARM_UP - WARM_UP // 2)
+            if not native:
+                print(seconds)
                 return
-            barrier = threading.Barrier(threads)
-
-            def worker() -> None:
-                barrier.wait()
-                for _ in range(calls // threads):
-                    get(API)
-
-            pool = [threading.Thread(target=worker) for _ in range(threads)]
-            for thread in pool:
-                thread.start()
-            for thread in pool:
-                thread.join()
+            sys.setswitchinterval(sys.getswitchinterval() * max(1.0, seconds / native))
+            for _ in range(rounds):
+                os.getppid()  # the dumps' marker: see the module's docstring
+                run(get, 0)  # the threads' making and joining, without requests
+                os.getppid()
+                run(get, calls)
+            os.getppid()
         finally:
-            cleanup()
+            if redis is not None:
+                redis[0].terminate()
+                redis[0].wait(timeout=10)
 
 
-def count(name: str, calls: int, threads: int = 0) -> int:
-    """Instructions of one child process making ``calls`` requests after its warm-up."""
+def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS) -> Count:
+    """Instructions per request of one child process (see the module's docstring)."""
     valgrind = shutil.which("valgrind")
     assert valgrind is not None
-    done = subprocess.run(
-        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         sys.executable, "-m", "benchmarks.instructions", name, str(calls), str(threads)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    found = re.search(r"Collected : (\d+)", done.stderr)
+    command = [sys.executable, "-m", "benchmarks.instructions", name, str(calls), str(threads)]
+    native = subprocess.run([*command, "0", "0"], capture_output=True, text=True, check=True)
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", "--dump-before=getppid",
+             f"--callgrind-out-file={out}/cg", *command, str(rounds), native.stdout.strip()],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode:
+            raise RuntimeError(f"callgrind run of {name!r} failed: {done.stderr[-800:]}")
+        # cg.1 runs up to the first marker (start-up, warm-up); then a pair per round.
+        steps = [_total(Path(out, f"cg.{i}")) for i in range(2, 2 + 2 * rounds)]
+        if Path(out, f"cg.{2 + 2 * rounds}").exists():
+            raise RuntimeError(f"{name!r}: something else called getppid(); the steps are unknown")
+    return Count(tuple((steps[i + 1] - steps[i]) / calls for i in range(0, len(steps), 2)))
+
+
+def _total(path: Path) -> int:
+    found = re.search(r"^totals: (\d+)", path.read_text(), re.MULTILINE)
     if found is None:
-        raise RuntimeError(f"callgrind printed no count for {name}: {done.stderr[-500:]}")
+        raise RuntimeError(f"callgrind wrote no totals to {path.name}")
     return int(found[1])
 
 
-def per_request(names: Sequence[str], calls: int, threads: int = 0) -> dict[str, float]:
-    """Instructions per request for each getter (two processes at a time: counts do not
+def per_request(
+    names: Sequence[str], calls: int, threads: int = 0, rounds: int = ROUNDS
+) -> dict[str, Count]:
+    """Instructions per request for each getter, one process each (two at a time: counts do not
     depend on load). With ``threads``, the requests are made by that many threads at once."""
     calls -= calls % threads if threads else 0
-    jobs = [(name, n) for name in names for n in (0, calls)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        counts = dict(
-            zip(jobs, pool.map(lambda job: count(job[0], job[1], threads), jobs), strict=True)
-        )
-    return {name: (counts[name, calls] - counts[name, 0]) / calls for name in names}
+        counts = pool.map(lambda name: count(name, calls, threads, rounds), names)
+        return dict(zip(names, counts, strict=True))
 
 
 def available() -> bool:
@@ -142,4 +157,4 @@ def available() -> bool:
 
 
 if __name__ == "__main__":
-    child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))

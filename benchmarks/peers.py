@@ -105,7 +105,8 @@ def authlib(c: Credentials, adapter: Any = None, **kw: Any) -> Getter:
     session.fetch_token()  # Authlib needs a first token by hand; it re-fetches on expiry
     if adapter is not None:
         session.mount("https://", adapter)
-    return session.get
+    get: Getter = session.get
+    return get
 
 
 def requests_oauth2client(c: Credentials, adapter: Any = None, **kw: Any) -> Getter:
