@@ -118,7 +118,9 @@ def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS) -> Coun
     valgrind = shutil.which("valgrind")
     assert valgrind is not None
     command = [sys.executable, "-m", "benchmarks.instructions", name, str(calls), str(threads)]
-    native = subprocess.run([*command, "0", "0"], capture_output=True, text=True, check=True)
+    native = subprocess.run([*command, "0", "0"], capture_output=True, text=True)
+    if native.returncode:
+        raise RuntimeError(f"native run of {name!r} failed: {native.stderr[-800:]}")
     with tempfile.TemporaryDirectory() as out:
         done = subprocess.run(
             [valgrind, "--tool=callgrind", "--dump-before=getppid",
