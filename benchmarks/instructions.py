@@ -67,7 +67,7 @@ def child(name: str, calls: int, threads: int, rounds: int, native: float) -> No
     import time
 
     from .common import API
-    from .run import emulator, our_getter, start_redis
+    from .run import REDIS_CACHE, emulator, getter_for, start_redis
 
     def run(get: Callable[[str], object], n: int) -> None:
         if not threads:
@@ -88,9 +88,9 @@ def child(name: str, calls: int, threads: int, rounds: int, native: float) -> No
             thread.join()
 
     with emulator(rate_limit=None) as fake, tempfile.TemporaryDirectory() as scratch:
-        redis = start_redis(scratch) if "Redis" in name else None
+        redis = start_redis(scratch) if name == REDIS_CACHE else None
         try:
-            get = our_getter(name, fake, scratch, None if redis is None else redis[1])
+            get = getter_for(name, fake, scratch, None if redis is None else redis[1])
             for _ in range(WARM_UP // 2):
                 get(API)
             started = time.perf_counter()

@@ -114,7 +114,7 @@ def start_redis(scratch: str) -> tuple[subprocess.Popen[bytes], int] | None:
     return server, port
 
 
-def our_getter(
+def getter_for(
     name: str, fake: FakeOfficeRND, scratch: str, redis_port: int | None
 ) -> peers.Getter:
     """The floor, the static-header reference, a library of :data:`peers.LIBRARIES` or a cache
@@ -144,7 +144,7 @@ def measure_overhead(report: Report, rounds: int, calls: int, instruction_calls:
         redis_port = None if redis is None else redis[1]
         names = [FLOOR, STATIC, *peers.LIBRARIES, FILE_CACHE]
         names += [REDIS_CACHE] if redis is not None else []
-        getters = {name: our_getter(name, fake, scratch, redis_port) for name in names}
+        getters = {name: getter_for(name, fake, scratch, redis_port) for name in names}
         try:
             per_call, ratios = _interleaved(getters, rounds, calls)
         finally:
