@@ -6,16 +6,17 @@ the scale table shows it), which is wider than the 2-3 % overhead targets. Instr
 not depend on what else the machine does, so the overhead and scale targets are judged on them;
 the timed tables stay beside them.
 
-``python -m benchmarks.instructions NAME CALLS THREADS ROUNDS`` makes one getter, warms it up
-(first token, caches) and then, ROUNDS times, makes no request and then CALLS requests (in this
-thread, or shared out among THREADS threads started together). Before each of these steps it
-calls ``os.getppid()``, which nothing else in the process calls: the parent runs the child under
-callgrind with ``--dump-before=getppid``, so each step's instructions land in a file of their
-own. A round's cost per request is (CALLS requests - no request) / CALLS, which leaves out the
-start-up, the warm-up and the making of the threads; the median of the rounds is reported with
-their range (how far the rounds of one process stray from each other: the interpreter's thread
-switches are timed, so threaded rounds differ by up to a few per cent; single-threaded ones by
-well under 0.1 %).
+``python -m benchmarks.instructions NAME CALLS THREADS ROUNDS NATIVE`` makes one getter, warms it
+up (first token, caches) and then, ROUNDS times, makes no request and then CALLS requests (in
+this thread, or shared out among THREADS threads started together). Before each of these steps
+it calls ``os.getppid()``, which nothing else in the process calls: the parent runs the child
+under callgrind with ``--dump-before=getppid``, so each step's instructions land in a file of
+their own. A round's cost per request is (CALLS requests - no request) / CALLS, which leaves out
+the start-up, the warm-up and the making of the threads; the median of the rounds is reported
+with their range (about 0.1 %; more with hundreds of threads making a few requests each, whose
+thread switches fall differently from round to round). NATIVE is the warm-up's seconds per
+request without callgrind, measured by the parent just before (ROUNDS and NATIVE 0): see
+:func:`child` for why the child needs it.
 """
 
 from __future__ import annotations
