@@ -403,3 +403,41 @@ def test_waiting_threads_share_the_error_of_retries_that_ran_out_of_budget(
 def test_a_requests_timeout_bounds_the_wait_for_a_token(timeout: Any, bound: float) -> None:
     # (None, None) means "no timeout" to requests: it must not become a wait of 0 seconds.
     assert wait_bound(timeout) == bound
+
+
+def _token_request_in_flight(session: OfficeRNDSession, fake: FakeOfficeRND) -> threading.Thread:
+    """Another thread's call, whose token request the emulator holds for 1.5 s."""
+    fake.fail_next_token_requests(Fault.slow(1.5))
+    other = threading.Thread(target=session.get, args=("members",))
+    other.start()
+    deadline = time.monotonic() + 5
+    while fake.token_request_count == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fake.token_request_count == 1
+    return other
+
+
+def test_a_session_call_with_a_timeout_under_token_deadline_waits_no_longer_for_a_token(
+    make_session: Callable[..., OfficeRNDSession], fake: FakeOfficeRND
+) -> None:
+    session = make_session()  # token_deadline 60 s; the default call timeout (10, 60) is not under
+    other = _token_request_in_flight(session, fake)
+    started = time.monotonic()
+    with pytest.raises(TokenEndpointError, match=r"no token within 0\.3 s"):
+        session.get("members", timeout=0.3)
+    assert time.monotonic() - started < 1.2  # not until the other thread's token arrived
+    other.join()
+    assert session.get("members", timeout=0.3).status_code == 200  # now cached: no wait at all
+    assert fake.token_request_count == 1
+
+
+def test_a_no_timeout_pair_waits_for_another_threads_token(
+    make_session: Callable[..., OfficeRNDSession], fake: FakeOfficeRND
+) -> None:
+    # requests reads (None, None) as "no timeout": the wait is token_deadline's, not 0 s.
+    session = make_session()
+    other = _token_request_in_flight(session, fake)
+    token = session.provider.get_token((None, None))
+    other.join()
+    assert token.access_token == session.provider.get_token().access_token
+    assert fake.token_request_count == 1
