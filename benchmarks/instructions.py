@@ -15,12 +15,13 @@ their own. A round's cost per request is (CALLS requests - no request) / CALLS, 
 the start-up, the warm-up and the making of the threads; the median of the rounds is reported
 with their range (about 0.1 %; more with hundreds of threads making a few requests each, whose
 thread switches fall differently from round to round). NATIVE is the warm-up's seconds per
-request without callgrind, measured by the parent just before (ROUNDS and NATIVE 0): see
+request without callgrind, measured once per getter by the parent (ROUNDS and NATIVE 0): see
 :func:`child` for why the child needs it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -31,6 +32,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from .common import median
 
 WARM_UP = 200
 ROUNDS = 5
@@ -44,8 +47,6 @@ class Count:
 
     @property
     def median(self) -> float:
-        from .common import median
-
         return median(list(self.rounds))
 
     @property
@@ -119,13 +120,10 @@ def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS) -> Coun
     valgrind = shutil.which("valgrind")
     assert valgrind is not None
     command = [sys.executable, "-m", "benchmarks.instructions", name, str(calls), str(threads)]
-    native = subprocess.run([*command, "0", "0"], capture_output=True, text=True)
-    if native.returncode:
-        raise RuntimeError(f"native run of {name!r} failed: {native.stderr[-800:]}")
     with tempfile.TemporaryDirectory() as out:
         done = subprocess.run(
             [valgrind, "--tool=callgrind", "--dump-before=getppid",
-             f"--callgrind-out-file={out}/cg", *command, str(rounds), native.stdout.strip()],
+             f"--callgrind-out-file={out}/cg", *command, str(rounds), native_seconds(name)],
             capture_output=True, text=True,
         )  # fmt: skip
         if done.returncode:
@@ -135,6 +133,17 @@ def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS) -> Coun
         if Path(out, f"cg.{2 + 2 * rounds}").exists():
             raise RuntimeError(f"{name!r}: something else called getppid(); the steps are unknown")
     return Count(tuple((steps[i + 1] - steps[i]) / calls for i in range(0, len(steps), 2)))
+
+
+@functools.cache
+def native_seconds(name: str) -> str:
+    """The warm-up's seconds per request of NAME without callgrind (one run per getter: it does
+    not depend on the thread count)."""
+    command = [sys.executable, "-m", "benchmarks.instructions", name, "0", "0", "0", "0"]
+    native = subprocess.run(command, capture_output=True, text=True)
+    if native.returncode:
+        raise RuntimeError(f"native run of {name!r} failed: {native.stderr[-800:]}")
+    return native.stdout.strip()
 
 
 def _total(path: Path) -> int:
