@@ -8,25 +8,27 @@ keeping the failed response in ``history``. A second 401 is handed back as it is
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
 from requests.structures import CaseInsensitiveDict
 
-from .config import check_url, is_loopback, mask_client_id, origin_of, setting
-from .provider import (
+from .deadline import Deadline
+from .hints import needed_scope
+from .provider import TokenProvider, resolve_provider
+from .settings import (
     ProviderOptions,
-    TokenProvider,
-    check_option_names,
-    resolve_provider,
+    check_url,
+    front_end_setting,
+    is_loopback,
+    mask_client_id,
+    origin_of,
+    url_path,
     with_provider_options,
 )
-from .scopes import required_scope
 from .transport import SessionTransport
 
 if TYPE_CHECKING:
@@ -39,7 +41,6 @@ logger = logging.getLogger(__name__)
 #: The hosts OfficeRND serves its API from; the token goes to no other host by default.
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("app.officernd.com", "staging.officernd.com")
 
-_API_PATH = re.compile(r"/api/(?P<version>v[12])/organizations/[^/]+/(?P<resource>[^/?#]+)")
 _BODY_POSITION = "_officernd_body_position"
 #: How many URL prefixes keep a remembered allow/deny decision.
 _DECISIONS = 1024
@@ -90,9 +91,8 @@ class OfficeRNDAuth(AuthBase):
         **options: Unpack[ProviderOptions],
     ) -> None:
         """Build the adapter; see the class documentation for the arguments."""
-        check_option_names(options, "OfficeRNDAuth()")
         self.provider = resolve_provider(
-            client_id, client_secret, scope, provider=provider, **options
+            client_id, client_secret, scope, provider=provider, where="OfficeRNDAuth()", **options
         )
         if allowed_hosts is None:
             hosts = list(DEFAULT_ALLOWED_HOSTS)
@@ -101,7 +101,7 @@ class OfficeRNDAuth(AuthBase):
         else:
             hosts = list(allowed_hosts)
         if api_url is None and allowed_hosts is None:
-            api_url = setting("api_url", None, required=False)
+            api_url = front_end_setting("api_url", None)
         self.allowed_hosts = frozenset(h.strip().lower() for h in hosts if h.strip())
         #: Origins (scheme, host, port) allowed exactly, from ``api_url``.
         self.allowed_origins: frozenset[tuple[str, str, int]] = frozenset(
@@ -175,11 +175,6 @@ class OfficeRNDAuth(AuthBase):
         """
         return self.provider.get_token().access_token
 
-    @property
-    def host_decisions(self) -> int:
-        """How many URL prefixes have a remembered allow/deny decision (at most 1024)."""
-        return len(self._decided)
-
     def _allows_origin(self, url: str) -> bool:
         scheme, host, port = origin_of(url)
         if scheme != "https" and not (scheme == "http" and is_loopback(host)):
@@ -193,7 +188,7 @@ class OfficeRNDAuth(AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if not self.allows(request.url):
-            logger.debug("not sending the token to %s: host not allowed", _where(request.url))
+            logger.debug("not sending the token to %s: host not allowed", url_path(request.url))
             # Still watch for a 401, only to say how to allow this origin (never to retry).
             request.hooks["response"].append(self._hook)
             return request
@@ -226,9 +221,9 @@ class OfficeRNDAuth(AuthBase):
             # The request went out without our token (a redirect off the API host and back
             # drops it): the 401 says nothing about the token, so it is neither forgotten nor
             # renewed, and no token request is spent.
-            logger.debug("%s answered 401 to a request without the token", _where(request.url))
+            logger.debug("%s answered 401 to a request without the token", url_path(request.url))
             return response
-        call = (request.method or "GET", _where(request.url))
+        call = (request.method or "GET", url_path(request.url))
         if self._is_denied(used, call):
             # This token was refused for this call just after it was issued: another token
             # would be refused too and would spend one of the 5 token requests a minute.
@@ -236,8 +231,11 @@ class OfficeRNDAuth(AuthBase):
             return response
         if not self._rewind(request):
             return response
-        self.provider.invalidate(used)
-        token = self.provider.get_token()
+        # The call's timeout bounds the wait for the new token, as it bounds each wait for the
+        # API (requests' timeouts are per wait, not per call).
+        deadline = Deadline.for_call(kwargs.get("timeout"), self.provider.token_deadline)
+        self.provider.invalidate(used, deadline=deadline)
+        token = self.provider.get_token(deadline=deadline)
         # Release the connection before re-sending on it.
         _ = response.content
         response.close()
@@ -292,7 +290,7 @@ class OfficeRNDAuth(AuthBase):
             "%s answered 401 to a request sent without the token, because %s is not an allowed "
             "API origin. If it is your OfficeRND API (a staging host or the emulator), pass "
             "api_url=%r or allowed_hosts=[%r].",
-            _where(request.url),
+            url_path(request.url),
             origin,
             f"{scheme}://{host}:{port}",
             f"{host}:{port}",
@@ -304,7 +302,7 @@ class OfficeRNDAuth(AuthBase):
             "lacks the scope for this call%s. Grant it under Settings -> Developer Tools -> "
             "Applications -> Configure and add it to scope.",
             request.method,
-            _where(request.url),
+            url_path(request.url),
             _needed_scope(request),
         )
 
@@ -320,20 +318,11 @@ class OfficeRNDAuth(AuthBase):
         logger.warning(
             "%s %s answered 401 but its streamed body cannot be re-sent; returning the 401",
             request.method,
-            _where(request.url),
+            url_path(request.url),
         )
         return False
 
 
-def _where(url: str | None) -> str:
-    """The URL without its query string, for log lines."""
-    parts = urlsplit(url or "")
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
 def _needed_scope(request: requests.PreparedRequest) -> str:
-    match = _API_PATH.search(urlsplit(request.url or "").path)
-    if match is None:
-        return ""
-    scope = required_scope(request.method or "GET", match["version"], match["resource"])
+    scope = needed_scope(request.method or "GET", request.url or "")
     return f" (it needs {scope})" if scope else ""

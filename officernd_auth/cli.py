@@ -9,37 +9,21 @@ where ``ps`` would show it.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import __version__
-from .cache.base import ENVIRONMENT_VARIABLE as CACHE_VARIABLE
-from .cache.base import cache_key, normalise_url
+from .commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
+from .settings import DEFAULT_TOKEN_URL, environment_value
 
-# requests, oauthlib and the session are imported by the commands that use them: printing a
-# cached token (``officernd-auth token``, once per curl) needs none of them.
-if TYPE_CHECKING:
-    import requests
-
-    from .cache import TokenCache
-    from .session import OfficeRNDSession
+# requests, oauthlib and the session are imported by the commands that use them (commands.py):
+# printing a cached token (``officernd-auth token``, once per curl) needs none of them.
 
 __all__ = ["main"]
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-class CommandError(Exception):
-    """A failure to report as one line on stderr, with an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -229,25 +213,23 @@ def _cached_token(args: argparse.Namespace) -> str | None:
     (then the full path decides: it fetches, prompts, or explains what is missing)."""
     if args.no_cache or args.client_secret_stdin or args.verbose:
         return None
-    environ = os.environ
-    client_id = args.client_id or environ.get("OFFICERND_CLIENT_ID")
-    secret = environ.get("OFFICERND_CLIENT_SECRET")
-    scope = args.scope or environ.get("OFFICERND_SCOPE")
-    where = args.cache_dir or environ.get(CACHE_VARIABLE)
+    client_id = args.client_id or environment_value("client_id")
+    secret = environment_value("client_secret")
+    scope = args.scope or environment_value("scope")
+    where = args.cache_dir or environment_value("token_cache")
     if not (client_id and secret and scope) or (where or "").startswith(("redis", "unix:")):
         return None
+    from .cache.base import cache_key
     from .cache.file import FileTokenCache
-    from .config import DEFAULT_TOKEN_URL
+    from .settings import DEFAULT_LEEWAY, normalise_url
 
-    token_url = normalise_url(
-        (args.token_url or environ.get("OFFICERND_TOKEN_URL") or DEFAULT_TOKEN_URL)
-        .strip()
-        .rstrip("/")
-    )
-    key = cache_key(token_url, client_id.strip(), secret.strip(), scope.split())
+    token_url = args.token_url or environment_value("token_url") or DEFAULT_TOKEN_URL
+    token_url = normalise_url(token_url.strip().rstrip("/"))
+    key = cache_key(token_url, client_id.strip(), secret, scope.split())
     token = FileTokenCache(where).get(key)
-    # The provider's default leeway: a token it would renew is renewed by the full path.
-    if token is None or token.is_expired(time.time(), 60.0):
+    # The provider's rule with its default leeway (the CLI has no other): a token it would
+    # renew is renewed by the full path.
+    if token is None or token.is_expired(time.time(), DEFAULT_LEEWAY):
         return None
     return token.access_token
 
@@ -268,8 +250,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.print_help(sys.stdout)
         return EXIT_OK
     warnings.showwarning = _show_warning
+    from .commands import COMMANDS
+
     try:
-        return _COMMANDS[args.command](args)
+        return COMMANDS[args.command](args)
     except CommandError as exc:
         return _fail(str(exc), exc.code)
     except (ConfigurationError, ScopeError) as exc:
@@ -300,7 +284,8 @@ def _in_cli_words(message: str) -> str:
     """A library message with its Python argument names replaced by this command's options."""
     message = message.replace(
         "pass client_secret=... or set OFFICERND_CLIENT_SECRET",
-        "set OFFICERND_CLIENT_SECRET, pipe it with --client-secret-stdin, or answer the prompt",
+        "set OFFICERND_CLIENT_SECRET, pipe it with --client-secret-stdin, or run in a terminal "
+        "to be prompted",
     )
     return re.sub(
         r"\bpass (\w+)=(?:\.\.\.|'[^']*')",
@@ -312,372 +297,3 @@ def _in_cli_words(message: str) -> str:
 def _fail(message: str, code: int) -> int:
     print(f"officernd-auth: error: {message}", file=sys.stderr)
     return code
-
-
-# -- credentials ------------------------------------------------------------------------------
-
-
-def _secret(args: argparse.Namespace) -> str:
-    if args.client_secret_stdin:
-        line = sys.stdin.readline().strip()
-        if not line:
-            raise CommandError("--client-secret-stdin: stdin was empty", EXIT_USAGE)
-        return line
-    from_env = os.environ.get("OFFICERND_CLIENT_SECRET")
-    if from_env:
-        return from_env
-    if sys.stdin.isatty():
-        try:
-            import getpass
-
-            entered = getpass.getpass("OfficeRND client secret: ").strip()
-        except EOFError:
-            entered = None
-        if entered:
-            return entered
-        if entered is not None:
-            raise CommandError(
-                "no client secret was entered at the prompt; set OFFICERND_CLIENT_SECRET or "
-                "pipe it with --client-secret-stdin",
-                EXIT_USAGE,
-            )
-        raise CommandError(
-            "no client secret was given at the prompt (end of input); set "
-            "OFFICERND_CLIENT_SECRET or pipe it with --client-secret-stdin",
-            EXIT_USAGE,
-        )
-    raise CommandError(
-        "the client secret is missing: set OFFICERND_CLIENT_SECRET, pipe it with "
-        "--client-secret-stdin, or run in a terminal to be prompted",
-        EXIT_USAGE,
-    )
-
-
-def _cache(args: argparse.Namespace) -> TokenCache:
-    from .cache import FileTokenCache, resolve_token_cache
-
-    # The CLI caches in files by default; $OFFICERND_TOKEN_CACHE may name a directory or Redis.
-    return resolve_token_cache(args.cache_dir) or FileTokenCache()
-
-
-def _session(args: argparse.Namespace) -> OfficeRNDSession:
-    from .cache import MemoryTokenCache
-    from .session import OfficeRNDSession
-
-    return OfficeRNDSession(
-        args.client_id,
-        _secret(args),
-        args.scope,
-        org=args.org,
-        api_version=args.api_version,
-        api_url=args.api_url,
-        token_url=args.token_url,
-        token_cache=MemoryTokenCache() if args.no_cache else _cache(args),
-    )
-
-
-def _params(pairs: Sequence[str]) -> dict[str, str]:
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CommandError(f"-p {pair!r}: write it as KEY=VALUE", EXIT_USAGE)
-        params[key] = value
-    return params
-
-
-def _print_json(value: Any, stream: TextIO | None = None) -> None:
-    import json
-
-    stream = stream or sys.stdout
-    if stream.isatty():
-        json.dump(value, stream, indent=2, ensure_ascii=False)
-    else:
-        json.dump(value, stream, separators=(",", ":"), ensure_ascii=False)
-    stream.write("\n")
-
-
-# -- commands ---------------------------------------------------------------------------------
-
-
-def cmd_token(args: argparse.Namespace) -> int:
-    session = _session(args)
-    print(session.provider.get_token().access_token)
-    return EXIT_OK
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from .config import mask_client_id
-    from .scopes import KNOWN_SCOPES, suggest_scope
-
-    session = _session(args)
-    provider = session.provider
-    requested = provider.scopes
-    lines = [
-        f"client id:    {mask_client_id(provider.client_id)}",
-        f"token URL:    {provider.token_url}",
-        f"API:          {session.api_url} ({session.api_version}), org {session.org or '(none)'}",
-        f"cache:        {'off' if args.no_cache else _describe(_cache(args))}",
-        "requested scopes:",
-    ]
-    for scope in requested:
-        note = ""
-        if scope not in KNOWN_SCOPES:
-            suggestion = suggest_scope(scope)
-            note = f"  (near miss: did you mean {suggestion}?)" if suggestion else "  (unknown)"
-        lines.append(f"  {scope}{note}")
-    print("\n".join(lines))
-    token = provider.get_token()
-    now = provider.clock()
-    print("granted scopes:")
-    for scope in sorted(token.scopes):
-        print(f"  {scope}")
-    missing = set(requested) - token.scopes
-    if missing:
-        print(f"missing:      {' '.join(sorted(missing))}")
-    print(f"token:        valid, expires in {token.expires_in(now) / 60:.0f} min")
-    print(f"token requests made now: {provider.token_requests}")
-    probe = _probe_path(session.api_version, token.scopes)
-    if not session.org:
-        print("organisation: not checked (give --org or set OFFICERND_ORG)")
-        return EXIT_OK
-    if probe is None:
-        print("organisation: not checked (no read scope to check it with)")
-        return EXIT_OK
-    response = session.get(probe, params={"$limit": 1})
-    if response.status_code == 200:
-        print(f"organisation: {session.org} answers (GET {probe}: 200)")
-        return EXIT_OK
-    raise CommandError(
-        f"organisation: GET {probe} answered HTTP {response.status_code}"
-        f"{_hint(response)}: {_snippet(response)}"
-    )
-
-
-def _probe_path(api_version: str, scopes: frozenset[str]) -> str | None:
-    """A list that the granted scopes can read, for one cheap call ($limit=1)."""
-    from .scopes import path_segment
-
-    if api_version == "v1":
-        return "members" if "officernd.api.read" in scopes else None
-    for scope in sorted(scopes):
-        parts = scope.split(".")
-        if len(parts) == 4 and parts[0] == "flex" and parts[3] == "read":
-            return path_segment(parts[2])
-    return None
-
-
-def _hint(response: requests.Response) -> str:
-    """What to do about an API error, when its status says."""
-    if response.status_code == 401:
-        return " (the token is valid but probably lacks the scope for this call)"
-    if response.status_code == 500 and b"Organization not found" in response.content[:512]:
-        return (
-            " (the organisation slug does not exist: use the path segment of your admin "
-            "portal, app.officernd.com/<slug>, as --org or OFFICERND_ORG)"
-        )
-    if response.status_code == 404:
-        return " (no such path: check the resource name and --api-version)"
-    return ""
-
-
-def _snippet(response: requests.Response) -> str:
-    from .client import scrub
-
-    return scrub(response.text)
-
-
-def cmd_get(args: argparse.Namespace) -> int:
-    import requests
-
-    session = _session(args)
-    params = _params(args.param)
-    if not args.all:
-        return _show(session.get(args.path, params=params), "GET", args.path)
-    try:
-        # The same progress bar as paginate(progress=True) in Python, on a terminal only.
-        items = list(session.paginate(args.path, params, progress=sys.stderr.isatty()))
-    except requests.HTTPError as exc:
-        response = exc.response
-        assert response is not None
-        return _show(response, "GET", args.path)
-    _print_json(items)
-    return EXIT_OK
-
-
-def cmd_request(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
-    data: Any = None
-    try:
-        if args.json_data is not None:
-            data = json.loads(args.json_data)
-        elif args.json_file is not None:
-            text = sys.stdin.read() if args.json_file == "-" else Path(args.json_file).read_text()
-            data = json.loads(text)
-    except (OSError, ValueError) as exc:
-        raise CommandError(f"the JSON body could not be read: {exc}", EXIT_USAGE) from None
-    session = _session(args)
-    response = session.request(
-        args.method,
-        args.path,
-        params=_params(args.param),
-        json=data if data is not None else None,
-    )
-    return _show(response, args.method, args.path)
-
-
-def _show(response: requests.Response, method: str, path: str) -> int:
-    if response.status_code >= 400:
-        raise CommandError(
-            f"{method} {path} answered HTTP {response.status_code}{_hint(response)}: "
-            f"{_snippet(response)}"
-        )
-    if not response.content:
-        return EXIT_OK
-    try:
-        _print_json(response.json())
-    except ValueError:
-        print(response.text)
-    return EXIT_OK
-
-
-def _describe(cache: TokenCache) -> str:
-    from .cache import FileTokenCache
-
-    if isinstance(cache, FileTokenCache):
-        return str(cache.directory)
-    return repr(cache)
-
-
-def cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import FileTokenCache, RedisTokenCache
-
-    cache = _cache(args)
-    if not isinstance(cache, FileTokenCache):
-        kind = "Redis" if isinstance(cache, RedisTokenCache) else type(cache).__name__
-        raise CommandError(
-            f"cache {args.action} works on the file cache; this is {kind}: "
-            "use its own tools (e.g. redis-cli) to inspect it",
-            EXIT_USAGE,
-        )
-    if args.action == "clear":
-        print(f"removed {cache.clear()} cached token(s) from {cache.directory}")
-        return EXIT_OK
-    entries = cache.entries()
-    print(f"token cache: {cache.directory}")
-    if not entries:
-        print("  (empty)")
-    now = time.time()
-    for entry in entries:
-        left = entry.expires_at - now
-        state = f"valid for {left / 60:.0f} min" if left > 0 else "expired"
-        print(f"  {entry.key[:12]}  {state:<18} {' '.join(sorted(entry.scopes))}")
-    return EXIT_OK
-
-
-def cmd_fake_server(args: argparse.Namespace) -> int:
-    from .demo import DEMO_SCOPES
-    from .testing import FakeOfficeRND
-
-    fake = FakeOfficeRND(
-        port=args.port,
-        expires_in=args.expires_in,
-        rate_limit=None if args.no_rate_limit else 5,
-    )
-    fake.seed_sample()
-    app = fake.add_app(DEMO_SCOPES)
-    with fake:
-        print(f"# FakeOfficeRND is serving on {fake.url} (Ctrl-C to stop)", flush=True)
-        print("# paste these lines into another shell:")
-        for name, value in (
-            ("OFFICERND_TOKEN_URL", fake.token_url),
-            ("OFFICERND_API_URL", fake.api_url),
-            ("OFFICERND_ORG", "acme"),
-            ("OFFICERND_CLIENT_ID", app.client_id),
-            ("OFFICERND_CLIENT_SECRET", app.client_secret),
-            ("OFFICERND_SCOPE", " ".join(s for s in DEMO_SCOPES if s.startswith("flex."))),
-        ):
-            print(f"export {name}='{value}'", flush=True)
-        stop = _wait_for_signal()
-        print(f"# stopped ({stop})", file=sys.stderr)
-    return EXIT_OK
-
-
-def _wait_for_signal() -> str:
-    import signal
-
-    received: list[str] = []
-
-    def handler(signum: int, _frame: object) -> None:
-        received.append(signal.Signals(signum).name)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        while not received:
-            time.sleep(0.1)
-    except KeyboardInterrupt:
-        received.append("SIGINT")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    return received[0]
-
-
-def cmd_webhook(args: argparse.Namespace) -> int:
-    from .errors import WebhookError
-    from .webhooks import ENVIRONMENT_VARIABLE, parse_event, verify_signature
-
-    body = sys.stdin.buffer.read()
-    secret = os.environ.get(ENVIRONMENT_VARIABLE)
-    if not secret:
-        try:
-            import getpass
-
-            secret = getpass.getpass("webhook secret: ") if _has_terminal() else None
-        except EOFError:
-            secret = None
-    if not secret:
-        raise CommandError(
-            f"no webhook secret: set {ENVIRONMENT_VARIABLE} (or run in a terminal to be "
-            "prompted); it is never read from the command line",
-            EXIT_USAGE,
-        )
-    try:
-        timestamp = verify_signature(body, args.signature, secret, tolerance=args.tolerance)
-    except WebhookError as exc:
-        raise CommandError(f"invalid: {exc}", EXIT_ERROR) from None
-    try:
-        event_type = parse_event(body, args.signature, secret, tolerance=args.tolerance)[
-            "eventType"
-        ]
-    except WebhookError:
-        event_type = "(not an OfficeRND event body)"
-    print(f"valid: {event_type}, signed {max(0, int(time.time() - timestamp))} s ago")
-    return EXIT_OK
-
-
-def _has_terminal() -> bool:
-    try:
-        with open("/dev/tty"):
-            return True
-    except OSError:
-        return False
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(sys.stdout)
-
-
-_COMMANDS = {
-    "token": cmd_token,
-    "check": cmd_check,
-    "get": cmd_get,
-    "request": cmd_request,
-    "cache": cmd_cache,
-    "fake-server": cmd_fake_server,
-    "demo": cmd_demo,
-    "webhook": cmd_webhook,
-}

@@ -22,7 +22,7 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .config import mask_client_id
+from .deadline import Deadline
 from .errors import (
     InvalidClientError,
     InvalidScopeError,
@@ -32,6 +32,7 @@ from .errors import (
     error_class_for,
 )
 from .scopes import format_scopes
+from .settings import DEFAULT_TOKEN_TIMEOUT, mask_client_id
 from .token import Token
 from .transport import PlainTransport, Transport
 
@@ -189,7 +190,7 @@ class TokenClient:
         client_id: str,
         client_secret: str,
         *,
-        timeout: float | tuple[float, float] = (5.0, 30.0),
+        timeout: float | tuple[float, float] = DEFAULT_TOKEN_TIMEOUT,
         transport: Transport | None = None,
     ) -> None:
         self.token_url = token_url
@@ -228,7 +229,7 @@ class TokenClient:
         scopes: tuple[str, ...],
         now: float,
         *,
-        deadline: float | None = None,
+        deadline: Deadline | None = None,
         overrides: Mapping[str, Any] | None = None,
     ) -> Token:
         """Send one token request and return the token.
@@ -242,7 +243,8 @@ class TokenClient:
         Args:
             scopes: the scopes to request.
             now: the current time (from the provider's clock), taken as the moment of issue.
-            deadline: a ``time.monotonic()`` value this attempt must not outlast.
+            deadline: the call's :class:`~officernd_auth.deadline.Deadline`, which this attempt
+                must not outlast.
             overrides: for this request only: ``timeout``, ``headers`` (added), ``verify``,
                 ``cert``, ``proxies``.
 
@@ -284,18 +286,20 @@ class TokenClient:
                 "check the network, proxies, the CA bundle and token_url"
             )
         if response is None:
-            raise TokenEndpointError(failure or "no answer from the token endpoint")
+            # Nothing came back: sending again may work.
+            raise TokenEndpointError(failure or "no answer from the token endpoint", retryable=True)
         try:
             content, failure = _read_limited(response, started + read)
         finally:
             response.close()
         if content is None:
-            # A cut or dripping answer is a transport failure (status None: retried); an
-            # oversized one is the server's answer (its status decides).
-            oversized = failure.startswith("sent an answer")
+            # A cut or dripping answer is a transport failure (retried); an oversized one is
+            # the server's answer (retried only if its status is a 5xx).
+            status, oversized = response.status_code, failure.startswith("sent an answer")
             raise TokenEndpointError(
-                f"the token endpoint {self.token_url} {failure} (HTTP {response.status_code})",
-                status_code=response.status_code if oversized else None,
+                f"the token endpoint {self.token_url} {failure} (HTTP {status})",
+                status_code=status if oversized else None,
+                retryable=status >= 500 or not oversized,
             )
         response._content = content  # read already, within our limits; hooks may replace it
         response = self.transport.inspect(response)
@@ -303,14 +307,11 @@ class TokenClient:
         return self.parse_response(response.status_code, response.headers, text, scopes, now)
 
     def _timeouts(
-        self, deadline: float | None, timeout: float | tuple[float, float] | None = None
+        self, deadline: Deadline | None, timeout: float | tuple[float, float] | None = None
     ) -> tuple[float, float]:
         timeout = timeout if timeout is not None else self.timeout
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        if deadline is not None:
-            remaining = max(0.001, deadline - time.monotonic())
-            connect, read = min(connect, remaining), min(read, remaining)
-        return connect, read
+        return (connect, read) if deadline is None else deadline.bound(connect, read)
 
     def parse_response(
         self,
@@ -467,7 +468,9 @@ class TokenClient:
             )
         if status >= 500:
             return TokenEndpointError(
-                f"{where}: the identity server failed; try again in a moment", **common
+                f"{where}: the identity server failed; try again in a moment",
+                retryable=True,
+                **common,
             )
         cls = error_class_for(code)
         if cls is InvalidClientError or (code is None and status == 401):

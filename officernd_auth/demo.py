@@ -16,7 +16,6 @@ import requests
 from .auth import OfficeRNDAuth
 from .errors import RateLimitedError, ScopeError
 from .session import OfficeRNDSession
-from .testing import FakeOfficeRND
 
 __all__ = ["DEMO_SCOPES", "run_demo"]
 
@@ -51,6 +50,8 @@ def run_demo(out: TextIO) -> int:
     level = library_logger.level
     library_logger.setLevel(logging.ERROR)
     try:
+        from .testing import FakeOfficeRND  # the emulator only when the demo runs
+
         with FakeOfficeRND() as fake, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             counts = fake.seed_sample()

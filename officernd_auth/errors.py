@@ -89,6 +89,8 @@ class TokenRequestError(OfficeRNDAuthError, OAuth2Error):
         status_code: the HTTP status of the token response, or ``None`` when none came back.
         error: the RFC 6749 ``error`` code, when the server sent one.
         description: the server's ``error_description`` (scrubbed), when sent.
+        retryable: ``True`` when the same request may succeed if sent again (a transport
+            failure, a timeout, a 5xx): the retry policy retries only these.
     """
 
     def __init__(
@@ -98,9 +100,11 @@ class TokenRequestError(OfficeRNDAuthError, OAuth2Error):
         status_code: int | None = None,
         error: str | None = None,
         description: str | None = None,
+        retryable: bool = False,
     ) -> None:
         # Not OAuth2Error.__init__: it would rewrite the message as "(error) description".
         Exception.__init__(self, message)
+        self.retryable = retryable
         self.status_code = status_code  # type: ignore[assignment]
         self.error = error
         self.description = description  # type: ignore[assignment]
@@ -139,6 +143,7 @@ class RateLimitedError(TokenRequestError):
         description: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        # Never retryable by the retry policy: a 429 blocks the budget instead.
         super().__init__(message, status_code=status_code, error=error, description=description)
         self.retry_after = retry_after
 

@@ -3,6 +3,8 @@
 It resolves short paths against the organisation, applies a default timeout, pages through lists
 and retries an API 429 on idempotent calls. It has no token logic of its own: it delegates to an
 :class:`~officernd_auth.auth.OfficeRNDAuth` scoped to the API origin, which asks the provider.
+The ``OAuth2Session`` surface (token dict, ``fetch_token``...) lives in
+:mod:`officernd_auth.oauth2`, the paging in :mod:`officernd_auth.paging`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
@@ -21,18 +22,22 @@ from requests_oauthlib import OAuth2Session
 
 from .auth import OfficeRNDAuth
 from .client import parse_retry_after
-from .config import DEFAULT_API_URL, check_url, mask_client_id, normalise_url, setting
+from .deadline import Deadline
 from .errors import ConfigurationError
-from .provider import (
+from .hints import ORGANISATION_HINT, organisation_not_found
+from .oauth2 import ClientCredentialsSession, refuse_other_flows, token_listener
+from .paging import PAGE_SIZE, pages, with_progress
+from .provider import TokenProvider, resolve_provider
+from .settings import (
+    DEFAULT_API_URL,
     ProviderOptions,
-    TokenProvider,
-    check_option_names,
-    resolve_provider,
-    wait_bound,
+    check_url,
+    front_end_setting,
+    mask_client_id,
+    resolve_settings,
+    url_path,
     with_provider_options,
 )
-from .scopes import parse_scopes
-from .token import Token
 from .transport import SessionTransport
 
 if TYPE_CHECKING:
@@ -45,14 +50,13 @@ logger = logging.getLogger(__name__)
 #: ``(connect, read)`` seconds applied when a call passes no timeout.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-_PAGE_SIZE = {"v1": 100, "v2": 50}
 _ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
 # Paths made of plain segments cannot leave the organisation and need no further checks.
 _PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
 
 
 @with_provider_options
-class OfficeRNDSession(OAuth2Session):
+class OfficeRNDSession(ClientCredentialsSession):
     """A ``requests.Session`` that is authorised for one OfficeRND organisation.
 
     A subclass of ``requests_oauthlib.OAuth2Session`` on ``BackendApplicationClient``; tokens
@@ -100,8 +104,7 @@ class OfficeRNDSession(OAuth2Session):
         **options: Unpack[ProviderOptions],
     ) -> None:
         """Build the session; see the class documentation for the arguments."""
-        _refuse_oauth2session_only(options)
-        check_option_names(options, "OfficeRNDSession()")
+        refuse_other_flows(options)
         if client is not None:
             if type(client) is not BackendApplicationClient:
                 raise ConfigurationError(
@@ -113,14 +116,31 @@ class OfficeRNDSession(OAuth2Session):
             elif client.client_id != client_id:
                 raise ConfigurationError("client.client_id and client_id differ: pass one of them")
         owns_provider = provider is None
-        if owns_provider:
+        self.org = front_end_setting("org", org)
+        if provider is None:
             options.setdefault("api_version", "v2")
-        provider = resolve_provider(client_id, client_secret, scope, provider=provider, **options)
+            settings = resolve_settings(
+                client_id,
+                client_secret,
+                scope,
+                where="OfficeRNDSession()",
+                missing_too=() if self.org else ("org",),
+                **options,
+            )
+            provider = TokenProvider.from_settings(settings)
+        else:
+            provider = resolve_provider(
+                client_id,
+                client_secret,
+                scope,
+                provider=provider,
+                where="OfficeRNDSession()",
+                **options,
+            )
         api_version = provider.api_version or "v2"
         resolved_api_url = check_url(
-            "api_url", setting("api_url", api_url, required=False) or DEFAULT_API_URL
+            "api_url", front_end_setting("api_url", api_url) or DEFAULT_API_URL
         )
-        self.org = setting("org", org, required=False)
         if self.org is not None and (not self.org or "/" in self.org or self.org in {".", ".."}):
             raise ConfigurationError(
                 f"org {self.org!r} is not an organisation slug: use the path segment of your "
@@ -131,12 +151,12 @@ class OfficeRNDSession(OAuth2Session):
         self.default_timeout = timeout
         self.max_rate_limit_retries = max(0, int(max_rate_limit_retries))
         self.max_retry_after = float(max_retry_after)
+        self._provider = provider
         self._officernd_auth = OfficeRNDAuth(
             provider=provider, api_url=resolved_api_url, allowed_hosts=()
         )
         # Bound once: the per-request check for a usable cached token is one call.
         self._fresh_token = provider.fresh_token
-        self._judged_timeout: tuple[Any, bool] = (object(), True)
         self._backend_client = client or BackendApplicationClient(provider.client_id)
         super().__init__(client=self._backend_client, token_updater=token_updater)
         # requests-oauthlib < 2.0 has no access_token_request hook type; our own transport runs
@@ -163,206 +183,8 @@ class OfficeRNDSession(OAuth2Session):
         (the listener holds the session weakly: a shared provider must not keep it alive)."""
         if self._owns_provider:
             self.provider.use_transport(SessionTransport(self, lambda: self.compliance_hook))
-        self._listener = _token_listener(self)
+        self._listener = token_listener(self)
         self.provider.add_listener(self._listener)
-
-    # -- OAuth2Session surface ----------------------------------------------------------------
-
-    @property
-    def provider(self) -> TokenProvider:
-        """The :class:`~officernd_auth.provider.TokenProvider` that owns this session's token."""
-        return self._officernd_auth.provider
-
-    @property
-    def oauth_client(self) -> BackendApplicationClient:
-        """The oauthlib ``BackendApplicationClient`` this session is built on."""
-        return self._backend_client
-
-    @property
-    def scope(self) -> list[str]:
-        """The requested scopes (read-only here; they are the provider's)."""
-        return list(self.provider.scopes)
-
-    @scope.setter
-    def scope(self, value: str | Iterable[str] | None) -> None:
-        # OAuth2Session.__init__ assigns the scope it was given (None here); anything else would
-        # be silently ignored, so it is refused.
-        if value is not None and frozenset(parse_scopes(value)) != frozenset(self.provider.scopes):
-            raise ConfigurationError(
-                "a session's scopes are fixed when it is made: create a new OfficeRNDSession "
-                "with scope=..."
-            )
-
-    @property
-    def token(self) -> dict[str, Any]:
-        """The current token as a dict (``access_token``, ``expires_in``, ...); ``{}`` if none."""
-        auth = self.__dict__.get("_officernd_auth")
-        token: Token | None = auth.provider.current_token() if auth else None
-        return token.to_dict(auth.provider.clock()) if auth and token else {}
-
-    @token.setter
-    def token(self, value: Mapping[str, Any] | None) -> None:
-        # A dict seeds the cache with a known token; {} or None forgets the cached one (but not
-        # the {} that OAuth2Session.__init__ assigns before the session is ready).
-        if value:
-            self.provider.seed(value)
-        elif self.__dict__.get("_ready"):
-            self.provider.invalidate()
-
-    @token.deleter
-    def token(self) -> None:
-        self.provider.invalidate()
-
-    @property
-    def access_token(self) -> str | None:
-        """The current access token string, or ``None`` when none is cached."""
-        token = self.provider.current_token()
-        return token.access_token if token else None
-
-    @access_token.setter
-    def access_token(self, value: str) -> None:
-        self.token = {"access_token": value}
-
-    @access_token.deleter
-    def access_token(self) -> None:
-        self.provider.invalidate()
-
-    @property
-    def client_id(self) -> str:
-        """The application's client id (fixed, as it is part of the token's identity)."""
-        return self.provider.client_id
-
-    @client_id.setter
-    def client_id(self, value: str) -> None:
-        if value != self.provider.client_id:
-            raise ConfigurationError(
-                "client_id cannot be changed on a session: create a new OfficeRNDSession for "
-                "another application"
-            )
-
-    @client_id.deleter
-    def client_id(self) -> None:
-        raise ConfigurationError("client_id cannot be removed from a session")
-
-    def authorization_url(self, url: str, state: str | None = None, **kwargs: Any) -> Any:
-        """Not for client credentials: there is no user to send to an authorization page.
-
-        Raises:
-            ConfigurationError: always, saying so.
-        """
-        raise ConfigurationError(
-            "authorization_url() belongs to the authorization-code flow; OfficeRND API "
-            "applications use client credentials: call the API, tokens come by themselves"
-        )
-
-    def token_from_fragment(self, authorization_response: str) -> Any:
-        """Not for client credentials (implicit flow).
-
-        Raises :class:`~officernd_auth.errors.ConfigurationError`."""
-        raise ConfigurationError(
-            "token_from_fragment() belongs to the implicit flow; OfficeRND API applications "
-            "use client credentials"
-        )
-
-    def new_state(self) -> Any:
-        """Not for client credentials (no redirect, no state). Raises ``ConfigurationError``."""
-        raise ConfigurationError("client credentials have no state parameter")
-
-    def register_compliance_hook(self, hook_type: str, hook: Callable[..., Any]) -> None:
-        """Register a requests-oauthlib compliance hook.
-
-        ``access_token_request`` (``(url, headers, body) -> (url, headers, body)``) and
-        ``access_token_response`` (``response -> response``) run on every token request;
-        ``protected_request`` (``(url, headers, data) -> (url, headers, data)``) on every call
-        that carries the token. Client credentials have no refresh token, so the
-        ``refresh_token_*`` hooks would never run and are refused.
-
-        Raises:
-            ConfigurationError: a ``refresh_token_*`` hook.
-            ValueError: an unknown hook type (as requests-oauthlib).
-        """
-        if hook_type.startswith("refresh_token_"):
-            raise ConfigurationError(
-                f"{hook_type} hooks would never run: client credentials have no refresh token. "
-                "Register access_token_request / access_token_response instead; they run on "
-                "every token request, renewals included"
-            )
-        super().register_compliance_hook(hook_type, hook)  # type: ignore[call-overload]
-
-    def get_access_token(self) -> str:
-        """The current bearer token string, fetching one first if none is valid.
-
-        Unlike :attr:`access_token` (only a token already cached, or ``None``), this always
-        returns a usable token; the budget and single flight apply as for any request.
-        """
-        return self.provider.get_token().access_token
-
-    @property
-    def authorized(self) -> bool:
-        """True when a token is cached and will be used as it is (not due for renewal)."""
-        return self.provider.has_valid_token()
-
-    def fetch_token(  # type: ignore[override]
-        self,
-        token_url: str | None = None,
-        *,
-        timeout: float | tuple[float, float] | None = None,
-        headers: Mapping[str, str] | None = None,
-        verify: bool | str | None = None,
-        proxies: Mapping[str, str] | None = None,
-        cert: str | tuple[str, str] | None = None,
-        include_client_id: bool | None = None,
-        method: str = "POST",
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Fetch a new token now, whatever the cache holds, and return it as a dict.
-
-        Needs no arguments: the session knows its endpoint and credentials. ``timeout``,
-        ``headers``, ``verify``, ``proxies`` and ``cert`` apply to this token request, as in
-        requests-oauthlib. The token budget still applies; ``token_updater`` is called.
-
-        Raises:
-            ConfigurationError: an argument of another OAuth flow (``code``, ``username``,
-                ``auth``...), another ``token_url`` or changed credentials; the message says why.
-        """
-        if (
-            token_url is not None
-            and normalise_url(token_url.rstrip("/")) != self.provider.token_url
-        ):
-            raise ConfigurationError(
-                "this session fetches from its own token_url; create another session for "
-                "another endpoint"
-            )
-        _refuse_fetch_arguments(kwargs, include_client_id, method)
-        overrides = {
-            "timeout": timeout,
-            "headers": dict(headers) if headers else None,
-            "verify": verify,
-            "proxies": dict(proxies) if proxies else None,
-            "cert": cert,
-        }
-        token: Token = self.provider.fetch_token(
-            **{k: v for k, v in overrides.items() if v is not None}
-        )
-        return token.to_dict(self.provider.clock())
-
-    def refresh_token(  # type: ignore[override]
-        self,
-        token_url: str | None = None,
-        refresh_token: str | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        """Client credentials have no refresh token: this fetches a new token instead.
-
-        Takes the same transport keywords as :meth:`fetch_token`; a ``refresh_token`` value is
-        refused (there is none to send).
-        """
-        if refresh_token is not None:
-            raise ConfigurationError(
-                "client credentials have no refresh token; call refresh_token() without one "
-                "(it fetches a new token) or fetch_token()"
-            )
-        return self.fetch_token(token_url, **kwargs)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -454,18 +276,16 @@ class OfficeRNDSession(OAuth2Session):
         if withhold_token:
             if kwargs.get("auth") is None:
                 kwargs["auth"] = _no_auth
-        elif self.auth is self._officernd_auth and "auth" not in kwargs:
-            # The call's timeout bounds the wait for a token only when it is shorter than
-            # token_deadline, which bounds every wait anyway (the default (10, 60) is not). When
-            # it is, and no usable token is cached, take one now with it: the auth object then
-            # finds it cached. The judgement is remembered per timeout object (token_deadline is
-            # fixed when the provider is made).
-            judged = self._judged_timeout
-            if judged[0] is not timeout:
-                deadline = self._officernd_auth.provider.token_deadline
-                judged = self._judged_timeout = (timeout, wait_bound(timeout) < deadline)
-            if judged[1] and self._fresh_token() is None and self._officernd_auth.allows(url):
-                self._officernd_auth.provider.get_token(timeout)
+        elif (
+            self._fresh_token() is None
+            and self.auth is self._officernd_auth
+            and "auth" not in kwargs
+            and self._officernd_auth.allows(url)
+        ):
+            # No token to use as it is: take one now, within this call's deadline (the auth
+            # object, which requests calls without the timeout, then finds it held).
+            provider = self._provider
+            provider.get_token(deadline=Deadline.for_call(timeout, provider.token_deadline))
         if data is not None:
             kwargs["data"] = data
         if headers is not None:
@@ -484,15 +304,15 @@ class OfficeRNDSession(OAuth2Session):
 
     def _warn_if_organisation_unknown(self, response: requests.Response) -> None:
         """OfficeRND answers a wrong slug with 500 "Organization not found": say what to do."""
-        if b"Organization not found" not in response.content[:512]:
+        if not organisation_not_found(response.status_code, response.content):
             return
         self._warned_org = True
         logger.warning(
-            "%s answered 500 'Organization not found': the organisation slug %r does not exist. "
-            "Use the path segment of your admin portal (app.officernd.com/<slug>, shown under "
-            "Settings -> Account details) as org= or OFFICERND_ORG.",
-            _path(response.url or ""),
+            "%s answered 500 'Organization not found' for org %r: %s; pass it as org= or set "
+            "OFFICERND_ORG.",
+            url_path(response.url),
             self.org,
+            ORGANISATION_HINT,
         )
 
     def _retry_rate_limited(
@@ -505,7 +325,7 @@ class OfficeRNDSession(OAuth2Session):
         for attempt in range(self.max_rate_limit_retries):
             wait = parse_retry_after(response.headers.get("Retry-After"))
             wait = min(wait if wait is not None else 2.0**attempt, self.max_retry_after)
-            logger.warning("%s %s answered 429; retrying in %.1f s", method, _path(url), wait)
+            logger.warning("%s %s answered 429; retrying in %.1f s", method, url_path(url), wait)
             response.close()
             self.provider.sleep(wait)
             response = super(OAuth2Session, self).request(method, url, **kwargs)
@@ -549,37 +369,8 @@ class OfficeRNDSession(OAuth2Session):
         Example:
             >>> # for member in session.paginate("members", {"status": "active"}): ...
         """
-        items = self._pages(path, params, page_size)
-        if not progress:
-            return items
-        return _with_progress(items, path)
-
-    def _pages(
-        self, path: str, params: Mapping[str, Any] | None, page_size: int | None
-    ) -> Iterator[Any]:
-        query: dict[str, Any] = dict(params or {})
-        query.setdefault("$limit", page_size or _PAGE_SIZE[self.api_version])
-        while True:
-            response = self.get(path, params=query)
-            response.raise_for_status()
-            body = response.json()
-            if isinstance(body, list):
-                yield from body
-                cursor = response.headers.get("rnd-cursor-next")
-                if not cursor or not body:
-                    return
-                query["$next"] = cursor
-            elif isinstance(body, dict) and isinstance(body.get("results"), list):
-                yield from body["results"]
-                cursor = body.get("cursorNext")
-                if not cursor or not body["results"]:
-                    return
-                query["$cursorNext"] = cursor
-            else:
-                raise ValueError(
-                    f"{path!r} did not answer with a list (got {type(body).__name__}); "
-                    "paginate() is for list endpoints"
-                )
+        items = pages(self.get, path, params, page_size or PAGE_SIZE[self.api_version])
+        return with_progress(items, path) if progress else items
 
     # -- presentation and pickling ------------------------------------------------------------
 
@@ -621,101 +412,6 @@ class OfficeRNDSession(OAuth2Session):
         self._attach()
 
 
-def _path(url: str) -> str:
-    """The URL without its query string, for log lines."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
-def _with_progress(items: Iterator[Any], path: str) -> Iterator[Any]:
-    try:
-        from tqdm.auto import tqdm  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    except ImportError:
-        import warnings
-
-        warnings.warn(
-            "progress=True needs tqdm: pip install tqdm (or 'officernd-auth[notebook]'); "
-            "paging without a progress bar",
-            UserWarning,
-            stacklevel=3,
-        )
-        yield from items
-        return
-    with tqdm(items, desc=path, unit=" items") as bar:
-        yield from bar
-
-
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """The auth of ``withhold_token=True``: nothing added (and no ``.netrc`` lookup)."""
     return request
-
-
-def _token_listener(session: OfficeRNDSession) -> Callable[[Token], None]:
-    """Calls the session's ``token_updater`` with each token it fetches (holding it weakly)."""
-    reference = weakref.ref(session)
-
-    provider = session.provider
-
-    def listener(token: Token) -> None:
-        owner = reference()
-        if owner is None:  # the session is gone: stop listening for it
-            provider.remove_listener(listener)
-            return
-        updater = getattr(owner, "token_updater", None)
-        if updater is not None:
-            updater(token.to_dict(provider.clock()))
-
-    return listener
-
-
-#: OAuth2Session keywords that belong to other OAuth flows, and why they are refused.
-_OTHER_FLOWS = {
-    "redirect_uri": "it belongs to the authorization-code flow",
-    "state": "it belongs to the authorization-code flow",
-    "pkce": "it belongs to the authorization-code flow",
-    "auto_refresh_url": "tokens renew by themselves from token_url (there is no refresh token)",
-    "auto_refresh_kwargs": "tokens renew by themselves (there is no refresh token)",
-}
-
-
-def _refuse_oauth2session_only(options: Mapping[str, Any]) -> None:
-    for name, why in _OTHER_FLOWS.items():
-        if name in options:
-            raise ConfigurationError(
-                f"OfficeRNDSession does not take {name}=: {why}. OfficeRND API applications "
-                "use client credentials only"
-            )
-
-
-_FETCH_OTHER_FLOWS = {
-    "code": "an authorization code",
-    "authorization_response": "an authorization response",
-    "username": "a password grant",
-    "password": "a password grant",
-    "auth": "HTTP Basic client authentication (OfficeRND reads the credentials from the body)",
-    "client_id": "another client id (the session's is fixed)",
-    "client_secret": "another secret (the session's is fixed)",
-    "force_querystring": "credentials in the query string",
-}
-
-
-def _refuse_fetch_arguments(
-    kwargs: Mapping[str, Any], include_client_id: bool | None, method: str
-) -> None:
-    for name, value in kwargs.items():
-        if name == "body" and not value:
-            continue
-        if value is None or value is False:
-            continue
-        what = _FETCH_OTHER_FLOWS.get(name, f"the extra body parameter {name!r}")
-        raise ConfigurationError(
-            f"fetch_token({name}=...) would need {what}; this session fetches client-credentials "
-            "tokens with its own settings"
-        )
-    if include_client_id is False:
-        raise ConfigurationError(
-            "include_client_id=False is not supported: OfficeRND reads the client id and secret "
-            "from the request body"
-        )
-    if method.upper() != "POST":
-        raise ConfigurationError("the token request is always a POST")

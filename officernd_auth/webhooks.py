@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict
 
 from .errors import ConfigurationError, WebhookPayloadError, WebhookSignatureError
+from .settings import ENVIRONMENT, environment_value
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -42,7 +42,7 @@ __all__ = [
 #: The header OfficeRND puts its signature in (header names are case-insensitive).
 SIGNATURE_HEADER = "officernd-signature"
 #: Where the secret comes from when none is passed.
-ENVIRONMENT_VARIABLE = "OFFICERND_WEBHOOK_SECRET"
+ENVIRONMENT_VARIABLE = ENVIRONMENT["webhook_secret"]
 #: Seconds a delivery's timestamp may be off, either way (replays and clock skew).
 DEFAULT_TOLERANCE = 300
 _MAX_HEADER = 256
@@ -192,7 +192,7 @@ def _key(secret: Secret) -> bytes:
 
 def _keys(secret: Secret | Iterable[Secret] | None) -> list[bytes]:
     if secret is None:
-        secret = os.environ.get(ENVIRONMENT_VARIABLE) or None
+        secret = environment_value("webhook_secret")
         if secret is None:
             raise ConfigurationError(
                 f"no webhook secret: pass secret=... or set {ENVIRONMENT_VARIABLE} (it is shown "

@@ -256,14 +256,35 @@ def test_cache_contract_is_whole(
         make_session(token_cache=IncompleteCache())
 
 
-def test_redis_cache_from_a_url_takes_the_providers_clock_and_leeway() -> None:
+def test_caches_are_stores_that_know_no_leeway_or_clock() -> None:
     pytest.importorskip("redis")
-    clock = FakeClock()
-    provider = TokenProvider(
-        *CREDENTIALS, token_cache="redis://127.0.0.1:1/0", clock=clock, leeway=7
-    )
-    cache: Any = provider.token_cache
-    assert (cache.clock, cache.leeway) == (clock, 7)
+    from officernd_auth.cache import FileTokenCache, RedisTokenCache
+
+    for cache_class in (MemoryTokenCache, FileTokenCache, RedisTokenCache):
+        parameters = inspect.signature(cache_class).parameters
+        assert not {"leeway", "clock"} & set(parameters), cache_class
+
+
+def test_the_provider_alone_decides_freshness_over_a_shared_cache(
+    fake: FakeOfficeRND, app: App, clock: FakeClock, tmp_path: Path
+) -> None:
+    def provider(leeway: float) -> TokenProvider:
+        return TokenProvider(
+            app.client_id,
+            app.client_secret,
+            "flex.community.members.read",
+            token_url=fake.token_url,
+            token_cache=str(tmp_path),
+            clock=clock,
+            leeway=leeway,
+        )
+
+    patient, eager = provider(leeway=10), provider(leeway=1000)
+    first = patient.get_token()
+    clock.advance(first.lifetime - 1000)  # inside eager's leeway, outside patient's
+    assert patient.get_token() is first
+    assert eager.get_token() != first  # the same file, another provider's rule
+    assert fake.token_request_count == 2
 
 
 ALLOWED_PRIVATE = {

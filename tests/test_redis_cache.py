@@ -21,8 +21,8 @@ from multiprocess import (
     start_workers,
 )
 
-from officernd_auth import OfficeRNDSession
-from officernd_auth.cache import RedisTokenCache, cache_key, resolve_token_cache
+from officernd_auth import OfficeRNDSession, TokenProvider
+from officernd_auth.cache import RedisTokenCache, cache_key
 from officernd_auth.errors import TokenCacheWarning
 from officernd_auth.testing import App, FakeOfficeRND
 
@@ -129,17 +129,16 @@ def test_session_uses_redis_and_never_stores_the_secret(
     assert json.loads(value)["access_token"] == session.access_token
 
 
-def test_ttl_is_expiry_minus_leeway(redis_server: RedisServer, client: object) -> None:
+def test_ttl_is_the_tokens_lifetime(redis_server: RedisServer, client: object) -> None:
     from officernd_auth import Token
 
-    cache = RedisTokenCache(redis_server.url, leeway=60)
+    cache = RedisTokenCache(redis_server.url)
     now = time.time()
     cache.set("k", Token("t" * 40, expires_at=now + 3600, obtained_at=now))
     ttl = client.pttl("officernd-auth:token:k") / 1000  # type: ignore[attr-defined]
-    assert 3600 - 60 - 2 < ttl <= 3600 - 60
-    cache.set("short", Token("s" * 40, expires_at=now + 30, obtained_at=now))
-    ttl = client.pttl("officernd-auth:token:short") / 1000  # type: ignore[attr-defined]
-    assert 13 < ttl <= 15  # the leeway is clamped to half a 30 s lifetime
+    assert 3600 - 2 < ttl <= 3600  # whether it is still fresh is the provider's call
+    cache.set("gone", Token("g" * 40, expires_at=now, obtained_at=now))
+    assert client.get("officernd-auth:token:gone") is None  # type: ignore[attr-defined]
     assert "t" * 40 not in repr(cache)
 
 
@@ -147,7 +146,8 @@ def test_environment_variable_selects_redis(
     monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
 ) -> None:
     monkeypatch.setenv("OFFICERND_TOKEN_CACHE", redis_server.url)
-    assert isinstance(resolve_token_cache(None), RedisTokenCache)
+    provider = TokenProvider("id", "secret", "officernd.api.read")
+    assert isinstance(provider.token_cache, RedisTokenCache)
     password_url = f"redis://user:hunter2@127.0.0.1:{redis_server.port}/0"
     assert "hunter2" not in repr(RedisTokenCache(password_url))
 

@@ -2,8 +2,10 @@
 
 A cache maps an opaque key (see :func:`cache_key`: token URL, client id, a hash of the secret and
 the scope set) to a :class:`~officernd_auth.token.Token`. It never sees the client secret.
-Backends import this module and nothing else of the package's caches. It imports nothing heavy
-(not requests, not oauthlib): the CLI's cached-token path reads a token with it alone.
+A cache is a store: it knows nothing of leeway or clocks (whether a token is fresh is the
+provider's call). Backends import this module and nothing else of the package's caches. It
+imports nothing heavy (not requests, not oauthlib): the CLI's cached-token path reads a token
+with it alone.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
+from ..settings import ENVIRONMENT, normalise_url
 from ..token import Token
 
 __all__ = [
@@ -31,7 +33,7 @@ __all__ = [
 #: Marks our cache records, so that a record of another format is recognised and replaced.
 FILE_FORMAT = "officernd-auth/token-cache/1"
 #: A directory or ``redis://`` URL that every process of the user shares by default.
-ENVIRONMENT_VARIABLE = "OFFICERND_TOKEN_CACHE"
+ENVIRONMENT_VARIABLE = ENVIRONMENT["token_cache"]
 
 
 @runtime_checkable
@@ -54,7 +56,11 @@ class TokenCache(Protocol):
         """Forget ``token`` under ``key``, but spare a newer token stored meanwhile."""
 
     def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
-        """A lock held around check-fetch-store, as far as the cache reaches (e.g. processes)."""
+        """A lock held around check-fetch-store, as far as the cache reaches (e.g. processes).
+
+        A ``lock`` that also takes ``timeout`` (seconds, or ``None``) is given the time the
+        call has left, and should stop waiting by then (ours do).
+        """
 
 
 class BaseTokenCache:
@@ -78,31 +84,9 @@ class BaseTokenCache:
             self.delete(key)
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        """No lock beyond the provider's own."""
+    def lock(self, key: str, timeout: float | None = None) -> Iterator[None]:
+        """No lock beyond the provider's own (so nothing to wait for)."""
         yield
-
-
-def normalise_url(url: str) -> str:
-    """One spelling per URL: scheme and host lower-case, default port and empty query dropped.
-
-    Budgets and cache keys use it, so ``HTTPS://Host:443/oauth/token?`` and
-    ``https://host/oauth/token`` share one budget of token requests.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host if port in (None, {"https": 443, "http": 80}.get(scheme)) else f"{host}:{port}"
-    normalised = f"{scheme}://{netloc}{parts.path or ''}"
-    if parts.query:
-        normalised += f"?{parts.query}"
-    return normalised
 
 
 def cache_key(token_url: str, client_id: str, client_secret: str, scopes: Iterable[str]) -> str:

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..token import Clock, Token, system_clock
+from ..settings import environment_value
+from ..token import Token
 from .base import ENVIRONMENT_VARIABLE, BaseTokenCache, record_of, token_from_record
 from .memory import MemoryTokenCache
 
@@ -53,7 +54,7 @@ def default_cache_dir() -> Path:
     """The platform's user cache directory for officernd-auth, or ``$OFFICERND_TOKEN_CACHE``."""
     from pathlib import Path  # pathlib and platformdirs only here: keeps imports fast
 
-    configured = os.environ.get(ENVIRONMENT_VARIABLE)
+    configured = environment_value("token_cache")
     if configured:
         return Path(configured).expanduser()
     import platformdirs
@@ -88,10 +89,8 @@ class FileTokenCache(BaseTokenCache):
     Args:
         directory: where the files live; ``$OFFICERND_TOKEN_CACHE`` or the platform's user
             cache directory by default.
-        lock_timeout: seconds to wait for another process's lock before going ahead without it.
-        clock: time source; a token is served from memory, without touching the file, until
-            its renewal time (a cache built from a path by a provider gets the provider's).
-        leeway: the renewal margin, in seconds (the provider's, for a cache it builds).
+        lock_timeout: seconds to wait for another process's lock before going ahead without it
+            (a call's shorter deadline cuts the wait further).
 
     Example:
         >>> from officernd_auth import OfficeRNDSession
@@ -105,17 +104,11 @@ class FileTokenCache(BaseTokenCache):
         directory: str | os.PathLike[str] | None = None,
         *,
         lock_timeout: float = 30.0,
-        clock: Clock = system_clock,
-        leeway: float = 60.0,
     ) -> None:
         from pathlib import Path
 
         self.directory = Path(directory).expanduser() if directory else default_cache_dir()
         self.lock_timeout = lock_timeout
-        self.clock = clock
-        self.leeway = leeway
-        # key -> (token, when it is due for renewal): until then the file is not even stat-ed.
-        self._fresh: dict[str, tuple[Token, float]] = {}
         self._memory = MemoryTokenCache()
         self._seen: dict[str, tuple[int, int, int]] = {}
         self._degraded = False
@@ -126,12 +119,10 @@ class FileTokenCache(BaseTokenCache):
         return f"<FileTokenCache {str(self.directory)!r}>"
 
     def __reduce__(self) -> tuple[type[FileTokenCache], tuple[str], dict[str, float]]:
-        state = {"lock_timeout": self.lock_timeout, "leeway": self.leeway}
-        return (FileTokenCache, (str(self.directory),), state)
+        return (FileTokenCache, (str(self.directory),), {"lock_timeout": self.lock_timeout})
 
     def __setstate__(self, state: dict[str, float]) -> None:
         self.lock_timeout = state["lock_timeout"]
-        self.leeway = state.get("leeway", 60.0)
 
     def path_for(self, key: str) -> Path:
         """The file that holds the token for ``key``."""
@@ -140,11 +131,8 @@ class FileTokenCache(BaseTokenCache):
     # -- TokenCache ---------------------------------------------------------------------------
 
     def get(self, key: str) -> Token | None:
-        fresh = self._fresh.get(key)
-        if fresh is not None and self.clock() < fresh[1]:
-            # No syscall while our copy is before its renewal time: another process's newer
-            # token or invalidation reaches us through the 401 path (discard) anyway.
-            return fresh[0]
+        # The provider holds the token it uses between renewals, so this runs once a renewal,
+        # not once a request: it always looks at the file.
         if self._degraded:
             return self._memory.get(key)
         path = self.path_for(key)
@@ -172,18 +160,10 @@ class FileTokenCache(BaseTokenCache):
                 self._memory.delete(key)
             else:
                 self._memory.set(key, token)
-        self._remember(key, token)
         return token
-
-    def _remember(self, key: str, token: Token | None) -> None:
-        if token is None:
-            self._fresh.pop(key, None)
-        else:
-            self._fresh[key] = (token, token.expires_at - token.effective_leeway(self.leeway))
 
     def set(self, key: str, token: Token) -> None:
         self._memory.set(key, token)
-        self._remember(key, token)
         if self._degraded:
             return
         try:
@@ -206,13 +186,11 @@ class FileTokenCache(BaseTokenCache):
 
     def discard(self, key: str, token: Token) -> None:
         """Forget ``token``, unless the file already holds a newer one (another process's)."""
-        self._fresh.pop(key, None)  # look at the file itself, not our copy
         if self.get(key) == token:
             self.delete(key)
 
     def delete(self, key: str) -> None:
         self._memory.delete(key)
-        self._fresh.pop(key, None)
         self._seen.pop(key, None)
         if self._degraded:
             return
@@ -224,8 +202,9 @@ class FileTokenCache(BaseTokenCache):
             self._degrade(f"cannot delete in {self.directory} ({exc.strerror})")
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        """Hold the cross-process lock for ``key`` (used by the provider around a fetch)."""
+    def lock(self, key: str, timeout: float | None = None) -> Iterator[None]:
+        """Hold the cross-process lock for ``key`` (used by the provider around a fetch),
+        waiting at most ``lock_timeout`` or ``timeout`` seconds, whichever is shorter."""
         if self._degraded:
             yield
             return
@@ -233,14 +212,18 @@ class FileTokenCache(BaseTokenCache):
 
         try:
             self._ensure_directory()
+            wait = self.lock_timeout if timeout is None else min(timeout, self.lock_timeout)
             file_lock = filelock.FileLock(
-                str(self.directory / f"{key}.lock"), timeout=self.lock_timeout, mode=0o600
+                str(self.directory / f"{key}.lock"), timeout=wait, mode=0o600
             )
             file_lock.acquire()
         except filelock.Timeout:
+            if timeout is not None and timeout < self.lock_timeout:
+                yield  # the call's own deadline ran out: the provider says so, not the cache
+                return
             _warn(
-                f"another process has held the token cache lock for over {self.lock_timeout} s; "
-                "going ahead without it",
+                f"another process held the token cache lock for the {wait:g} s this call could "
+                "wait; going ahead without it",
                 4,
             )
             yield
@@ -276,7 +259,6 @@ class FileTokenCache(BaseTokenCache):
                     removed += 1
         self._memory.clear()
         self._seen.clear()
-        self._fresh.clear()
         return removed
 
     # -- internals ----------------------------------------------------------------------------

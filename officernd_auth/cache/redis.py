@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import TokenCacheWarning
-from ..token import Clock, Token, system_clock
+from ..token import Token
 from .base import BaseTokenCache, record_of, token_from_record
 from .memory import MemoryTokenCache
 
@@ -21,10 +21,11 @@ __all__ = ["RedisTokenCache"]
 class RedisTokenCache(BaseTokenCache):
     """A token cache in Redis, shared by every worker of a fleet, across hosts.
 
-    Same keys as :class:`FileTokenCache` (under ``prefix``), never the secret. A value expires in
-    Redis when the token is due for renewal (its expiry minus the leeway). Single flight across
-    hosts: the first worker that needs a token sets a lock key (``SET NX`` with a short TTL) and
-    fetches; the others poll the cache with backoff and take the token it stores. Only the
+    Same keys as :class:`FileTokenCache` (under ``prefix``), never the secret. A value lives in
+    Redis for its token's lifetime (whether it is still fresh is the provider's call). Single
+    flight across hosts: the first worker that needs a token sets a lock key (``SET NX`` with a
+    short TTL) and fetches; the others poll with backoff until the lock is free or a new token
+    is stored. Only the
     owner releases the lock (a token-checked delete); a holder that dies leaves it to expire.
     If Redis is unreachable or slow, a :class:`~officernd_auth.errors.TokenCacheWarning` is
     issued and the process's own memory cache serves until Redis answers again: an API call
@@ -35,11 +36,6 @@ class RedisTokenCache(BaseTokenCache):
     Args:
         client: a ``redis.Redis`` client, or a URL such as ``redis://localhost:6379/0``.
         prefix: prefix of every key.
-        leeway: seconds before expiry at which a stored token disappears (the provider's leeway,
-            clamped to half the token's lifetime as the provider clamps it). A cache that a
-            provider builds from a URL gets the provider's leeway.
-        clock: the time source for token expiry, seconds since the epoch (a cache that a
-            provider builds from a URL gets the provider's clock).
         sleep: how to wait between polls of another worker's lock.
         lock_ttl: seconds a lock lives if its holder dies.
         retry_interval: seconds to keep using memory after Redis failed, before trying again.
@@ -60,10 +56,8 @@ class RedisTokenCache(BaseTokenCache):
         client: Any,
         *,
         prefix: str = "officernd-auth:token:",
-        leeway: float = 60.0,
         lock_ttl: float = 10.0,
         retry_interval: float = 5.0,
-        clock: Clock = system_clock,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         try:
@@ -82,14 +76,11 @@ class RedisTokenCache(BaseTokenCache):
         self._redis = client
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self.prefix = prefix
-        self.leeway = leeway
         self.lock_ttl = lock_ttl
         self.retry_interval = retry_interval
-        self.clock = clock
         self.sleep = sleep
+        # What this process last read or wrote: served while Redis is unreachable.
         self._memory = MemoryTokenCache()
-        # key -> (token, its renewal time): the per-request check is one lookup and a compare.
-        self._fresh: dict[str, tuple[Token, float]] = {}
         self._down_until = 0.0
         self._warned = False
 
@@ -102,21 +93,15 @@ class RedisTokenCache(BaseTokenCache):
             raise TypeError("a RedisTokenCache built from a client object cannot be pickled")
         return (
             _rebuild_redis_cache,
-            (self._url, self.prefix, self.leeway, self.lock_ttl, self.retry_interval),
+            (self._url, self.prefix, self.lock_ttl, self.retry_interval),
         )
 
     # -- TokenCache ---------------------------------------------------------------------------
 
     def get(self, key: str) -> Token | None:
-        fresh = self._fresh.get(key)
-        if fresh is not None and self.clock() < fresh[1]:
-            return fresh[0]  # before its renewal time: no round trip to Redis per API call
+        # The provider holds the token it uses between renewals, so this runs once a renewal,
+        # not once a request: it always asks Redis (while Redis answers).
         current = self._memory.get(key)
-        if current is not None:
-            renew_at = current.expires_at - current.effective_leeway(self.leeway)
-            self._fresh[key] = (current, renew_at)
-            if self.clock() < renew_at:
-                return current
         if not self._up():
             return current
         try:
@@ -127,7 +112,6 @@ class RedisTokenCache(BaseTokenCache):
         self._recovered()
         if raw is None:
             self._memory.delete(key)
-            self._fresh.pop(key, None)
             return None
         token = token_from_record(raw)
         if token is None:
@@ -145,9 +129,8 @@ class RedisTokenCache(BaseTokenCache):
 
     def set(self, key: str, token: Token) -> None:
         self._memory.set(key, token)
-        self._fresh.pop(key, None)
-        now = self.clock()
-        ttl = token.expires_at - token.effective_leeway(self.leeway) - now
+        # The token's own lifetime, not a clock: a store needs no time of its own.
+        ttl = token.lifetime
         if ttl <= 0 or not self._up():
             return
         try:
@@ -159,7 +142,6 @@ class RedisTokenCache(BaseTokenCache):
 
     def delete(self, key: str) -> None:
         self._memory.delete(key)
-        self._fresh.pop(key, None)
         if not self._up():
             return
         try:
@@ -170,7 +152,6 @@ class RedisTokenCache(BaseTokenCache):
     def discard(self, key: str, token: Token) -> None:
         """Forget ``token``, but only if Redis still holds that one (not a newer one)."""
         self._memory.delete(key)
-        self._fresh.pop(key, None)
         if not self._up():
             return
         try:
@@ -179,8 +160,10 @@ class RedisTokenCache(BaseTokenCache):
             self._down(exc)
 
     @contextlib.contextmanager
-    def lock(self, key: str) -> Iterator[None]:
-        """Single flight across hosts; see the class docstring. Never raises for Redis faults."""
+    def lock(self, key: str, timeout: float | None = None) -> Iterator[None]:
+        """Single flight across hosts; see the class docstring. Never raises for Redis faults.
+
+        Waits at most ``2 * lock_ttl`` or ``timeout`` seconds, whichever is shorter."""
         if not self._up():
             yield
             return
@@ -188,16 +171,19 @@ class RedisTokenCache(BaseTokenCache):
         # Deadlines and outage windows use the monotonic clock: they measure real waiting, which
         # an injected clock (frozen in tests) must not stretch into a hang.
         owner = os.urandom(16).hex()
-        deadline = time.monotonic() + 2 * self.lock_ttl
+        wait = 2 * self.lock_ttl if timeout is None else min(timeout, 2 * self.lock_ttl)
+        deadline = time.monotonic() + wait
         delay = 0.02
         acquired = False
         try:
+            before = self._redis.get(self.prefix + key)
             while True:
                 if self._redis.set(lock_key, owner, nx=True, px=int(self.lock_ttl * 1000)):
                     acquired = True
                     break
-                if self._fresh_token_stored(key) or time.monotonic() > deadline:
-                    break  # the holder stored a token (or vanished): go and read it
+                stored = self._redis.get(self.prefix + key)
+                if (stored is not None and stored != before) or time.monotonic() > deadline:
+                    break  # the holder stored another token (or vanished): go and read it
                 self.sleep(delay * random.uniform(0.5, 1.0))
                 delay = min(delay * 2, 0.5)
         except self._errors as exc:
@@ -210,17 +196,6 @@ class RedisTokenCache(BaseTokenCache):
                     self._redis.eval(self._RELEASE, 1, lock_key, owner)
                 except self._errors as exc:
                     self._down(exc)
-
-    def _fresh_token_stored(self, key: str) -> bool:
-        """True when Redis holds a token that is not yet due for renewal.
-
-        Not merely "a token exists": the one being renewed may outlive its renewal time in
-        Redis by a few milliseconds (its TTL is rounded), and taking it for the holder's new
-        one would send a second token request.
-        """
-        raw = self._redis.get(self.prefix + key)
-        stored = token_from_record(raw) if raw is not None else None
-        return stored is not None and not stored.is_expired(self.clock(), self.leeway)
 
     # -- availability -------------------------------------------------------------------------
 
@@ -244,11 +219,9 @@ class RedisTokenCache(BaseTokenCache):
 
 
 def _rebuild_redis_cache(
-    url: str, prefix: str, leeway: float, lock_ttl: float, retry_interval: float
+    url: str, prefix: str, lock_ttl: float, retry_interval: float
 ) -> RedisTokenCache:
-    return RedisTokenCache(
-        url, prefix=prefix, leeway=leeway, lock_ttl=lock_ttl, retry_interval=retry_interval
-    )
+    return RedisTokenCache(url, prefix=prefix, lock_ttl=lock_ttl, retry_interval=retry_interval)
 
 
 def _redact_url(url: str) -> str:

@@ -111,12 +111,3 @@ class _Handler(BaseHTTPRequestHandler):
 def _reason(status: int) -> str:
     phrase = BaseHTTPRequestHandler.responses.get(status)
     return phrase[0] if phrase else ""
-
-
-def __getattr__(name: str) -> Any:
-    # FakeOfficeRND and its values lived here before the emulator was split into modules.
-    from . import emulator
-
-    if name in emulator.__all__:
-        return getattr(emulator, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

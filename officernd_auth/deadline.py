@@ -1,0 +1,77 @@
+"""How long a call may wait, decided once per call and carried down every path.
+
+A :class:`Deadline` is a moment on the monotonic clock. It is made once per call from the call's
+``timeout`` and ``token_deadline`` (:meth:`Deadline.for_call`) and then passed to every wait:
+the flight lock, the cache's cross-process lock, each token request's connect and read timeouts,
+and the backoff between retries. Real (monotonic) time, not the provider's clock: it bounds how
+long a caller really waits, which a frozen test clock must not stretch into a hang.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+__all__ = ["Deadline", "wait_bound"]
+
+
+def wait_bound(timeout: float | tuple[float | None, float | None] | None) -> float:
+    """The most seconds a requests-style ``timeout`` lets a call wait: a number as it is, a
+    ``(connect, read)`` pair as the sum of its parts, ``None`` (or a pair of them) as no bound
+    (``inf``)."""
+    if isinstance(timeout, tuple):
+        parts = [t for t in timeout if t is not None]
+        return float(sum(parts)) if parts else math.inf
+    return math.inf if timeout is None else float(timeout)
+
+
+class Deadline:
+    """A moment (``time.monotonic()``) that a call must not outlast; ``inf`` for none.
+
+    Example:
+        >>> d = Deadline.for_call(timeout=0.3, token_deadline=60.0)
+        >>> 0 < d.remaining() <= 0.3
+        True
+    """
+
+    __slots__ = ("at", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        #: How many seconds the call was given (for messages).
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    @classmethod
+    def for_call(
+        cls,
+        timeout: float | tuple[float | None, float | None] | None,
+        token_deadline: float,
+    ) -> Deadline:
+        """The deadline of a call with this requests-style ``timeout``: the shorter of it and
+        ``token_deadline`` (a call with no timeout waits at most ``token_deadline``)."""
+        return cls(min(wait_bound(timeout), token_deadline))
+
+    def remaining(self) -> float:
+        """Seconds left (never negative)."""
+        return max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        """True once the moment has passed."""
+        return time.monotonic() >= self.at
+
+    def allows(self, seconds: float) -> bool:
+        """True when waiting ``seconds`` more still ends before the deadline."""
+        return time.monotonic() + seconds < self.at
+
+    def lock_timeout(self) -> float:
+        """The ``timeout`` to give ``threading.Lock.acquire``: ``-1`` (no limit) for ``inf``."""
+        left = self.remaining()
+        return -1 if math.isinf(left) else left
+
+    def bound(self, connect: float, read: float) -> tuple[float, float]:
+        """A ``(connect, read)`` timeout pair cut to what is left (at least 1 ms each)."""
+        left = max(0.001, self.remaining())
+        return min(connect, left), min(read, left)
+
+    def __repr__(self) -> str:
+        return f"<Deadline {self.seconds:g} s, {self.remaining():.3f} s left>"

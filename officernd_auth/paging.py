@@ -1,0 +1,68 @@
+"""Paging through OfficeRND lists: v2 cursors in the body, v1 cursors in a response header.
+
+No HTTP library here: :func:`pages` takes the function that GETs a page (a session's ``get``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+__all__ = ["PAGE_SIZE", "pages", "with_progress"]
+
+#: The API's largest page, per API version (v2 answers 400 above 50).
+PAGE_SIZE = {"v1": 100, "v2": 50}
+
+
+def pages(
+    get: Callable[..., Any], path: str, params: Mapping[str, Any] | None, page_size: int
+) -> Iterator[Any]:
+    """Yield every item of the list at ``path``, page by page (see ``OfficeRNDSession.paginate``).
+
+    Raises:
+        requests.HTTPError: a page answered with an error status.
+        ValueError: the path does not answer with a list.
+    """
+    query: dict[str, Any] = dict(params or {})
+    query.setdefault("$limit", page_size)
+    while True:
+        response = get(path, params=query)
+        response.raise_for_status()
+        body = response.json()
+        if isinstance(body, list):
+            yield from body
+            cursor = response.headers.get("rnd-cursor-next")
+            if not cursor or not body:
+                return
+            query["$next"] = cursor
+        elif isinstance(body, dict) and isinstance(body.get("results"), list):
+            yield from body["results"]
+            cursor = body.get("cursorNext")
+            if not cursor or not body["results"]:
+                return
+            query["$cursorNext"] = cursor
+        else:
+            raise ValueError(
+                f"{path!r} did not answer with a list (got {type(body).__name__}); "
+                "paginate() is for list endpoints"
+            )
+
+
+def with_progress(items: Iterator[Any], path: str) -> Iterator[Any]:
+    """``items`` behind a tqdm progress bar (``tqdm.auto``: a widget in Jupyter); without tqdm,
+    a warning that says how to get it, and the items all the same."""
+    try:
+        from tqdm.auto import tqdm  # type: ignore[import-not-found, import-untyped, unused-ignore]
+    except ImportError:
+        import warnings
+
+        warnings.warn(
+            "progress=True needs tqdm: pip install tqdm (or 'officernd-auth[notebook]'); "
+            "paging without a progress bar",
+            UserWarning,
+            stacklevel=3,
+        )
+        yield from items
+        return
+    with tqdm(items, desc=path, unit=" items") as bar:
+        yield from bar

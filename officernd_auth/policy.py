@@ -1,0 +1,200 @@
+"""May I send a token request, and may I retry: the budget and the retry policy, in one place.
+
+* :class:`Budget`: per (token URL, client id), when the last token requests were sent and until
+  when the server asked us to wait (a 429). OfficeRND counts 5 token requests a minute per
+  application, failures included; every provider of the process that shares the credential
+  shares its budget.
+* :class:`RetryPolicy`: spending the budget, how long a 429 blocks it, and whether (and after
+  how long) a failed token request is retried. Errors say whether they may be retried
+  (``TokenRequestError.retryable``); the policy never reads a message.
+
+Nothing here does I/O or imports an HTTP library.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import threading
+import weakref
+from dataclasses import dataclass
+
+from .deadline import Deadline
+from .errors import OfficeRNDAuthError, RateLimitedError, TokenRequestError
+from .settings import Settings, mask_client_id
+from .token import Clock, system_clock
+
+__all__ = ["Budget", "RetryPolicy", "budget_count", "budget_for", "forget_budgets"]
+
+
+class Budget:
+    """Per (token URL, client id): when the last token requests were sent, and any server wait."""
+
+    __slots__ = ("__weakref__", "blocked_until", "busy_until", "clock", "lock", "sent")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sent: collections.deque[float] = collections.deque()
+        self.blocked_until = 0.0
+        # Until when this budget still constrains anything, on the clock that last used it.
+        self.busy_until = 0.0
+        self.clock: Clock = system_clock
+
+    def acquire(self, now: float, limit: int | None, window: float, clock: Clock) -> float | None:
+        """Record one token request; or return how many seconds until one is allowed."""
+        with self.lock:
+            while self.sent and self.sent[0] <= now - window:
+                self.sent.popleft()
+            if now < self.blocked_until:
+                return self.blocked_until - now
+            if limit is not None and len(self.sent) >= limit:
+                return self.sent[0] + window - now
+            self.sent.append(now)
+            self.busy_until = max(self.busy_until, now + window)
+            self.clock = clock
+            return None
+
+    def block(self, until: float, clock: Clock) -> None:
+        """Send nothing before ``until`` (the server answered 429)."""
+        with self.lock:
+            self.blocked_until = max(self.blocked_until, until)
+            self.busy_until = max(self.busy_until, until)
+            self.clock = clock
+
+    def clear(self) -> None:
+        """Forget every request sent and every wait."""
+        with self.lock:
+            self.sent.clear()
+            self.blocked_until = 0.0
+            self.busy_until = 0.0
+
+    def idle(self) -> bool:
+        """True when forgetting this budget changes nothing: no send in its window, no block."""
+        return self.clock() >= self.busy_until
+
+
+# Budgets live as long as a provider refers to them (weak values), so a service that serves many
+# credentials does not grow with every one it ever saw. A budget that still counts requests is
+# also held strongly until its window has passed: a provider re-created within the minute must
+# find the requests already sent.
+_registry_lock = threading.Lock()
+_budgets: weakref.WeakValueDictionary[tuple[str, str], Budget] = weakref.WeakValueDictionary()
+_busy_budgets: dict[tuple[str, str], Budget] = {}
+_prune_busy_at = 64
+
+
+def budget_for(token_url: str, client_id: str) -> Budget:
+    """The process's budget for one application at one token endpoint."""
+    with _registry_lock:
+        budget = _budgets.get((token_url, client_id))
+        if budget is None:
+            budget = _budgets[(token_url, client_id)] = Budget()
+        return budget
+
+
+def _keep_busy(key: tuple[str, str], budget: Budget) -> None:
+    global _prune_busy_at
+    with _registry_lock:
+        _busy_budgets[key] = budget
+        if len(_busy_budgets) >= _prune_busy_at:
+            for stale in [k for k, b in _busy_budgets.items() if b.idle()]:
+                del _busy_budgets[stale]
+            _prune_busy_at = max(64, 2 * len(_busy_budgets))
+
+
+def budget_count() -> int:
+    """How many budgets the process holds (for memory measurements)."""
+    with _registry_lock:
+        return len(_budgets)
+
+
+def forget_budgets() -> int:
+    """Clear every budget of the process (requests sent, server waits); return how many exist."""
+    with _registry_lock:
+        budgets = list(_budgets.values())
+        _busy_budgets.clear()
+    for budget in budgets:
+        budget.clear()
+    return len(budgets)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Whether a token request may be sent, and whether a failed one is tried again.
+
+    Attributes:
+        max_retries: how often a retryable failure is retried.
+        backoff: base of the exponential backoff (with jitter), in seconds.
+        token_budget: most token requests per ``budget_window`` (``None``: no limit).
+        budget_window: the budget's rolling window, in seconds.
+        clock: the time source the budget counts in.
+    """
+
+    max_retries: int
+    backoff: float
+    token_budget: int | None
+    budget_window: float
+    clock: Clock = system_clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy that ``settings`` ask for."""
+        return cls(
+            settings.max_token_retries,
+            settings.backoff,
+            settings.token_budget,
+            settings.budget_window,
+            settings.clock,
+        )
+
+    def spend(self, budget: Budget, key: tuple[str, str]) -> float | None:
+        """Take one token request from ``budget``: ``None`` when it may be sent, else the
+        seconds until one may."""
+        wait = budget.acquire(self.clock(), self.token_budget, self.budget_window, self.clock)
+        if wait is None:
+            _keep_busy(key, budget)
+        return wait
+
+    def server_said_wait(
+        self, budget: Budget, key: tuple[str, str], error: RateLimitedError
+    ) -> None:
+        """The server answered 429: send nothing until its ``Retry-After`` (or a window)."""
+        wait = error.retry_after if error.retry_after is not None else self.budget_window
+        budget.block(self.clock() + wait, self.clock)
+        _keep_busy(key, budget)
+
+    def retry_delay(
+        self, error: TokenRequestError, attempt: int, deadline: Deadline
+    ) -> float | None:
+        """Seconds to wait before retrying after the ``attempt``-th failure (counted from 0),
+        or ``None`` when it is not retried: not retryable, retries used up, or the backoff
+        would pass the deadline."""
+        if not error.retryable or attempt >= self.max_retries:
+            return None
+        delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.0)
+        return delay if deadline.allows(delay) else None
+
+    def refusal(
+        self,
+        budget: Budget,
+        wait: float,
+        client_id: str,
+        last_error: OfficeRNDAuthError | None,
+    ) -> RateLimitedError:
+        """The error for a token request the budget did not let out."""
+        because = f" The last token request failed: {last_error.message}" if last_error else ""
+        if budget.blocked_until > self.clock():
+            why = "the token endpoint answered 429 Too Many Requests"
+        else:
+            why = (
+                f"the token budget for client {mask_client_id(client_id)!r} is spent "
+                f"({self.token_budget} token requests per {self.budget_window:.0f} s, as "
+                "OfficeRND allows)"
+            )
+        return RateLimitedError(
+            f"not sent: {why}; retry in {wait:.0f} s. Share one session or auth object per "
+            "credential; across processes share a token cache: set OFFICERND_TOKEN_CACHE to a "
+            "directory (FileTokenCache) or a redis:// URL (RedisTokenCache)."
+            f"{because}",
+            retry_after=wait,
+        )

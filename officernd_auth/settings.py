@@ -1,0 +1,496 @@
+"""Settings: every option and default written once, the only reader of the ``OFFICERND_*``
+environment, and :class:`Settings`, the frozen value that the provider, the session, the auth
+object and the CLI are built from.
+
+:func:`resolve_settings` turns arguments (and, where asked, the environment) into one validated
+:class:`Settings`, reporting every missing or unusable setting in one
+:class:`~officernd_auth.errors.ConfigurationError`. This module imports nothing heavy (not
+requests, not oauthlib): the CLI's cached-token path reads its settings with it alone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from urllib.parse import urlsplit
+
+from .token import Clock, system_clock
+
+if TYPE_CHECKING:
+    from .cache.base import TokenCache
+    from .errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_LEEWAY",
+    "DEFAULT_TOKEN_URL",
+    "ENVIRONMENT",
+    "OPTION_DOCS",
+    "OPTION_NAMES",
+    "ProviderOptions",
+    "Settings",
+    "check_option_names",
+    "check_url",
+    "environment_value",
+    "is_loopback",
+    "mask_client_id",
+    "normalise_url",
+    "origin_of",
+    "resolve_settings",
+    "with_provider_options",
+]
+
+_T = TypeVar("_T")
+
+DEFAULT_TOKEN_URL = "https://identity.officernd.com/oauth/token"
+DEFAULT_API_URL = "https://app.officernd.com"
+#: Renew a token this many seconds before it expires.
+DEFAULT_LEEWAY = 60.0
+#: OfficeRND's documented limit: 5 token requests a minute per application, failures included.
+DEFAULT_TOKEN_BUDGET = 5
+DEFAULT_BUDGET_WINDOW = 60.0
+DEFAULT_MAX_TOKEN_RETRIES = 2
+DEFAULT_BACKOFF = 0.5
+DEFAULT_TOKEN_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+DEFAULT_TOKEN_DEADLINE = 60.0
+
+#: Setting -> the environment variable that supplies it when the argument is omitted.
+ENVIRONMENT: Mapping[str, str] = {
+    "client_id": "OFFICERND_CLIENT_ID",
+    "client_secret": "OFFICERND_CLIENT_SECRET",
+    "scope": "OFFICERND_SCOPE",
+    "org": "OFFICERND_ORG",
+    "token_url": "OFFICERND_TOKEN_URL",
+    "api_url": "OFFICERND_API_URL",
+    "token_cache": "OFFICERND_TOKEN_CACHE",
+    "webhook_secret": "OFFICERND_WEBHOOK_SECRET",
+}
+
+
+def environment_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The environment variable for setting ``name``, stripped; ``None`` when unset or blank.
+
+    The one place the package reads ``OFFICERND_*`` variables (``environ`` defaults to
+    ``os.environ``).
+    """
+    value = (os.environ if environ is None else environ).get(ENVIRONMENT[name])
+    value = value.strip() if value else None
+    return value or None
+
+
+class ProviderOptions(TypedDict, total=False):
+    """Every option of a :class:`~officernd_auth.provider.TokenProvider`, declared once.
+
+    ``OfficeRNDSession``, ``OfficeRNDAuth``, ``TokenProvider`` and ``resolve_provider`` take
+    these as keyword arguments under these names; a name not listed here is a ``TypeError``.
+    Each is validated once, by :func:`resolve_settings`. What each means and its default:
+    :data:`OPTION_DOCS`.
+    """
+
+    token_url: str | None
+    api_version: str | None
+    leeway: float
+    token_cache: TokenCache | str | os.PathLike[str] | None
+    clock: Clock
+    token_budget: int | None
+    budget_window: float
+    max_token_retries: int
+    backoff: float
+    strict_scopes: bool
+    token_timeout: float | tuple[float, float]
+    token_deadline: float
+    verify: bool | str
+    cert: str | tuple[str, str] | None
+    proxies: Mapping[str, str] | None
+    sleep: Callable[[float], None]
+
+
+OPTION_NAMES: frozenset[str] = ProviderOptions.__optional_keys__
+
+#: What every provider option means, by name (the ``Args:`` entries of the front ends).
+OPTION_DOCS: Mapping[str, str] = {
+    "token_url": "the token endpoint (``OFFICERND_TOKEN_URL``, else OfficeRND's); https, or "
+    "http on a loopback host only.",
+    "api_version": '``"v1"`` or ``"v2"``: check that the scopes fit that API (``None`` skips '
+    "the check).",
+    "leeway": f"renew the token this many seconds before it expires (default "
+    f"{DEFAULT_LEEWAY:g}; clamped to half the token's lifetime).",
+    "token_cache": "where tokens are kept: a :class:`~officernd_auth.cache.TokenCache`, a "
+    "directory for a ``FileTokenCache``, or a ``redis://`` URL for a ``RedisTokenCache``. "
+    "Default: ``$OFFICERND_TOKEN_CACHE`` if set, else the process-wide memory cache.",
+    "clock": "returns the time as seconds since the epoch (default ``time.time``; tests pass a "
+    "fake clock).",
+    "token_budget": f"most token requests per ``budget_window`` (default "
+    f"{DEFAULT_TOKEN_BUDGET}, as OfficeRND allows); ``None`` for no limit.",
+    "budget_window": f"the rolling window of the token budget, in seconds (default "
+    f"{DEFAULT_BUDGET_WINDOW:g}).",
+    "max_token_retries": "how often a 5xx or transport failure of the token endpoint is "
+    f"retried, with exponential backoff and jitter, inside the budget (default "
+    f"{DEFAULT_MAX_TOKEN_RETRIES}).",
+    "backoff": f"base of that backoff, in seconds (default {DEFAULT_BACKOFF:g}).",
+    "strict_scopes": "raise :class:`~officernd_auth.errors.ScopeNotGrantedError` when fewer "
+    "scopes are granted than requested (default); ``False`` warns and uses the token.",
+    "token_timeout": "``(connect, read)`` seconds for one token request (default "
+    f"{DEFAULT_TOKEN_TIMEOUT}); the whole answer must arrive within the read timeout, however "
+    "slowly it drips.",
+    "token_deadline": "seconds that getting a token may take in all, waiting for another "
+    f"thread's request, retries and backoff included (default {DEFAULT_TOKEN_DEADLINE:g}); a "
+    "call's own shorter ``timeout`` bounds it further.",
+    "verify": "TLS verification of the token request, as for ``requests`` (default True, or "
+    "``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` from the environment).",
+    "cert": "a client certificate for the token request (mutual TLS): a path, or a "
+    "``(cert, key)`` pair.",
+    "proxies": "proxies for the token request by scheme, as for ``requests`` (default: the "
+    "``HTTPS_PROXY`` / ``NO_PROXY`` environment). An ``OfficeRNDSession`` sends its token "
+    "requests through itself instead, with its own ``verify``, ``cert`` and ``proxies``.",
+    "sleep": "how to wait between retries (default ``time.sleep``; tests pass a recorder).",
+}
+
+
+def with_provider_options(obj: _T) -> _T:
+    """Put one ``Args:`` entry per provider option (from :data:`OPTION_DOCS`) where ``obj``'s
+    docstring has the line ``{provider_options}``, so ``help()`` shows each option where it is
+    accepted, written once."""
+    lines = []
+    for line in (obj.__doc__ or "").splitlines():
+        if line.strip() == "{provider_options}":
+            indent = line[: len(line) - len(line.lstrip())]
+            lines += [f"{indent}{name}: {text}" for name, text in OPTION_DOCS.items()]
+        else:
+            lines.append(line)
+    if obj.__doc__:
+        obj.__doc__ = "\n".join(lines) + "\n"
+    return obj
+
+
+def check_option_names(options: Mapping[str, object], where: str) -> None:
+    """Raise ``TypeError`` naming any keyword that is not a provider option."""
+    unknown = options.keys() - OPTION_NAMES
+    if unknown:
+        raise TypeError(
+            f"{where} got unexpected keyword argument(s) {', '.join(sorted(unknown))}; the "
+            f"provider options are: {', '.join(sorted(OPTION_NAMES))}"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Settings:
+    """Everything a token provider needs, validated, with every default applied.
+
+    Made by :func:`resolve_settings`; never holds an unchecked value. The client secret is kept
+    out of ``repr``. ``token_cache`` is as given (an object, a path, a URL or ``None``): the
+    provider turns it into a cache.
+    """
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...]
+    token_url: str = DEFAULT_TOKEN_URL
+    api_version: str | None = None
+    leeway: float = DEFAULT_LEEWAY
+    token_cache: Any = None
+    clock: Clock = system_clock
+    token_budget: int | None = DEFAULT_TOKEN_BUDGET
+    budget_window: float = DEFAULT_BUDGET_WINDOW
+    max_token_retries: int = DEFAULT_MAX_TOKEN_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+    strict_scopes: bool = True
+    token_timeout: float | tuple[float, float] = DEFAULT_TOKEN_TIMEOUT
+    token_deadline: float = DEFAULT_TOKEN_DEADLINE
+    verify: bool | str = True
+    cert: str | tuple[str, str] | None = None
+    proxies: Mapping[str, str] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(client_id={mask_client_id(self.client_id)!r}, scopes={self.scopes!r}, "
+            f"token_url={self.token_url!r})"
+        )
+
+
+def resolve_settings(
+    client_id: object = None,
+    client_secret: object = None,
+    scope: object = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    missing_too: Iterable[str] = (),
+    where: str = "resolve_settings()",
+    **options: Any,
+) -> Settings:
+    """Validate arguments into :class:`Settings`, falling back to the environment.
+
+    Args:
+        client_id, client_secret, scope: the credential; ``None`` reads the environment.
+        environ: where ``OFFICERND_*`` variables come from (``os.environ`` by default); pass
+            ``{}`` to read none.
+        missing_too: other settings (``"org"``) to name in the error when it is raised anyway
+            and they are not set either.
+        where: the caller, as a ``TypeError`` for an unknown option names it.
+        **options: :class:`ProviderOptions`.
+
+    Raises:
+        ConfigurationError: every missing or unusable setting, in one message.
+        ScopeError: a scope is malformed or a near miss of a known one (once the rest is right).
+        TypeError: an option that does not exist.
+    """
+    check_option_names(options, where)
+    reading = environ is None or bool(environ)
+    problems: list[str] = []
+
+    def credential(name: str, value: object) -> str:
+        if value is None and reading:
+            value = environment_value(name, environ)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if value is None or value == "":
+            how = f"pass {name}=... or set {ENVIRONMENT[name]}" if reading else f"pass {name}=..."
+            problems.append(f"{name} is missing: {how}")
+        else:
+            problems.append(
+                f"{name} must be a non-empty string, got {type(value).__name__}: pass {name}=..."
+            )
+        return ""
+
+    resolved_id = credential("client_id", client_id)
+    resolved_secret = credential("client_secret", client_secret)
+    if scope is None and reading:
+        scope = environment_value("scope", environ)
+    if scope is None:
+        problems.append(
+            "scope is missing: pass scope=... or set OFFICERND_SCOPE"
+            if reading
+            else "scope is missing: pass scope='flex.community.members.read ...'"
+        )
+    values = _checked_options(options, environ if reading else {}, problems)
+    if problems:
+        unset = [
+            f"{name} (pass {name}=... or set {ENVIRONMENT[name]})"
+            for name in missing_too
+            if reading and environment_value(name, environ) is None
+        ]
+        if unset:
+            problems.append(f"not set either: {', '.join(unset)}")
+        raise _configuration_error("; ".join(problems))
+    from .scopes import check_scopes, parse_scopes  # scopes imports errors (and oauthlib)
+
+    scopes = parse_scopes(scope)  # type: ignore[arg-type]
+    check_scopes(scopes, values.get("api_version"))
+    return Settings(resolved_id, resolved_secret, scopes, **values)
+
+
+def _checked_options(
+    options: Mapping[str, Any], environ: Mapping[str, str] | None, problems: list[str]
+) -> dict[str, Any]:
+    """The options validated, with their defaults left to :class:`Settings`; each problem is
+    appended to ``problems`` rather than raised, so all are reported together."""
+    values: dict[str, Any] = {}
+
+    def check(name: str, test: Callable[[Any], Any]) -> None:
+        if name not in options:
+            return
+        try:
+            values[name] = test(options[name])
+        except ValueError as exc:
+            problems.append(str(exc))
+
+    token_url = options.get("token_url") or environment_value("token_url", environ)
+    try:
+        values["token_url"] = normalise_url(check_url("token_url", token_url or DEFAULT_TOKEN_URL))
+    except ValueError as exc:
+        problems.append(str(exc))
+    check("api_version", _api_version)
+    check("leeway", lambda v: _number("leeway", v))
+    # The shared cache is read from the environment even where credentials are not: a token
+    # cache is machine configuration, not a credential.
+    cache = options.get("token_cache")
+    values["token_cache"] = environment_value("token_cache") if cache is None else cache
+    check("clock", _callable("clock", "a callable returning seconds since the epoch"))
+    check("token_budget", lambda v: None if v is None else int(_number("token_budget", v, 1, True)))
+    check("budget_window", lambda v: _number("budget_window", v, 1e-9))
+    check("max_token_retries", lambda v: int(_number("max_token_retries", v, whole=True)))
+    check("backoff", lambda v: _number("backoff", v))
+    check("strict_scopes", bool)
+    check("token_timeout", _timeout)
+    check("token_deadline", lambda v: _number("token_deadline", v, 1e-9))
+    check("verify", _verify)
+    check("cert", _cert)
+    check("proxies", _proxies)
+    check("sleep", _callable("sleep", "a callable taking seconds"))
+    return values
+
+
+def _number(name: str, value: object, minimum: float = 0.0, whole: bool = False) -> float:
+    """``value`` as a float: a finite number (a whole one if ``whole``) of at least
+    ``minimum``, else a ``ValueError`` naming the setting."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or (whole and not float(value).is_integer())
+        or value < minimum
+    ):
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {kind} of at least {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _api_version(value: object) -> str | None:
+    if value not in (None, "v1", "v2"):
+        raise ValueError(f"api_version must be 'v1' or 'v2', got {value!r}")
+    return value
+
+
+def _timeout(value: object) -> float | tuple[float, float]:
+    if isinstance(value, tuple) and len(value) == 2:
+        return (_number("token_timeout", value[0], 1e-9), _number("token_timeout", value[1], 1e-9))
+    if isinstance(value, tuple):
+        raise ValueError(f"token_timeout must be seconds or a (connect, read) pair, got {value!r}")
+    return _number("token_timeout", value, 1e-9)
+
+
+def _verify(value: object) -> bool | str:
+    if not isinstance(value, (bool, str)):
+        raise ValueError(f"verify must be True, False or the path of a CA bundle, got {value!r}")
+    return value
+
+
+def _cert(value: object) -> str | tuple[str, str] | None:
+    if value is not None and not isinstance(value, (str, tuple)):
+        raise ValueError(f"cert must be a path or a (cert, key) pair of paths, got {value!r}")
+    return value
+
+
+def _proxies(value: object) -> dict[str, str]:
+    if value is not None and not isinstance(value, Mapping):
+        raise ValueError(
+            f"proxies must map schemes to proxy URLs, e.g. {{'https': ...}}, got {value!r}"
+        )
+    return dict(value or {})
+
+
+def _callable(name: str, what: str) -> Callable[[object], Any]:
+    def test(value: object) -> object:
+        if not callable(value):
+            raise ValueError(f"{name} must be {what}")
+        return value
+
+    return test
+
+
+def check_leeway(leeway: object) -> float:
+    """Check the leeway is a finite number of seconds, zero or more."""
+    try:
+        return _number("leeway", leeway)
+    except ValueError as exc:
+        raise _configuration_error(str(exc)) from None
+
+
+def front_end_setting(
+    name: str, value: object, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """``org`` or ``api_url`` as given, else from the environment; ``None`` when neither.
+
+    Raises:
+        ConfigurationError: given but not text.
+    """
+    if value is None:
+        return environment_value(name, environ)
+    if not isinstance(value, str):
+        raise _configuration_error(f"{name} must be a string, got {type(value).__name__}")
+    return value.strip() or None
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for ``localhost``, ``127.0.0.0/8`` and ``::1``."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(name: str, url: str) -> str:
+    """Check that ``url`` is ``https``, or ``http`` on a loopback host; return it without a final /.
+
+    Raises:
+        ConfigurationError: any other scheme, or no host.
+    """
+    if not isinstance(url, str):
+        raise _configuration_error(f"{name} must be a string, got {type(url).__name__}")
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.hostname:
+        raise _configuration_error(
+            f"{name} {url!r} is not an absolute URL: give it as https://host/..."
+        )
+    scheme = parts.scheme.lower()
+    if scheme == "https" or (scheme == "http" and is_loopback(parts.hostname)):
+        if parts.username or parts.password:
+            raise _configuration_error(f"{name} must not carry credentials in the URL")
+        return url.strip().rstrip("/")
+    raise _configuration_error(
+        f"{name} {parts.scheme}://{parts.hostname}... must use https (plain http is allowed only "
+        "for localhost/127.0.0.1/::1, e.g. the FakeOfficeRND emulator)"
+    )
+
+
+def normalise_url(url: str) -> str:
+    """One spelling per URL: scheme and host lower-case, default port and empty query dropped.
+
+    Budgets and cache keys use it, so ``HTTPS://Host:443/oauth/token?`` and
+    ``https://host/oauth/token`` share one budget of token requests.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, {"https": 443, "http": 80}.get(scheme)) else f"{host}:{port}"
+    normalised = f"{scheme}://{netloc}{parts.path or ''}"
+    if parts.query:
+        normalised += f"?{parts.query}"
+    return normalised
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a URL, with the default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
+
+
+def url_path(url: str | None) -> str:
+    """The URL without its query string or fragment: what log lines and messages show."""
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def mask_client_id(client_id: str) -> str:
+    """A client id shortened for display: enough to tell apps apart, not to copy one."""
+    return client_id[:4] + "…" + client_id[-2:] if len(client_id) > 8 else "…"
+
+
+def _configuration_error(message: str) -> ConfigurationError:
+    # Imported here: errors imports oauthlib (~45 ms), and this module must stay light for the
+    # CLI's cached-token path.
+    from .errors import ConfigurationError
+
+    return ConfigurationError(message)
