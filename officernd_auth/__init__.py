@@ -33,7 +33,8 @@ if TYPE_CHECKING:
         WebhookPayloadError,
         WebhookSignatureError,
     )
-    from .provider import TokenProvider, reset
+    from .flight import reset
+    from .provider import TokenProvider
     from .session import OfficeRNDSession
     from .token import Token
 
@@ -45,7 +46,7 @@ _HOMES = {
     "MemoryTokenCache": "cache",
     "TokenCache": "cache",
     "TokenProvider": "provider",
-    "reset": "provider",
+    "reset": "flight",
     "OfficeRNDSession": "session",
     "Token": "token",
     **dict.fromkeys(

@@ -8,7 +8,6 @@ way the endpoint can fail into one of the :class:`~officernd_auth.errors.TokenRe
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -16,7 +15,6 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
@@ -31,8 +29,9 @@ from .errors import (
     TokenRequestError,
     error_class_for,
 )
+from .redact import mask_secrets, scrub, secret_forms
 from .scopes import format_scopes
-from .settings import DEFAULT_TOKEN_TIMEOUT, mask_client_id
+from .settings import DEFAULT_TOKEN_TIMEOUT, Settings, mask_client_id
 from .token import Token
 from .transport import PlainTransport, Transport
 
@@ -57,60 +56,11 @@ MAX_RESPONSE_BYTES = 64 * 1024
 _LIMIT_TEXT = "64 KiB"
 #: RFC 6750 ``b64token``: the characters an access token may have, so it fits in a header.
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-_SNIPPET_LENGTH = 160
-_HEX_RUN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
-_TAGS = re.compile(r"<[^>]*>")
 
 _INVALID_SCOPE_HINT = (
     "grant the scope to the application under Settings -> Developer Tools -> Applications -> "
     "Configure, or request fewer scopes"
 )
-
-
-def secret_forms(secret: str) -> set[str]:
-    """The ways a secret can come back in an echo: raw, percent- and form-encoded (either case
-    of hex digits), JSON-escaped and HTML-escaped."""
-    if not secret:
-        return set()
-    forms = {
-        secret,
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
-        quote(secret, safe="/"),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        html.escape(secret),
-    }
-    return forms | {_lower_hex(form) for form in forms}
-
-
-def _lower_hex(text: str) -> str:
-    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
-
-
-def mask_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` with every form of every secret (see :func:`secret_forms`) replaced by ``***``."""
-    forms = sorted({f for secret in secrets for f in secret_forms(secret)}, key=len, reverse=True)
-    for form in forms:
-        text = text.replace(form, "***")
-    return text
-
-
-def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Shorten a response body into a one-line snippet safe to show in an error or a log.
-
-    Known secrets are masked in every encoded form (before and after unescaping), tags
-    dropped, whitespace folded, anything that looks like a token (long hex runs) masked, and
-    the result cut to a short length.
-    """
-    text = mask_secrets(text, secrets)
-    text = html.unescape(_TAGS.sub(" ", text))
-    text = mask_secrets(text, secrets)
-    text = _HEX_RUN.sub("***", text)
-    text = " ".join(text.split())
-    if len(text) > _SNIPPET_LENGTH:
-        text = text[: _SNIPPET_LENGTH - 3] + "..."
-    return text
 
 
 def _load_json(text: str) -> tuple[Any, bool]:
@@ -199,6 +149,20 @@ class TokenClient:
         self.timeout = timeout
         self.transport: Transport = transport if transport is not None else PlainTransport()
         self._oauth = BackendApplicationClient(client_id)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, transport: Transport | None = None) -> TokenClient:
+        """The client for a provider's ``settings``; without ``transport``, a
+        :class:`~officernd_auth.transport.PlainTransport` with their TLS and proxy settings."""
+        if transport is None:
+            transport = PlainTransport(settings.verify, settings.cert, settings.proxies)
+        return cls(
+            settings.token_url,
+            settings.client_id,
+            settings.client_secret,
+            timeout=settings.token_timeout,
+            transport=transport,
+        )
 
     def __repr__(self) -> str:
         return f"<TokenClient {self.token_url} client_id={mask_client_id(self.client_id)!r}>"

@@ -1,5 +1,5 @@
 """Single flight: per credential, one lock around fetching, the outcome of the last attempt and
-the token the process holds.
+the token the process holds; and :func:`reset`, which forgets the process-wide state.
 
 One :class:`Flight` per cache key (token URL, client id, secret hash, scope set), shared by every
 provider of the process with that key, so N threads that need a token make one token request,
@@ -9,14 +9,19 @@ and a token one provider fetched or forgot is seen by the others at once.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
-from .errors import OfficeRNDAuthError
+from .cache.memory import DEFAULT_MEMORY_CACHE
+from .deadline import Deadline
+from .errors import OfficeRNDAuthError, TokenEndpointError
+from .policy import budget_count, forget_budgets
 from .token import Token
 
-__all__ = ["Flight", "flight_count", "flight_for", "forget_flights"]
+__all__ = ["Flight", "flight_for", "registry_sizes", "reset"]
 
 
 class Flight:
@@ -37,6 +42,25 @@ class Flight:
         self.completed = 0
         self.last_error: OfficeRNDAuthError | None = None
         self.held: tuple[Any, Token] | None = None
+
+    @contextlib.contextmanager
+    def locked(self, deadline: Deadline, whose: str) -> Iterator[None]:
+        """Hold the lock, waiting for it no later than ``deadline``.
+
+        Raises:
+            TokenEndpointError: another thread's token request (for ``whose``) outlasted the
+                wait (retryable).
+        """
+        if not self.lock.acquire(timeout=deadline.lock_timeout()):
+            raise TokenEndpointError(
+                f"no token within {deadline.seconds:g} s: another thread's token request for "
+                f"{whose} is still running (raise the call's timeout or token_deadline)",
+                retryable=True,
+            )
+        try:
+            yield
+        finally:
+            self.lock.release()
 
     def record(self, error: OfficeRNDAuthError) -> OfficeRNDAuthError:
         """Remember that an attempt ended in ``error``; return it (to raise)."""
@@ -66,17 +90,26 @@ def flight_for(key: str) -> Flight:
         return flight
 
 
-def flight_count() -> int:
-    """How many flights the process holds (for memory measurements)."""
-    with _registry_lock:
-        return len(_flights)
+def reset() -> None:
+    """Forget the process-wide state: the default memory cache's tokens, every credential's
+    held token and record of failed attempts, every token budget and server-imposed wait.
 
-
-def forget_flights() -> int:
-    """Forget every flight's failures and held token; return how many flights exist."""
+    For test suites (the ``officernd_auth`` pytest plugin calls it before every test): tokens
+    fetched, failures seen or budget spent in one test then never reach the next. Objects that
+    already exist keep working; they start from a clean slate. File and Redis caches are left
+    alone (they are shared on purpose).
+    """
+    DEFAULT_MEMORY_CACHE.clear()
     with _registry_lock:
         flights = list(_flights.values())
     for flight in flights:
         flight.last_error = None
         flight.held = None
-    return len(flights)
+    forget_budgets()
+
+
+def registry_sizes() -> dict[str, int]:
+    """How many per-credential records the process holds (for memory measurements)."""
+    with _registry_lock:
+        flights = len(_flights)
+    return {"flights": flights, "budgets": budget_count()}

@@ -108,14 +108,13 @@ def budget_count() -> int:
         return len(_budgets)
 
 
-def forget_budgets() -> int:
-    """Clear every budget of the process (requests sent, server waits); return how many exist."""
+def forget_budgets() -> None:
+    """Clear every budget of the process (requests sent, server waits)."""
     with _registry_lock:
         budgets = list(_budgets.values())
         _busy_budgets.clear()
     for budget in budgets:
         budget.clear()
-    return len(budgets)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key, resolve_token_cache
 from .deadline import Deadline, wait_bound
@@ -31,11 +31,10 @@ from .errors import (
     RateLimitedError,
     ScopeNotGrantedError,
     ScopeNotGrantedWarning,
-    TokenEndpointError,
     TokenRequestError,
 )
-from .flight import flight_count, flight_for, forget_flights
-from .policy import RetryPolicy, budget_count, budget_for, forget_budgets
+from .flight import flight_for, registry_sizes, reset
+from .policy import RetryPolicy, budget_for
 from .scopes import format_scopes
 from .settings import (
     OPTION_NAMES,
@@ -46,7 +45,7 @@ from .settings import (
     resolve_settings,
     with_provider_options,
 )
-from .token import Token
+from .token import Token, TokenStatus
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -57,6 +56,7 @@ __all__ = [
     "TokenFetcher",
     "TokenProvider",
     "TokenStatus",
+    "registry_sizes",
     "reset",
     "resolve_provider",
     "wait_bound",
@@ -105,60 +105,14 @@ def resolve_provider(
     check_option_names(options, where)
     if not isinstance(provider, TokenProvider):
         raise ConfigurationError(f"provider must be a TokenProvider, got {type(provider).__name__}")
-    given = [
-        name
-        for name, value in (
-            ("client_id", client_id),
-            ("client_secret", client_secret),
-            ("scope", scope),
-        )
-        if value is not None
-    ] + sorted(options)
+    credential = {"client_id": client_id, "client_secret": client_secret, "scope": scope}
+    given = [name for name, value in credential.items() if value is not None] + sorted(options)
     if given:
         raise ConfigurationError(
             f"pass either provider= or its settings, not both: {', '.join(given)} would be "
             "ignored; set them on the TokenProvider instead"
         )
     return provider
-
-
-def reset() -> None:
-    """Forget the process-wide state: the default memory cache's tokens, every credential's
-    held token and record of failed attempts, every token budget and server-imposed wait.
-
-    For test suites (the ``officernd_fake`` fixture calls it): tokens fetched, failures seen or
-    budget spent in one test then never reach the next. Objects that already exist keep working;
-    they start from a clean slate. File and Redis caches are left alone (they are shared on
-    purpose).
-    """
-    DEFAULT_MEMORY_CACHE.clear()
-    forget_flights()
-    forget_budgets()
-
-
-def registry_sizes() -> dict[str, int]:
-    """How many per-credential records the process holds (for memory measurements)."""
-    return {"flights": flight_count(), "budgets": budget_count()}
-
-
-class TokenStatus(NamedTuple):
-    """What the provider knows about its cached token, without any network I/O.
-
-    Attributes:
-        state: ``"none"``, ``"valid"``, ``"renewing"`` (within the leeway: the next call fetches
-            a new one) or ``"expired"``.
-        expires_in: seconds until the cached token expires (``0`` when there is none).
-    """
-
-    state: str
-    expires_in: float
-
-    def __str__(self) -> str:
-        if self.state == "valid":
-            return f"valid for {max(0, int(self.expires_in // 60))} min"
-        if self.state == "renewing":
-            return f"renewing (expires in {max(0, int(self.expires_in))} s)"
-        return self.state
 
 
 @with_provider_options
@@ -271,34 +225,15 @@ class TokenProvider:
     def client(self) -> Any:
         """What sends this provider's token requests (requests' ``TokenClient`` by default)."""
         if self._fetcher is None:
-            from .client import TokenClient  # the requests adapter, when no other was given
-            from .transport import PlainTransport
-
-            settings = self.settings
-            self._fetcher = TokenClient(
-                settings.token_url,
-                settings.client_id,
-                settings.client_secret,
-                timeout=settings.token_timeout,
-                transport=PlainTransport(settings.verify, settings.cert, settings.proxies),
-            )
+            self._fetcher = _requests_client(self.settings, None)
         return self._fetcher
 
     def use_transport(self, transport: Any) -> None:
         """Send token requests over ``transport`` from now on (e.g. the user's session)."""
         if self._fetcher is None:
-            from .client import TokenClient
-
-            settings = self.settings
-            self._fetcher = TokenClient(
-                settings.token_url,
-                settings.client_id,
-                settings.client_secret,
-                timeout=settings.token_timeout,
-                transport=transport,
-            )
+            self._fetcher = _requests_client(self.settings, transport)
         else:
-            self.client.transport = transport
+            self._fetcher.transport = transport  # type: ignore[attr-defined]
 
     def add_listener(self, listener: Callable[[Token], None]) -> None:
         """Call ``listener(token)`` after every token this provider fetches."""
@@ -477,20 +412,8 @@ class TokenProvider:
 
     # -- locks, bounded by the call's deadline ------------------------------------------------
 
-    @contextlib.contextmanager
-    def _flight_lock(self, deadline: Deadline) -> Any:
-        lock = self._flight.lock
-        if not lock.acquire(timeout=deadline.lock_timeout()):
-            raise TokenEndpointError(
-                f"no token within {deadline.seconds:g} s: another thread's token request for "
-                f"client {mask_client_id(self.client_id)!r} is still running (raise the call's "
-                "timeout or token_deadline)",
-                retryable=True,
-            )
-        try:
-            yield
-        finally:
-            lock.release()
+    def _flight_lock(self, deadline: Deadline) -> AbstractContextManager[None]:
+        return self._flight.locked(deadline, f"client {mask_client_id(self.client_id)!r}")
 
     def _cache_lock(self, deadline: Deadline) -> AbstractContextManager[None]:
         """The cache's own lock: across processes for the file and Redis caches."""
@@ -561,3 +484,10 @@ def _takes_timeout(lock: Callable[..., object]) -> bool:
         return "timeout" in inspect.signature(lock).parameters
     except (TypeError, ValueError):
         return False
+
+
+def _requests_client(settings: Settings, transport: Any) -> TokenFetcher:
+    """The requests adapter's token client: the default when no other fetcher is given."""
+    from .client import TokenClient
+
+    return TokenClient.from_settings(settings, transport)

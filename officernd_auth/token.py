@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-__all__ = ["Clock", "Token", "system_clock"]
+__all__ = ["Clock", "Token", "TokenStatus", "system_clock"]
 
 
 class Clock(Protocol):
@@ -144,3 +144,23 @@ class Token:
         )
 
     __str__ = __repr__
+
+
+class TokenStatus(NamedTuple):
+    """What the provider knows about its cached token, without any network I/O.
+
+    Attributes:
+        state: ``"none"``, ``"valid"``, ``"renewing"`` (within the leeway: the next call fetches
+            a new one) or ``"expired"``.
+        expires_in: seconds until the cached token expires (``0`` when there is none).
+    """
+
+    state: str
+    expires_in: float
+
+    def __str__(self) -> str:
+        if self.state == "valid":
+            return f"valid for {max(0, int(self.expires_in // 60))} min"
+        if self.state == "renewing":
+            return f"renewing (expires in {max(0, int(self.expires_in))} s)"
+        return self.state

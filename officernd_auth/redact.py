@@ -1,0 +1,61 @@
+"""Keeping secrets out of text: the forms a secret can take in an echo, and the short, scrubbed
+snippet of a response body that errors and logs may show. Pure text; no HTTP."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from urllib.parse import quote, quote_plus
+
+__all__ = ["mask_secrets", "scrub", "secret_forms"]
+
+_SNIPPET_LENGTH = 160
+_HEX_RUN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The ways a secret can come back in an echo: raw, percent- and form-encoded (either case
+    of hex digits), JSON-escaped and HTML-escaped."""
+    if not secret:
+        return set()
+    forms = {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        quote(secret, safe="/"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+    }
+    return forms | {_lower_hex(form) for form in forms}
+
+
+def _lower_hex(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
+def mask_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` with every form of every secret (see :func:`secret_forms`) replaced by ``***``."""
+    forms = sorted({f for secret in secrets for f in secret_forms(secret)}, key=len, reverse=True)
+    for form in forms:
+        text = text.replace(form, "***")
+    return text
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Shorten a response body into a one-line snippet safe to show in an error or a log.
+
+    Known secrets are masked in every encoded form (before and after unescaping), tags
+    dropped, whitespace folded, anything that looks like a token (long hex runs) masked, and
+    the result cut to a short length.
+    """
+    text = mask_secrets(text, secrets)
+    text = html.unescape(_TAGS.sub(" ", text))
+    text = mask_secrets(text, secrets)
+    text = _HEX_RUN.sub("***", text)
+    text = " ".join(text.split())
+    if len(text) > _SNIPPET_LENGTH:
+        text = text[: _SNIPPET_LENGTH - 3] + "..."
+    return text
