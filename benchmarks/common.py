@@ -1,10 +1,11 @@
-"""Shared pieces: a transport that answers at once, RSS, medians and table printing."""
+"""Shared pieces: a transport that answers at once, RSS, medians, table printing, the report."""
 
 from __future__ import annotations
 
 import os
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -63,3 +64,15 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> s
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells[1:]]
     lines.append(rule)
     return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    """What a run measured: the tables, the targets and whether each holds, the chart's data."""
+
+    tables: list[str] = field(default_factory=list)
+    targets: list[tuple[str, str, bool]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def target(self, what: str, measured: str, holds: bool) -> None:
+        self.targets.append((what, measured, holds))

@@ -69,7 +69,7 @@ def child(name: str, calls: int, threads: int, rounds: int, native: float) -> No
     import time
 
     from .common import API
-    from .run import REDIS_CACHE, emulator, getter_for, start_redis
+    from .getters import REDIS_CACHE, emulator, getter_for, start_redis
 
     def run(get: Callable[[str], object], n: int) -> None:
         if not threads:

@@ -234,11 +234,11 @@ class OfficeRNDAuth(AuthBase):
         # The call's timeout bounds the wait for the new token, as it bounds each wait for the
         # API (requests' timeouts are per wait, not per call).
         deadline = Deadline.for_call(kwargs.get("timeout"), self.provider.token_deadline)
-        self.provider.invalidate(used, deadline=deadline)
-        token = self.provider.get_token(deadline=deadline)
-        # Release the connection before re-sending on it.
+        # Release the connection first: before re-sending on it, and in case no token comes.
         _ = response.content
         response.close()
+        self.provider.invalidate(used, deadline=deadline)
+        token = self.provider.get_token(deadline=deadline)
         retry = request.copy()
         retry.hooks = {
             event: [hook for hook in hooks if hook != self.handle_401]

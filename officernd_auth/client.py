@@ -241,7 +241,8 @@ class TokenClient:
             )
         except requests.Timeout as exc:
             failure = (
-                f"the token endpoint {self.token_url} did not answer within {(connect, read)} s "
+                f"the token endpoint {self.token_url} did not answer within "
+                f"{connect:.3g} s (connect) / {read:.3g} s (read) "
                 f"({type(exc).__name__}); it will be retried on the next request"
             )
         except requests.RequestException as exc:

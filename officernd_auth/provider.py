@@ -33,7 +33,7 @@ from .errors import (
     ScopeNotGrantedWarning,
     TokenRequestError,
 )
-from .flight import flight_for, registry_sizes, reset
+from .flight import flight_for, registry_sizes, reset  # noqa: F401  (registry_sizes: benchmarks)
 from .policy import RetryPolicy, budget_for
 from .scopes import format_scopes
 from .settings import (
@@ -56,7 +56,6 @@ __all__ = [
     "TokenFetcher",
     "TokenProvider",
     "TokenStatus",
-    "registry_sizes",
     "reset",
     "resolve_provider",
     "wait_bound",
