@@ -63,7 +63,7 @@ def _imports(module: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[
             while target and target not in known:
                 target = target.rpartition(".")[0]
             if target and target != module and "." in target:  # the root package is lazy
-                yield target, node.lineno
+                yield target, getattr(node, "lineno", 0)
 
 
 def _cycles(package: str) -> list[list[str]]:
