@@ -4,7 +4,7 @@ The session and the auth adapter both ask :meth:`TokenProvider.get_token` and ne
 their own whether to fetch, so the two entry points behave the same by construction. The
 decisions it leans on each live in one module: the settings (:mod:`officernd_auth.settings`),
 how long a call may wait (:mod:`officernd_auth.deadline`), whether a request may be sent or
-retried (:mod:`officernd_auth.policy`) and single flight (:mod:`officernd_auth.flight`).
+retried (:mod:`officernd_auth.policy`) and single flight (``officernd_auth.flight``).
 Freshness is decided here only (:meth:`TokenProvider.renews_at`): caches are stores.
 
 This module imports no HTTP library. The token requests themselves go through a
@@ -37,7 +37,6 @@ from .flight import flight_for, registry_sizes, reset  # noqa: F401  (registry_s
 from .policy import RetryPolicy, budget_for
 from .scopes import format_scopes
 from .settings import (
-    OPTION_NAMES,
     ProviderOptions,
     Settings,
     check_option_names,
@@ -51,8 +50,6 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = [
-    "OPTION_NAMES",
-    "ProviderOptions",
     "TokenFetcher",
     "TokenProvider",
     "TokenStatus",

@@ -30,22 +30,14 @@ __all__ = [
     "DEFAULT_LEEWAY",
     "DEFAULT_TOKEN_URL",
     "ENVIRONMENT",
-    "OPTION_DOCS",
     "OPTION_NAMES",
     "ProviderOptions",
     "Settings",
-    "check_option_names",
-    "check_url",
     "environment_value",
-    "is_loopback",
-    "mask_client_id",
-    "normalise_url",
-    "origin_of",
     "resolve_settings",
-    "with_provider_options",
 ]
 
-_T = TypeVar("_T")
+_Documented = TypeVar("_Documented")
 
 DEFAULT_TOKEN_URL = "https://identity.officernd.com/oauth/token"
 DEFAULT_API_URL = "https://app.officernd.com"
@@ -88,8 +80,8 @@ class ProviderOptions(TypedDict, total=False):
 
     ``OfficeRNDSession``, ``OfficeRNDAuth``, ``TokenProvider`` and ``resolve_provider`` take
     these as keyword arguments under these names; a name not listed here is a ``TypeError``.
-    Each is validated once, by :func:`resolve_settings`. What each means and its default:
-    :data:`OPTION_DOCS`.
+    Each is validated once, by :func:`~officernd_auth.settings.resolve_settings`; what each
+    means and its default is in the ``Args`` of the classes that take them.
     """
 
     token_url: str | None
@@ -152,7 +144,7 @@ OPTION_DOCS: Mapping[str, str] = {
 }
 
 
-def with_provider_options(obj: _T) -> _T:
+def with_provider_options(obj: _Documented) -> _Documented:
     """Put one ``Args:`` entry per provider option (from :data:`OPTION_DOCS`) where ``obj``'s
     docstring has the line ``{provider_options}``, so ``help()`` shows each option where it is
     accepted, written once."""
