@@ -1,9 +1,12 @@
 """May I send a token request, and may I retry: the budget and the retry policy, in one place.
 
-* :class:`Budget`: per (token URL, client id), when the last token requests were sent and until
-  when the server asked us to wait (a 429). OfficeRND counts 5 token requests a minute per
-  application, failures included; every provider of the process that shares the credential
-  shares its budget.
+* :class:`Budget`: per application (token URL, client id), when the last token requests were
+  sent and until when the server asked us to wait (a 429). OfficeRND counts 5 token requests a
+  minute per application, failures included; every provider of the process that shares the
+  credential shares its budget.
+* :class:`SharedBudget`: the same, kept in a token cache that other processes and hosts share
+  (file, Redis), so that all of them together stay within the limit and honour a 429 any of them
+  saw. If the cache cannot be reached, the process's own :class:`Budget` decides meanwhile.
 * :class:`RetryPolicy`: spending the budget, how long a 429 blocks it, and whether (and after
   how long) a failed token request is retried. Errors say whether they may be retried
   (``TokenRequestError.retryable``); the policy never reads a message.
@@ -14,21 +17,54 @@ Nothing here does I/O or imports an HTTP library.
 from __future__ import annotations
 
 import collections
+import contextlib
+import math
 import random
 import threading
 import weakref
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from .deadline import Deadline
 from .errors import OfficeRNDAuthError, RateLimitedError, TokenRequestError
 from .settings import Settings, mask_client_id
 from .token import Clock, system_clock
 
-__all__ = ["Budget", "RetryPolicy", "budget_count", "budget_for", "forget_budgets"]
+__all__ = [
+    "Budget",
+    "BudgetStore",
+    "Refusal",
+    "RetryPolicy",
+    "SharedBudget",
+    "budget_count",
+    "budget_for",
+    "forget_budgets",
+]
+
+#: Why a token request was not let out: ``(seconds to wait, "server" or "budget")``.
+Refusal = tuple[float, str]
+
+
+@runtime_checkable
+class BudgetStore(Protocol):
+    """A token cache that also keeps each application's budget (``FileTokenCache``,
+    ``RedisTokenCache``). Both methods raise ``OSError`` when the shared state is out of reach."""
+
+    def spend_budget(
+        self, application: str, now: float, limit: int | None, window: float
+    ) -> Refusal | None:
+        """Record one token request at ``now``, or say why not and for how long."""
+
+    def block_budget(self, application: str, until: float, now: float) -> None:
+        """Let no token request out before ``until`` (the server answered 429 at ``now``)."""
 
 
 class Budget:
-    """Per (token URL, client id): when the last token requests were sent, and any server wait."""
+    """Per application, in this process: when the last token requests were sent, and any server
+    wait."""
+
+    #: Where the budget is shared (for messages): nowhere beyond this process.
+    shared_through: str | None = None
 
     __slots__ = ("__weakref__", "blocked_until", "busy_until", "clock", "lock", "sent")
 
@@ -40,15 +76,20 @@ class Budget:
         self.busy_until = 0.0
         self.clock: Clock = system_clock
 
-    def acquire(self, now: float, limit: int | None, window: float, clock: Clock) -> float | None:
-        """Record one token request; or return how many seconds until one is allowed."""
+    @property
+    def local(self) -> Budget:
+        """The in-process budget (this one)."""
+        return self
+
+    def acquire(self, now: float, limit: int | None, window: float, clock: Clock) -> Refusal | None:
+        """Record one token request; or say how many seconds until one is allowed, and why."""
         with self.lock:
             while self.sent and self.sent[0] <= now - window:
                 self.sent.popleft()
             if now < self.blocked_until:
-                return self.blocked_until - now
+                return (self.blocked_until - now, "server")
             if limit is not None and len(self.sent) >= limit:
-                return self.sent[0] + window - now
+                return (self.sent[0] + window - now, "budget")
             self.sent.append(now)
             self.busy_until = max(self.busy_until, now + window)
             self.clock = clock
@@ -71,6 +112,37 @@ class Budget:
     def idle(self) -> bool:
         """True when forgetting this budget changes nothing: no send in its window, no block."""
         return self.clock() >= self.busy_until
+
+
+class SharedBudget:
+    """An application's budget kept in a cache that other processes share.
+
+    Args:
+        store: the cache that keeps it.
+        application: the application's key (see ``cache.base.application_key``: token URL and
+            client id, never the secret).
+        local: this process's :class:`Budget`, which decides while the store is out of reach
+            and also remembers every 429 seen here.
+    """
+
+    def __init__(self, store: BudgetStore, application: str, local: Budget) -> None:
+        self.store = store
+        self.application = application
+        self.local = local
+        self.shared_through = repr(store)
+
+    def acquire(self, now: float, limit: int | None, window: float, clock: Clock) -> Refusal | None:
+        """As :meth:`Budget.acquire`, across every process that shares the store."""
+        try:
+            return self.store.spend_budget(self.application, now, limit, window)
+        except OSError:
+            return self.local.acquire(now, limit, window, clock)
+
+    def block(self, until: float, clock: Clock) -> None:
+        """As :meth:`Budget.block`, for every process that shares the store."""
+        self.local.block(until, clock)
+        with contextlib.suppress(OSError):
+            self.store.block_budget(self.application, until, clock())
 
 
 # Budgets live as long as a provider refers to them (weak values), so a service that serves many
@@ -146,21 +218,21 @@ class RetryPolicy:
             settings.clock,
         )
 
-    def spend(self, budget: Budget, key: tuple[str, str]) -> float | None:
-        """Take one token request from ``budget``: ``None`` when it may be sent, else the
-        seconds until one may."""
-        wait = budget.acquire(self.clock(), self.token_budget, self.budget_window, self.clock)
-        if wait is None:
-            _keep_busy(key, budget)
-        return wait
+    def spend(self, budget: Budget | SharedBudget, key: tuple[str, str]) -> Refusal | None:
+        """Take one token request from ``budget``: ``None`` when it may be sent, else how many
+        seconds until one may, and whether the server or the budget decided it."""
+        refusal = budget.acquire(self.clock(), self.token_budget, self.budget_window, self.clock)
+        if refusal is None:
+            _keep_busy(key, budget.local)
+        return refusal
 
     def server_said_wait(
-        self, budget: Budget, key: tuple[str, str], error: RateLimitedError
+        self, budget: Budget | SharedBudget, key: tuple[str, str], error: RateLimitedError
     ) -> None:
         """The server answered 429: send nothing until its ``Retry-After`` (or a window)."""
         wait = error.retry_after if error.retry_after is not None else self.budget_window
         budget.block(self.clock() + wait, self.clock)
-        _keep_busy(key, budget)
+        _keep_busy(key, budget.local)
 
     def retry_delay(
         self, error: TokenRequestError, attempt: int, deadline: Deadline
@@ -175,25 +247,35 @@ class RetryPolicy:
 
     def refusal(
         self,
-        budget: Budget,
-        wait: float,
+        budget: Budget | SharedBudget,
+        refused: Refusal,
         client_id: str,
         last_error: OfficeRNDAuthError | None,
     ) -> RateLimitedError:
-        """The error for a token request the budget did not let out."""
+        """The error for a token request the budget did not let out: how long to wait, who
+        decided, and where the budget is shared."""
+        wait, reason = refused
         because = f" The last token request failed: {last_error.message}" if last_error else ""
-        if budget.blocked_until > self.clock():
+        shared = budget.shared_through
+        if reason == "server":
             why = "the token endpoint answered 429 Too Many Requests"
+            if shared:
+                why += f" (to this or another process sharing {shared})"
         else:
             why = (
                 f"the token budget for client {mask_client_id(client_id)!r} is spent "
                 f"({self.token_budget} token requests per {self.budget_window:.0f} s, as "
-                "OfficeRND allows)"
+                "OfficeRND allows"
+                + (f", counted for every process sharing {shared})" if shared else ")")
             )
+        advice = (
+            ""
+            if shared
+            else " Share one session or auth object per credential; across processes share a "
+            "token cache: set OFFICERND_TOKEN_CACHE to a directory (FileTokenCache) or a "
+            "redis:// URL (RedisTokenCache)."
+        )
         return RateLimitedError(
-            f"not sent: {why}; retry in {wait:.0f} s. Share one session or auth object per "
-            "credential; across processes share a token cache: set OFFICERND_TOKEN_CACHE to a "
-            "directory (FileTokenCache) or a redis:// URL (RedisTokenCache)."
-            f"{because}",
+            f"not sent: {why}; retry in {max(1, math.ceil(wait)):d} s.{advice}{because}",
             retry_after=wait,
         )

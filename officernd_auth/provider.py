@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key, resolve_token_cache
+from .cache.base import application_key
 from .deadline import Deadline, wait_bound
 from .errors import (
     ConfigurationError,
@@ -34,7 +35,7 @@ from .errors import (
     TokenRequestError,
 )
 from .flight import flight_for, registry_sizes, reset  # noqa: F401  (registry_sizes: benchmarks)
-from .policy import RetryPolicy, budget_for
+from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
 from .scopes import format_scopes
 from .settings import (
     ProviderOptions,
@@ -192,7 +193,16 @@ class TokenProvider:
         self._fetcher = fetcher
         self._listeners: list[Callable[[Token], None]] = []
         self._flight = flight_for(self.key)
-        self._budget = budget_for(self.token_url, self.client_id)
+        self._budget = self._budget_for()
+
+    def _budget_for(self) -> Budget | SharedBudget:
+        """The application's budget: in the shared cache if it keeps budgets, else this
+        process's."""
+        local = budget_for(self.token_url, self.client_id)
+        if isinstance(self.token_cache, BudgetStore):
+            application = application_key(self.token_url, self.client_id)
+            return SharedBudget(self.token_cache, application, local)
+        return local
 
     def __repr__(self) -> str:
         return (
@@ -213,7 +223,7 @@ class TokenProvider:
             state["token_cache"] = DEFAULT_MEMORY_CACHE
         self.__dict__.update(state)
         self._flight = flight_for(self.key)
-        self._budget = budget_for(self.token_url, self.client_id)
+        self._budget = self._budget_for()
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -426,13 +436,13 @@ class TokenProvider:
         budget_key = (self.token_url, self.client_id)
         attempt = 0
         while True:
-            wait = policy.spend(self._budget, budget_key)
-            if wait is not None:
+            refused = policy.spend(self._budget, budget_key)
+            if refused is not None:
                 if attempt > 0 and flight.last_error is not None:
                     # Out of budget mid-retry: the failure the retries were for is the answer,
                     # and it is the answer for the threads waiting on this flight too.
                     raise flight.record(flight.last_error)
-                raise policy.refusal(self._budget, wait, self.client_id, flight.last_error)
+                raise policy.refusal(self._budget, refused, self.client_id, flight.last_error)
             self.token_requests += 1
             try:
                 token = self.client.fetch_token(

@@ -20,8 +20,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
+from requests.adapters import BaseAdapter, HTTPAdapter
+from urllib3.util.retry import Retry
 
-__all__ = ["PlainTransport", "SessionTransport", "Transport", "TransportOverrides"]
+__all__ = [
+    "PlainTransport",
+    "SessionTransport",
+    "Transport",
+    "TransportOverrides",
+    "single_attempt",
+]
 
 #: Per-call transport settings (``verify``, ``cert``, ``proxies``, as for ``requests``).
 TransportOverrides = Mapping[str, Any]
@@ -68,9 +76,23 @@ class Transport:
             settings.get("verify"),
             settings.get("cert"),
         )
-        response: requests.Response = session.send(
-            prepared, timeout=timeout, allow_redirects=False, **merged
-        )
+        adapter = session.get_adapter(prepared.url or url)
+        once = single_attempt(adapter)
+        response: requests.Response
+        if once is adapter:
+            # Through the session, as any request: mocking libraries that patch Session.send
+            # see it too. Redirects are never followed.
+            response = session.send(prepared, timeout=timeout, allow_redirects=False, **merged)
+        else:
+            # The user's adapter retries: its copy that sends once (see single_attempt).
+            response = once.send(
+                prepared,
+                stream=True,
+                timeout=timeout,
+                verify=merged["verify"] if merged["verify"] is not None else True,
+                cert=merged["cert"],
+                proxies=merged["proxies"],
+            )
         return response
 
     def close(self) -> None:
@@ -171,3 +193,25 @@ class SessionTransport(Transport):
     def _hook_list(self, name: str) -> list[Callable[..., Any]]:
         hooks = self._hooks() if self._hooks is not None else {}
         return list(hooks.get(name, ()))
+
+
+def single_attempt(adapter: BaseAdapter) -> BaseAdapter:
+    """``adapter`` as it sends one token request: one POST per attempt, whatever retries the
+    user gave it for API calls.
+
+    An ``HTTPAdapter`` whose ``max_retries`` would re-send the POST on a status (a "retry
+    everything" ``Retry(total=8, status_forcelist=[429, 500, ...], allowed_methods=None)``) or
+    sleep a ``Retry-After`` while we hold the token lock is used through a shallow copy with
+    requests' default of no retries; the copy shares its connection pool, TLS settings and
+    subclass behaviour. Our retry policy retries instead, inside the budget and the deadline.
+    Any other adapter (a mocking library's, say) is used as it is.
+    """
+    if not isinstance(adapter, HTTPAdapter):
+        return adapter
+    retries = adapter.max_retries
+    if not retries.total and not retries.status_forcelist and retries.read is False:
+        return adapter  # requests' default: already one attempt
+    once = object.__new__(type(adapter))
+    once.__dict__.update(adapter.__dict__)
+    once.max_retries = Retry(0, read=False)
+    return once

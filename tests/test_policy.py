@@ -59,9 +59,9 @@ def test_the_budget_lets_five_out_a_minute_then_says_how_long_to_wait() -> None:
     clock = FakeClock()
     retry, budget = policy(clock), Budget()
     assert [retry.spend(budget, KEY) for _ in range(5)] == [None] * 5
-    assert retry.spend(budget, KEY) == pytest.approx(60.0)
+    assert retry.spend(budget, KEY) == (pytest.approx(60.0), "budget")
     clock.advance(30)
-    assert retry.spend(budget, KEY) == pytest.approx(30.0)
+    assert retry.spend(budget, KEY) == (pytest.approx(30.0), "budget")
     clock.advance(30)
     assert retry.spend(budget, KEY) is None  # the first one left the window
     assert policy(clock, token_budget=None).spend(Budget(), KEY) is None  # no limit
@@ -71,13 +71,16 @@ def test_a_429_blocks_the_budget_for_its_retry_after_or_a_window() -> None:
     clock = FakeClock()
     retry, budget = policy(clock), Budget()
     retry.server_said_wait(budget, KEY, RateLimitedError("429", retry_after=12.0))
-    assert retry.spend(budget, KEY) == pytest.approx(12.0)
-    refusal = retry.refusal(budget, 12.0, "client-12345678", None)
+    refused = retry.spend(budget, KEY)
+    assert refused == (pytest.approx(12.0), "server")
+    assert refused is not None
+    refusal = retry.refusal(budget, refused, "client-12345678", None)
     assert "answered 429" in refusal.message
-    assert refusal.retry_after == 12.0
+    assert "retry in 12 s" in refusal.message
+    assert refusal.retry_after == pytest.approx(12.0)
     other = Budget()
     retry.server_said_wait(other, KEY, RateLimitedError("429 without Retry-After"))
-    assert retry.spend(other, KEY) == pytest.approx(60.0)
+    assert retry.spend(other, KEY) == (pytest.approx(60.0), "server")
 
 
 def test_a_refusal_says_why_and_what_failed_last_without_the_client_id() -> None:
@@ -85,7 +88,7 @@ def test_a_refusal_says_why_and_what_failed_last_without_the_client_id() -> None
     retry, budget = policy(clock, token_budget=1), Budget()
     retry.spend(budget, KEY)
     last = TokenEndpointError("the identity server failed", retryable=True)
-    refusal = retry.refusal(budget, 60.0, "client-12345678", last)
+    refusal = retry.refusal(budget, (60.0, "budget"), "client-12345678", last)
     assert "budget" in refusal.message
     assert "the identity server failed" in refusal.message
     assert "client-12345678" not in refusal.message

@@ -118,12 +118,15 @@ def test_session_uses_redis_and_never_stores_the_secret(
     other = make_session(token_cache=RedisTokenCache(redis_server.url))
     assert other.get("members").status_code == 200
     assert fake.token_request_count == 1
-    keys = client.keys("*")  # type: ignore[attr-defined]
-    assert len(keys) == 1
-    key = keys[0].decode()
+    keys = sorted(k.decode() for k in client.keys("*"))  # type: ignore[attr-defined]
+    # the token, and the application's shared budget (its send times)
+    budget, key = sorted(keys, key=lambda k: ":budget:" not in k)
     assert key.startswith("officernd-auth:token:")
+    assert budget.startswith("officernd-auth:token:budget:")
     value = client.get(key).decode()  # type: ignore[attr-defined]
-    for text in (key, value):
+    sent = [m.decode() for m in client.zrange(budget, 0, -1)]  # type: ignore[attr-defined]
+    assert len(sent) == 1
+    for text in (key, value, budget, *sent):
         assert app.client_secret not in text
         assert app.client_id not in text
     assert json.loads(value)["access_token"] == session.access_token
@@ -182,7 +185,8 @@ def test_redis_stopped_mid_run_and_restarted(
     assert session.get("members").status_code == 200
     assert fake.token_request_count == 3
     stored = redis.Redis.from_url(redis_server.url)
-    assert len(stored.keys("officernd-auth:token:*")) == 1  # Redis is in use again
+    tokens = [k for k in stored.keys("officernd-auth:token:*") if b":budget:" not in k]
+    assert len(tokens) == 1  # Redis is in use again
     stored.close()
 
 

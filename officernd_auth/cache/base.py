@@ -20,10 +20,12 @@ from ..settings import ENVIRONMENT, normalise_url
 from ..token import Token
 
 __all__ = [
+    "BUDGET_FORMAT",
     "ENVIRONMENT_VARIABLE",
     "FILE_FORMAT",
     "BaseTokenCache",
     "TokenCache",
+    "application_key",
     "cache_key",
     "normalise_url",
     "record_of",
@@ -32,6 +34,8 @@ __all__ = [
 
 #: Marks our cache records, so that a record of another format is recognised and replaced.
 FILE_FORMAT = "officernd-auth/token-cache/1"
+#: Marks our shared budget records (file cache).
+BUDGET_FORMAT = "officernd-auth/token-budget/1"
 #: A directory or ``redis://`` URL that every process of the user shares by default.
 ENVIRONMENT_VARIABLE = ENVIRONMENT["token_cache"]
 
@@ -98,6 +102,15 @@ def cache_key(token_url: str, client_id: str, client_secret: str, scopes: Iterab
     secret_hash = hashlib.sha256(f"{token_url}\0{client_id}\0{client_secret}".encode()).hexdigest()
     material = json.dumps([token_url, client_id, secret_hash, sorted(set(scopes))])
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def application_key(token_url: str, client_id: str) -> str:
+    """The key of an application's shared token budget: its token URL and client id, hashed.
+
+    Every credential of one application shares it (OfficeRND counts per application, failures
+    with a wrong secret included), so it holds no secret.
+    """
+    return hashlib.sha256(f"budget\0{token_url}\0{client_id}".encode()).hexdigest()
 
 
 def record_of(token: Token) -> str:

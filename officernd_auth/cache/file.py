@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import stat
 import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ..settings import environment_value
 from ..token import Token
-from .base import ENVIRONMENT_VARIABLE, BaseTokenCache, record_of, token_from_record
+from .base import (
+    BUDGET_FORMAT,
+    ENVIRONMENT_VARIABLE,
+    BaseTokenCache,
+    record_of,
+    token_from_record,
+)
 from .memory import MemoryTokenCache
 
 if TYPE_CHECKING:
@@ -168,19 +176,7 @@ class FileTokenCache(BaseTokenCache):
             return
         try:
             self._ensure_directory()
-            path = self.path_for(key)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
-            try:
-                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                    handle.write(record_of(token))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temporary, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+            _write(self.path_for(key), record_of(token))
         except OSError as exc:
             self._degrade(f"cannot write to {self.directory} ({exc.strerror or exc})")
 
@@ -236,6 +232,61 @@ class FileTokenCache(BaseTokenCache):
             yield
         finally:
             file_lock.release()
+
+    # -- the shared token budget (policy.BudgetStore) ---------------------------------------
+
+    def spend_budget(
+        self, application: str, now: float, limit: int | None, window: float
+    ) -> tuple[float, str] | None:
+        """Record one token request of ``application`` at ``now`` for every process sharing
+        this directory; or say how long until one may go, and whether a 429 or the budget
+        decided it.
+
+        Raises:
+            OSError: the directory cannot be used (the caller falls back to its own budget).
+        """
+        with self._budget_record(application) as record:
+            sent = [t for t in record["sent"] if now - window < t <= now + window]
+            record["sent"] = sent
+            if now < record["blocked_until"]:
+                return (record["blocked_until"] - now, "server")
+            if limit is not None and len(sent) >= limit:
+                return (min(sent) + window - now, "budget")
+            sent.append(now)
+            return None
+
+    def block_budget(self, application: str, until: float, now: float) -> None:
+        """Let no process sharing this directory send a token request before ``until`` (it
+        is ``now``).
+
+        Raises:
+            OSError: the directory cannot be used.
+        """
+        with self._budget_record(application) as record:
+            record["sent"] = [t for t in record["sent"] if t <= now]
+            record["blocked_until"] = max(record["blocked_until"], until)
+
+    @contextlib.contextmanager
+    def _budget_record(self, application: str) -> Iterator[dict[str, Any]]:
+        """Read, change and write an application's budget file under its own file lock."""
+        if self._degraded:
+            raise OSError("the token cache directory is not usable")
+        import filelock
+
+        self._ensure_directory()
+        path = self.directory / f"{application}.budget"
+        budget_lock = filelock.FileLock(f"{path}.lock", timeout=self.lock_timeout, mode=0o600)
+        try:
+            budget_lock.acquire()
+        except filelock.Timeout:
+            raise OSError(f"the budget lock {path}.lock stayed held") from None
+        try:
+            raw, _ = _read_trusted(path)
+            record = _budget_from(raw)
+            yield record
+            _write(path, json.dumps({"format": BUDGET_FORMAT, **record}))
+        finally:
+            budget_lock.release()
 
     # -- management (the CLI's ``cache show`` and ``cache clear``) ---------------------------
 
@@ -300,27 +351,10 @@ class FileTokenCache(BaseTokenCache):
         self._trusted = True
 
     def _read(self, path: Path, quiet: bool = False) -> Token | None:
-        raw = b""
-        why = "not an officernd-auth token record"
-        try:
-            descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW)
-        except FileNotFoundError:
+        raw, why = _read_trusted(path)
+        if raw is None:
             return None
-        except OSError as exc:
-            why = f"{type(exc).__name__}; a link is never followed"
-            descriptor = -1
-        if descriptor >= 0:
-            with os.fdopen(descriptor, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                untrusted = _untrusted_file(info)
-                if untrusted:
-                    why = untrusted
-                else:
-                    raw = handle.read(MAX_RECORD_BYTES)
-            if untrusted:
-                # Not ours or open to others: never used, and removed so ours can replace it.
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
+        why = why or "not an officernd-auth token record"
         token = token_from_record(raw) if raw else None
         if token is None and not quiet:
             _warn(
@@ -339,3 +373,60 @@ class FileTokenCache(BaseTokenCache):
                 "between processes.",
                 4,
             )
+
+
+def _read_trusted(path: Path) -> tuple[bytes | None, str]:
+    """``(contents, "")`` of a file of ours (at most ``MAX_RECORD_BYTES``); ``(None, "")`` when
+    there is none; ``(b"", why)`` when it cannot be trusted (another owner, open to others, a
+    link), in which case it is removed so that ours can replace it."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return b"", f"{type(exc).__name__}; a link is never followed"
+    with os.fdopen(descriptor, "rb") as handle:
+        untrusted = _untrusted_file(os.fstat(handle.fileno()))
+        raw = b"" if untrusted else handle.read(MAX_RECORD_BYTES)
+    if untrusted:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return b"", untrusted
+    return raw, "" if raw else "empty"
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` 0600, all at once: a temporary file renamed over the old one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _budget_from(raw: bytes | None) -> dict[str, Any]:
+    """A budget record read from a file; a fresh one for anything that is not ours."""
+    record: dict[str, Any] = {"sent": [], "blocked_until": 0.0}
+    try:
+        loaded = json.loads(raw or b"null")
+    except (ValueError, RecursionError):
+        return record
+    if not isinstance(loaded, dict) or loaded.get("format") != BUDGET_FORMAT:
+        return record
+    sent, blocked = loaded.get("sent"), loaded.get("blocked_until")
+    if isinstance(sent, list) and all(_finite(t) for t in sent):
+        record["sent"] = [float(t) for t in sent[-1000:]]
+    if _finite(blocked):
+        record["blocked_until"] = float(blocked)
+    return record
+
+
+def _finite(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -197,6 +197,75 @@ class RedisTokenCache(BaseTokenCache):
                 except self._errors as exc:
                     self._down(exc)
 
+    # -- the shared token budget (policy.BudgetStore) ---------------------------------------
+
+    # KEYS: the sorted set of send times, the key holding the server's wait.
+    # ARGV: now, limit (-1: none), window, a unique member. Answers {reason, seconds}.
+    _SPEND = """
+local now, limit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('zremrangebyscore', KEYS[1], '-inf', now - window)
+local blocked = tonumber(redis.call('get', KEYS[2]) or '0') or 0
+if now < blocked then return {'server', tostring(blocked - now)} end
+if limit >= 0 and redis.call('zcard', KEYS[1]) >= limit then
+  local oldest = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
+  return {'budget', tostring(tonumber(oldest[2]) + window - now)}
+end
+redis.call('zadd', KEYS[1], now, ARGV[4])
+redis.call('pexpire', KEYS[1], math.ceil(window * 1000))
+return {'ok', '0'}
+"""
+    # KEYS: the key holding the server's wait. ARGV: until, now. Only ever moves it later.
+    _BLOCK = """
+local until, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+local current = tonumber(redis.call('get', KEYS[1]) or '0') or 0
+if until > current and until > now then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', math.ceil((until - now) * 1000))
+end
+return 0
+"""
+
+    def spend_budget(
+        self, application: str, now: float, limit: int | None, window: float
+    ) -> tuple[float, str] | None:
+        """Record one token request of ``application`` at ``now`` for every worker sharing
+        this Redis, atomically; or say how long until one may go, and why.
+
+        Raises:
+            OSError: Redis is unreachable (the caller falls back to its own budget).
+        """
+        keys = self._budget_keys(application)
+        member = f"{now!r}:{os.urandom(6).hex()}"
+        limit_arg = -1 if limit is None else limit
+        answer = self._budget_call(self._SPEND, keys, now, limit_arg, window, member)
+        reason, seconds = (part.decode() if isinstance(part, bytes) else part for part in answer)
+        return None if reason == "ok" else (float(seconds), reason)
+
+    def block_budget(self, application: str, until: float, now: float) -> None:
+        """Let no worker sharing this Redis send a token request before ``until`` (it is
+        ``now``).
+
+        Raises:
+            OSError: Redis is unreachable.
+        """
+        self._budget_call(self._BLOCK, self._budget_keys(application)[1:], until, now)
+
+    def _budget_keys(self, application: str) -> tuple[str, str]:
+        return (
+            f"{self.prefix}budget:{application}:sent",
+            f"{self.prefix}budget:{application}:wait",
+        )
+
+    def _budget_call(self, script: str, keys: tuple[str, ...], *args: object) -> Any:
+        if not self._up():
+            raise ConnectionError("Redis is unreachable")
+        try:
+            answer = self._redis.eval(script, len(keys), *keys, *args)
+        except self._errors as exc:
+            self._down(exc)
+            raise ConnectionError("Redis is unreachable") from None
+        self._recovered()
+        return answer
+
     # -- availability -------------------------------------------------------------------------
 
     def _up(self) -> bool:
