@@ -425,9 +425,7 @@ class TokenClient:
             wait = f"wait {retry_after:.0f} s" if retry_after is not None else "wait a minute"
             return RateLimitedError(
                 f"{where}: OfficeRND allows 5 token requests a minute per client; {wait}, and "
-                "share one session or auth object instead of creating a token per request; "
-                "across processes set OFFICERND_TOKEN_CACHE to a directory (FileTokenCache) "
-                "or a redis:// URL (RedisTokenCache)",
+                "share one session or auth object instead of creating a token per request",
                 retry_after=retry_after,
                 **common,
             )

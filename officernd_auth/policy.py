@@ -207,6 +207,16 @@ class RetryPolicy:
     budget_window: float
     clock: Clock = system_clock
 
+    @property
+    def counted_window(self) -> float:
+        """The window the budget counts in: ``budget_window`` and a margin (5 %, at most 1 s).
+
+        The server counts a request when it arrives, we when we send it; without the margin a
+        request sent the moment our window lets it could arrive while the server's window
+        still holds the one it replaces.
+        """
+        return self.budget_window + min(1.0, 0.05 * self.budget_window)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
         """The policy that ``settings`` ask for."""
@@ -221,18 +231,33 @@ class RetryPolicy:
     def spend(self, budget: Budget | SharedBudget, key: tuple[str, str]) -> Refusal | None:
         """Take one token request from ``budget``: ``None`` when it may be sent, else how many
         seconds until one may, and whether the server or the budget decided it."""
-        refusal = budget.acquire(self.clock(), self.token_budget, self.budget_window, self.clock)
+        refusal = budget.acquire(self.clock(), self.token_budget, self.counted_window, self.clock)
         if refusal is None:
             _keep_busy(key, budget.local)
         return refusal
 
     def server_said_wait(
         self, budget: Budget | SharedBudget, key: tuple[str, str], error: RateLimitedError
-    ) -> None:
-        """The server answered 429: send nothing until its ``Retry-After`` (or a window)."""
+    ) -> RateLimitedError:
+        """The server answered 429: send nothing until its ``Retry-After`` (or a window).
+        Returns the error to raise, saying who else now waits."""
         wait = error.retry_after if error.retry_after is not None else self.budget_window
         budget.block(self.clock() + wait, self.clock)
         _keep_busy(key, budget.local)
+        if budget.shared_through:
+            advice = f"; every process sharing {budget.shared_through} waits too"
+        else:
+            advice = (
+                "; across processes set OFFICERND_TOKEN_CACHE to a directory (FileTokenCache) "
+                "or a redis:// URL (RedisTokenCache), which share this wait and the budget"
+            )
+        return RateLimitedError(
+            error.message + advice,
+            status_code=error.status_code,
+            error=error.error,
+            description=error.description,
+            retry_after=error.retry_after,
+        )
 
     def retry_delay(
         self, error: TokenRequestError, attempt: int, deadline: Deadline

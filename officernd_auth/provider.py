@@ -449,8 +449,9 @@ class TokenProvider:
                     self.scopes, self.clock(), deadline=deadline, overrides=overrides
                 )
             except RateLimitedError as exc:
-                policy.server_said_wait(self._budget, budget_key, exc)
-                raise flight.record(exc) from None
+                raise flight.record(
+                    policy.server_said_wait(self._budget, budget_key, exc)
+                ) from None
             except TokenRequestError as exc:
                 delay = policy.retry_delay(exc, attempt, deadline)
                 if delay is None:

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +16,7 @@ from multiprocess import (
     start_lock_holder,
     start_workers,
 )
+from redis_server import REDIS_SERVER, RedisServer, free_port
 
 from officernd_auth import OfficeRNDSession, TokenProvider
 from officernd_auth.cache import RedisTokenCache, cache_key
@@ -27,67 +24,10 @@ from officernd_auth.errors import TokenCacheWarning
 from officernd_auth.testing import App, FakeOfficeRND
 
 redis = pytest.importorskip("redis", reason="the redis package is not installed")
-REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None, reason="redis-server is not installed (.ci/run installs it)"
 )
 SCOPE = "flex.community.members.read"
-
-
-@dataclass
-class RedisServer:
-    port: int
-    directory: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        assert REDIS_SERVER is not None
-        self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-                "--protected-mode",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        client.close()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

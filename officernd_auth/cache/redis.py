@@ -216,10 +216,10 @@ return {'ok', '0'}
 """
     # KEYS: the key holding the server's wait. ARGV: until, now. Only ever moves it later.
     _BLOCK = """
-local until, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+local stop, now = tonumber(ARGV[1]), tonumber(ARGV[2])
 local current = tonumber(redis.call('get', KEYS[1]) or '0') or 0
-if until > current and until > now then
-  redis.call('set', KEYS[1], ARGV[1], 'PX', math.ceil((until - now) * 1000))
+if stop > current and stop > now then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', math.ceil((stop - now) * 1000))
 end
 return 0
 """

@@ -1,0 +1,153 @@
+"""One budget per application: processes (and hosts) sharing a file or Redis cache stay within
+OfficeRND's 5 token requests a minute together, and honour a 429 any of them saw.
+
+The window is scaled down (OfficeRND's is 60 s; ``budget_window`` and the emulator's
+``rate_window`` are set to WINDOW) so that two windows fit in a few seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from multiprocess import results_of, start_workers
+from redis_server import REDIS_SERVER, RedisServer, free_port
+
+from officernd_auth import RateLimitedError, TokenProvider
+from officernd_auth.testing import App, FakeOfficeRND, Fault
+
+SCOPE = "flex.community.members.read"
+WINDOW = 2.0
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    from officernd_auth import OfficeRNDAuthError, RateLimitedError, TokenProvider
+
+    client_id, secret, token_url, cache, window, start_at, end_at = sys.argv[1:8]
+    provider = TokenProvider(client_id, secret, "flex.community.members.read",
+                             token_url=token_url, token_cache=cache,
+                             budget_window=float(window), max_token_retries=0)
+    while time.time() < float(start_at):
+        time.sleep(0.005)
+    refusals, failures, messages = 0, 0, set()
+    while time.time() < float(end_at):
+        try:
+            provider.get_token()
+        except RateLimitedError as exc:
+            refusals += 1
+            messages.add(exc.message.split(";")[0])
+        except OfficeRNDAuthError:
+            failures += 1
+        time.sleep(0.02)
+    print(json.dumps({"sent": provider.token_requests, "refusals": refusals,
+                      "failures": failures, "messages": sorted(messages)}))
+    """
+)
+
+
+@pytest.fixture(params=["file", "redis"])
+def shared_cache(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A token cache every worker shares: a directory, or a real redis-server's URL."""
+    if request.param == "file":
+        yield str(tmp_path / "cache")
+        return
+    pytest.importorskip("redis")
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def _run(
+    fake: FakeOfficeRND, app: App, secret: str, cache: str, workers: int, seconds: float
+) -> list[dict[str, Any]]:
+    """``workers`` processes asking for a token together for ``seconds``, from one moment."""
+    start_at = time.time() + 3.0  # every interpreter is up by then, even on a loaded machine
+    args = (app.client_id, secret, fake.token_url, cache, str(WINDOW))
+    started = start_workers(workers, WORKER, *args, str(start_at), str(start_at + seconds))
+    return results_of(started)
+
+
+@pytest.mark.slow
+def test_a_fleet_with_a_wrong_secret_stays_within_the_budget_together(shared_cache: str) -> None:
+    workers = 12 if shared_cache.startswith("redis") else 8
+    with FakeOfficeRND(rate_window=WINDOW) as fake:
+        app = fake.add_app([SCOPE])
+        results = _run(fake, app, "a-rotated-secret", shared_cache, workers, seconds=WINDOW * 1.25)
+        statuses = [record.status for record in fake.token_requests]
+    assert 5 <= len(statuses) <= 10  # two windows: 5 in each at most, for all of them together
+    assert 429 not in statuses  # our budget said no before OfficeRND's limit had to
+    assert sum(r["sent"] for r in results) == len(statuses)
+    assert sum(r["refusals"] for r in results) > 0
+    messages = {m for r in results for m in r["messages"]}
+    assert any("counted for every process sharing" in m for m in messages), messages
+
+
+@pytest.mark.slow
+def test_a_429_seen_by_one_process_holds_every_process_sharing_the_cache(
+    shared_cache: str,
+) -> None:
+    with FakeOfficeRND(rate_window=WINDOW) as fake:
+        app = fake.add_app([SCOPE])
+        fake.fail_next_token_requests(Fault.rate_limited(retry_after=20))
+        provider = TokenProvider(
+            app.client_id, app.client_secret, SCOPE, token_url=fake.token_url,
+            token_cache=shared_cache,
+        )  # fmt: skip
+        with pytest.raises(RateLimitedError, match="429"):
+            provider.get_token()
+        results = _run(fake, app, app.client_secret, shared_cache, 6, seconds=1.0)
+        assert fake.token_request_count == 1  # the one that was answered 429
+    assert all(r["sent"] == 0 and r["refusals"] > 0 for r in results), results
+    for result in results:
+        assert result["messages"], result
+        for message in result["messages"]:
+            assert "answered 429" in message
+            assert "another process sharing" in message
+
+
+def test_the_cli_never_runs_into_officernds_limit(tmp_path: Path) -> None:
+    """Three runs with a wrong secret, one with the right one, then calls that need another
+    token: the fifth token request is the last one sent, and what comes after says when to
+    retry instead of being answered 429."""
+    with FakeOfficeRND() as fake:
+        fake.seed_sample()
+        app = fake.add_app([SCOPE, "flex.community.companies.read"])
+        env = {
+            **os.environ,
+            "OFFICERND_TOKEN_URL": fake.token_url,
+            "OFFICERND_API_URL": fake.api_url,
+            "OFFICERND_ORG": "acme",
+            "OFFICERND_CLIENT_ID": app.client_id,
+            "OFFICERND_SCOPE": SCOPE,
+            "OFFICERND_TOKEN_CACHE": str(tmp_path / "cache"),
+        }
+        cli = [sys.executable, "-m", "officernd_auth"]
+        for secret in ["wrong", "wrong", "wrong", app.client_secret]:
+            subprocess.run([*cli, "token"], env={**env, "OFFICERND_CLIENT_SECRET": secret},
+                           capture_output=True, check=False, timeout=60)  # fmt: skip
+        env["OFFICERND_CLIENT_SECRET"] = app.client_secret
+        last = None
+        for _ in range(3):
+            last = subprocess.run(
+                [*cli, "get", "members", "--scope", "flex.community.companies.read"],
+                env=env, capture_output=True, text=True, check=False, timeout=60,
+            )  # fmt: skip
+        statuses = [record.status for record in fake.token_requests]
+    assert statuses.count(401) == 3
+    assert len(statuses) == 5
+    assert 429 not in statuses
+    assert last is not None
+    assert last.returncode == 1
+    assert "retry in" in last.stderr
+    assert json.dumps(app.client_secret) not in last.stderr
