@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from multiprocess import results_of, start_workers
 from redis_server import REDIS_SERVER, RedisServer, free_port
 
-from officernd_auth import RateLimitedError, TokenProvider
+from officernd_auth import OfficeRNDSession, RateLimitedError, TokenEndpointError, TokenProvider
 from officernd_auth.testing import App, FakeOfficeRND, Fault
 
 SCOPE = "flex.community.members.read"
@@ -151,3 +151,41 @@ def test_the_cli_never_runs_into_officernds_limit(tmp_path: Path) -> None:
     assert last.returncode == 1
     assert "retry in" in last.stderr
     assert json.dumps(app.client_secret) not in last.stderr
+
+
+def _retrying_session(make_session: Callable[..., OfficeRNDSession]) -> OfficeRNDSession:
+    """A session with the "retry everything" adapter users mount for API calls."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    session = make_session(token_deadline=5.0, sleep=time.sleep, backoff=0.05)
+    retry_everything = Retry(
+        total=8, backoff_factor=0.1, status_forcelist=[429, 500, 502, 503, 504],
+        allowed_methods=None,
+    )  # fmt: skip
+    session.mount("http://", HTTPAdapter(max_retries=retry_everything))
+    return session
+
+
+def test_a_retrying_adapter_sends_one_token_post_per_attempt(
+    make_session: Callable[..., OfficeRNDSession], fake: FakeOfficeRND
+) -> None:
+    session = _retrying_session(make_session)
+    fake.fail_next_token_requests(Fault.server_error(503), count=100)
+    started = time.monotonic()
+    with pytest.raises(TokenEndpointError, match="503"):
+        session.get("members")
+    assert time.monotonic() - started < 5.0  # within token_deadline
+    assert fake.token_request_count == 3  # one POST per attempt: the first and 2 retries
+
+
+def test_a_retrying_adapter_does_not_sleep_a_retry_after_under_our_lock(
+    make_session: Callable[..., OfficeRNDSession], fake: FakeOfficeRND
+) -> None:
+    session = _retrying_session(make_session)
+    fake.fail_next_token_requests(Fault.rate_limited(retry_after=30), count=100)
+    started = time.monotonic()
+    with pytest.raises(RateLimitedError, match="wait 30 s"):
+        session.get("members")
+    assert time.monotonic() - started < 5.0  # urllib3 did not sleep the 30 s
+    assert fake.token_request_count == 1
