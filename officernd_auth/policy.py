@@ -41,7 +41,7 @@ __all__ = [
     "forget_budgets",
 ]
 
-#: Why a token request was not let out: ``(seconds to wait, "server" or "budget")``.
+#: Why a token request was not let out, as ``(seconds to wait, "server" or "budget")``.
 Refusal = tuple[float, str]
 
 
@@ -63,7 +63,7 @@ class Budget:
     """Per application, in this process: when the last token requests were sent, and any server
     wait."""
 
-    #: Where the budget is shared (for messages): nowhere beyond this process.
+    #: Where the budget is shared, for messages; ``None`` as it is not shared beyond this process.
     shared_through: str | None = None
 
     __slots__ = ("__weakref__", "blocked_until", "busy_until", "clock", "lock", "sent")
@@ -209,7 +209,7 @@ class RetryPolicy:
 
     @property
     def counted_window(self) -> float:
-        """The window the budget counts in: ``budget_window`` and a margin (5 %, at most 1 s).
+        """The budget counts in this window, ``budget_window`` and a margin (5 %, at most 1 s).
 
         The server counts a request when it arrives, we when we send it; without the margin a
         request sent the moment our window lets it could arrive while the server's window
