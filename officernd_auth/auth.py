@@ -19,6 +19,7 @@ from requests.structures import CaseInsensitiveDict
 from .deadline import Deadline
 from .hints import needed_scope
 from .provider import TokenProvider, resolve_provider
+from .redact import Secret
 from .settings import (
     ProviderOptions,
     check_url,
@@ -91,8 +92,10 @@ class OfficeRNDAuth(AuthBase):
         **options: Unpack[ProviderOptions],
     ) -> None:
         """Build the adapter; see the class documentation for the arguments."""
+        secret = Secret.wrap(client_secret)  # no frame holds the secret as text
+        del client_secret
         self.provider = resolve_provider(
-            client_id, client_secret, scope, provider=provider, where="OfficeRNDAuth()", **options
+            client_id, secret, scope, provider=provider, where="OfficeRNDAuth()", **options
         )
         if allowed_hosts is None:
             hosts = list(DEFAULT_ALLOWED_HOSTS)

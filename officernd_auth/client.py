@@ -224,32 +224,10 @@ class TokenClient:
         )
         overrides = dict(overrides or {})
         connect, read = self._timeouts(deadline, overrides.pop("timeout", None))
-        headers = {
-            "Accept": "application/json",
-            "Content-Type": "application/x-www-form-urlencoded",
-            **(overrides.pop("headers", None) or {}),
-        }
-        url, headers, body = self.transport.prepare(
-            self.token_url, headers, self.build_body(scopes)
-        )
         started = time.monotonic()
-        failure: str | None = None
-        response: requests.Response | None = None
-        try:
-            response = self.transport.send(
-                url, headers, body, timeout=(connect, read), overrides=overrides
-            )
-        except requests.Timeout as exc:
-            failure = (
-                f"the token endpoint {self.token_url} did not answer within "
-                f"{connect:.3g} s (connect) / {read:.3g} s (read) "
-                f"({type(exc).__name__}); it will be retried on the next request"
-            )
-        except requests.RequestException as exc:
-            failure = (
-                f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}; "
-                "check the network, proxies, the CA bundle and token_url"
-            )
+        # Sent by a helper: the encoded body (with the secret) lives only in its frame, which
+        # has returned before anything here can raise (error trackers record frames' locals).
+        response, failure = self._send(scopes, connect, read, overrides)
         if response is None:
             # Nothing came back: sending again may work.
             raise TokenEndpointError(failure or "no answer from the token endpoint", retryable=True)
@@ -270,6 +248,37 @@ class TokenClient:
         response = self.transport.inspect(response)
         text = response.content.decode(response.encoding or "utf-8", errors="replace")
         return self.parse_response(response.status_code, response.headers, text, scopes, now)
+
+    def _send(
+        self, scopes: tuple[str, ...], connect: float, read: float, overrides: dict[str, Any]
+    ) -> tuple[requests.Response | None, str | None]:
+        """POST the token request: ``(response, None)``, or ``(None, why)`` when none came."""
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            # Never stored by a caching layer the user installed (requests-cache honours it).
+            "Cache-Control": "no-store",
+            **(overrides.pop("headers", None) or {}),
+        }
+        url, headers, body = self.transport.prepare(
+            self.token_url, headers, self.build_body(scopes)
+        )
+        try:
+            response = self.transport.send(
+                url, headers, body, timeout=(connect, read), overrides=overrides
+            )
+        except requests.Timeout as exc:
+            return None, (
+                f"the token endpoint {self.token_url} did not answer within "
+                f"{connect:.3g} s (connect) / {read:.3g} s (read) "
+                f"({type(exc).__name__}); it will be retried on the next request"
+            )
+        except requests.RequestException as exc:
+            return None, (
+                f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}; "
+                "check the network, proxies, the CA bundle and token_url"
+            )
+        return response, None
 
     def _timeouts(
         self, deadline: Deadline | None, timeout: float | tuple[float, float] | None = None

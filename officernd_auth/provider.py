@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -24,7 +23,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key, resolve_token_cache
-from .cache.base import application_key
+from .cache.base import application_key, lock_takes_timeout
 from .deadline import Deadline, wait_bound
 from .errors import (
     ConfigurationError,
@@ -36,6 +35,7 @@ from .errors import (
 )
 from .flight import flight_for, registry_sizes, reset  # noqa: F401  (registry_sizes: benchmarks)
 from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
+from .redact import Secret
 from .scopes import format_scopes
 from .settings import (
     ProviderOptions,
@@ -96,13 +96,15 @@ def resolve_provider(
         ConfigurationError: every missing or unusable setting, in one message; or settings
             given beside ``provider=``.
     """
+    secret = Secret.wrap(client_secret)  # no frame holds the secret as text
+    del client_secret
     if provider is None:
-        settings = resolve_settings(client_id, client_secret, scope, where=where, **options)
+        settings = resolve_settings(client_id, secret, scope, where=where, **options)
         return TokenProvider.from_settings(settings)
     check_option_names(options, where)
     if not isinstance(provider, TokenProvider):
         raise ConfigurationError(f"provider must be a TokenProvider, got {type(provider).__name__}")
-    credential = {"client_id": client_id, "client_secret": client_secret, "scope": scope}
+    credential = {"client_id": client_id, "client_secret": secret, "scope": scope}
     given = [name for name, value in credential.items() if value is not None] + sorted(options)
     if given:
         raise ConfigurationError(
@@ -142,8 +144,10 @@ class TokenProvider:
         scope: str | Iterable[str],
         **options: Unpack[ProviderOptions],
     ) -> None:
+        secret = Secret.wrap(client_secret)  # no frame holds the secret as text
+        del client_secret
         settings = resolve_settings(
-            client_id, client_secret, scope, environ={}, where="TokenProvider()", **options
+            client_id, secret, scope, environ={}, where="TokenProvider()", **options
         )
         self._configure(settings, None)
 
@@ -185,7 +189,7 @@ class TokenProvider:
                 "subclass officernd_auth.cache.BaseTokenCache to get lock and discard for free"
             )
         self.token_cache: TokenCache = cache if cache is not None else DEFAULT_MEMORY_CACHE
-        self._lock_takes_timeout = _takes_timeout(self.token_cache.lock)
+        self._lock_takes_timeout = lock_takes_timeout(self.token_cache)
         #: How many token requests this provider sent over the network.
         self.token_requests = 0
         self.key = cache_key(self.token_url, self.client_id, settings.client_secret, self.scopes)
@@ -483,14 +487,6 @@ class TokenProvider:
             listener(token)
         logger.debug("got a token for client %s, valid for %.0f s", self.client_id, token.lifetime)
         return token
-
-
-def _takes_timeout(lock: Callable[..., object]) -> bool:
-    """True when a cache's ``lock`` accepts ``timeout=`` (ours do; older custom caches may not)."""
-    try:
-        return "timeout" in inspect.signature(lock).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def _requests_client(settings: Settings, transport: Any) -> TokenFetcher:

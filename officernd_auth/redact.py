@@ -6,9 +6,10 @@ from __future__ import annotations
 import html
 import json
 import re
+from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["mask_secrets", "scrub", "secret_forms"]
+__all__ = ["Secret", "mask_secrets", "scrub", "secret_forms"]
 
 _SNIPPET_LENGTH = 160
 _HEX_RUN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
@@ -59,3 +60,43 @@ def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     if len(text) > _SNIPPET_LENGTH:
         text = text[: _SNIPPET_LENGTH - 3] + "..."
     return text
+
+
+class Secret:
+    """A secret held so that no ``repr``, ``str`` or debugger view shows it.
+
+    The front ends wrap the ``client_secret`` they are given as their first step, so that no
+    frame an exception passes through holds it as plain text in a local (error trackers such as
+    Sentry record every frame's locals by their ``repr``).
+
+    Example:
+        >>> Secret("hunter2")
+        Secret('***')
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    @classmethod
+    def wrap(cls, value: object) -> Any:
+        """``value`` wrapped if it is text; anything else (``None``, a wrong type) as it is."""
+        return cls(value) if isinstance(value, str) else value
+
+    @staticmethod
+    def unwrap(value: object) -> object:
+        """The text of a wrapped secret; anything else as it is."""
+        return value.reveal() if isinstance(value, Secret) else value
+
+    def reveal(self) -> str:
+        """The secret itself."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
+        return (Secret, (self._value,))

@@ -29,6 +29,7 @@ from .hints import ORGANISATION_HINT, organisation_not_found
 from .oauth2 import ClientCredentialsSession, refuse_other_flows, token_listener
 from .paging import PAGE_SIZE, pages, with_progress
 from .provider import TokenProvider, resolve_provider
+from .redact import Secret
 from .settings import (
     DEFAULT_API_URL,
     ProviderOptions,
@@ -105,6 +106,8 @@ class OfficeRNDSession(ClientCredentialsSession):
         **options: Unpack[ProviderOptions],
     ) -> None:
         """Build the session; see the class documentation for the arguments."""
+        secret = Secret.wrap(client_secret)  # no frame holds the secret as text
+        del client_secret
         refuse_other_flows(options)
         if client is not None:
             if type(client) is not BackendApplicationClient:
@@ -122,7 +125,7 @@ class OfficeRNDSession(ClientCredentialsSession):
             options.setdefault("api_version", "v2")
             settings = resolve_settings(
                 client_id,
-                client_secret,
+                secret,
                 scope,
                 where="OfficeRNDSession()",
                 missing_too=() if self.org else ("org",),
@@ -132,7 +135,7 @@ class OfficeRNDSession(ClientCredentialsSession):
         else:
             provider = resolve_provider(
                 client_id,
-                client_secret,
+                secret,
                 scope,
                 provider=provider,
                 where="OfficeRNDSession()",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
+from .redact import Secret
 from .token import Clock, system_clock
 
 if TYPE_CHECKING:
@@ -232,6 +233,9 @@ def resolve_settings(
         ScopeError: a scope is malformed or a near miss of a known one (once the rest is right).
         TypeError: an option that does not exist.
     """
+    # The secret, wrapped at once: no frame an error passes through holds it as text.
+    secret = Secret.wrap(client_secret)
+    del client_secret
     check_option_names(options, where)
     reading = environ is None or bool(environ)
     problems: list[str] = []
@@ -251,7 +255,7 @@ def resolve_settings(
         return ""
 
     resolved_id = credential("client_id", client_id)
-    resolved_secret = credential("client_secret", client_secret)
+    resolved_secret = Secret(credential("client_secret", Secret.unwrap(secret)))
     if scope is None and reading:
         scope = environment_value("scope", environ)
     if scope is None:
@@ -274,7 +278,7 @@ def resolve_settings(
 
     scopes = parse_scopes(scope)  # type: ignore[arg-type]
     check_scopes(scopes, values.get("api_version"))
-    return Settings(resolved_id, resolved_secret, scopes, **values)
+    return Settings(resolved_id, resolved_secret.reveal(), scopes, **values)
 
 
 def _checked_options(

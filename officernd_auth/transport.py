@@ -67,7 +67,8 @@ class Transport:
     ) -> requests.Response:
         """POST the token request; the body is left unread (``stream=True``)."""
         session = self.session()
-        prepared = requests.Request("POST", url, headers=headers, data=body).prepare()
+        hooks = {"response": [_never_redirect]}
+        prepared = requests.Request("POST", url, headers=headers, data=body, hooks=hooks).prepare()
         settings = {**self.defaults(), **{k: v for k, v in overrides.items() if v is not None}}
         merged = session.merge_environment_settings(
             prepared.url,
@@ -215,3 +216,12 @@ def single_attempt(adapter: BaseAdapter) -> BaseAdapter:
     once.__dict__.update(adapter.__dict__)
     once.max_retries = Retry(0, read=False)
     return once
+
+
+def _never_redirect(response: requests.Response, **kwargs: Any) -> requests.Response:
+    """The token request's response hook: a 3xx loses its ``Location``, so requests neither
+    reads its body (it would, unbounded, to follow or to offer the redirect) nor parses an odd
+    ``Location``; the body is then read by our bounded reader like any other."""
+    if 300 <= response.status_code < 400:
+        response.headers.pop("Location", None)
+    return response

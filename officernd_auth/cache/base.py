@@ -27,6 +27,7 @@ __all__ = [
     "TokenCache",
     "application_key",
     "cache_key",
+    "lock_takes_timeout",
     "normalise_url",
     "record_of",
     "token_from_record",
@@ -102,6 +103,16 @@ def cache_key(token_url: str, client_id: str, client_secret: str, scopes: Iterab
     secret_hash = hashlib.sha256(f"{token_url}\0{client_id}\0{client_secret}".encode()).hexdigest()
     material = json.dumps([token_url, client_id, secret_hash, sorted(set(scopes))])
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def lock_takes_timeout(cache: TokenCache) -> bool:
+    """True when a cache's ``lock`` accepts ``timeout=`` (ours do; older custom caches may not)."""
+    import inspect
+
+    try:
+        return "timeout" in inspect.signature(cache.lock).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def application_key(token_url: str, client_id: str) -> str:

@@ -1,0 +1,166 @@
+"""Hardening, second round (issue 24): each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import time
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from officernd_auth import OfficeRNDAuthError, OfficeRNDSession, ScopeError, TokenProvider
+from officernd_auth.testing import App, FakeOfficeRND, Fault
+from officernd_auth.testing.faults import Respond
+
+SECRET = "s3cr3t-Value_that/needs+encoding"
+SCOPE = "flex.community.members.read"
+
+
+@pytest.fixture
+def secret_app(fake: FakeOfficeRND) -> App:
+    return fake.add_app([SCOPE], client_secret=SECRET)
+
+
+def frames_of(error: BaseException) -> Iterator[types.FrameType]:
+    """Every frame the exception (and each one it chains to) passed through, past the test's."""
+    seen: set[int] = set()
+    stack = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback = current.__traceback__
+        if traceback is not None and current is error:
+            traceback = traceback.tb_next  # the test's own frame holds the secret it passed
+        while traceback is not None:
+            yield traceback.tb_frame
+            traceback = traceback.tb_next
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def assert_no_local_holds_the_secret(error: BaseException) -> None:
+    from urllib.parse import quote_plus
+
+    forms = (SECRET, quote_plus(SECRET))
+    for frame in frames_of(error):
+        for name, value in frame.f_locals.items():
+            try:
+                shown = repr(value)  # what an error tracker records of a local
+            except Exception:  # an object half made when the error came  # noqa: S112
+                continue
+            assert not any(form in shown for form in forms), (frame.f_code.co_name, name)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.server_error(503),
+        Respond(401, '{"error": "invalid_client"}', kind="wrong secret"),
+        Fault.rate_limited(5),
+        Fault.slow(1.0),
+        Fault.not_json(),
+    ],
+    ids=["503", "401", "429", "timeout", "not json"],
+)
+def test_no_frame_of_a_failed_token_request_holds_the_secret(
+    fake: FakeOfficeRND, secret_app: App, fault: Fault
+) -> None:
+    session = OfficeRNDSession(
+        secret_app.client_id, SECRET, SCOPE, org="acme", token_url=fake.token_url,
+        api_url=fake.api_url, max_token_retries=0, token_timeout=(1.0, 0.3),
+    )  # fmt: skip
+    fake.fail_next_token_requests(fault)
+    with pytest.raises(OfficeRNDAuthError) as info:
+        session.get("members")
+    assert_no_local_holds_the_secret(info.value)
+
+
+@pytest.mark.parametrize("front_end", ["session", "auth", "provider", "settings"])
+def test_no_frame_of_a_construction_error_holds_the_secret(
+    monkeypatch: pytest.MonkeyPatch, front_end: str
+) -> None:
+    from officernd_auth import OfficeRNDAuth
+    from officernd_auth.provider import resolve_provider
+
+    monkeypatch.setenv("OFFICERND_CLIENT_SECRET", SECRET)
+    typo = "flex.community.member.read"  # a near miss: ScopeError
+    make: dict[str, Callable[[], object]] = {
+        "session": lambda: OfficeRNDSession("client-id", scope=typo),
+        "auth": lambda: OfficeRNDAuth("client-id", scope=typo),
+        "provider": lambda: TokenProvider("client-id", SECRET, typo),
+        "settings": lambda: resolve_provider("client-id", SECRET, typo),
+    }
+    with pytest.raises(ScopeError) as info:
+        make[front_end]()
+    assert_no_local_holds_the_secret(info.value)
+
+
+@dataclass(frozen=True)
+class DrippedRedirect(Respond):
+    """A 302 whose body arrives a byte at a time."""
+
+    drip_interval: float = 0.05
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Respond(302, "x" * 5_000_000, "text/html", (("Location", "https://portal/"),), "big"),
+        DrippedRedirect(302, "x" * 400, "text/html", (("Location", "https://portal/"),), "drip"),
+    ],
+    ids=["5 MB", "dripped"],
+)
+def test_a_redirect_gets_the_same_bounds_as_any_answer(
+    fake: FakeOfficeRND, app: App, fault: Fault
+) -> None:
+    session = OfficeRNDSession(
+        app.client_id, app.client_secret, SCOPE, org="acme", token_url=fake.token_url,
+        api_url=fake.api_url, max_token_retries=0, token_timeout=(1.0, 0.5), token_deadline=1.0,
+    )  # fmt: skip
+    fake.fail_next_token_requests(fault)
+    started = time.monotonic()
+    with pytest.raises(OfficeRNDAuthError, match=r"64 KiB|too slowly"):
+        session.get("members")
+    assert time.monotonic() - started < 3  # a dripped 400 bytes would take 20 s
+
+
+@pytest.mark.parametrize("location", ["http://[::1", "https://example.com\uff0fx", "\udcff"])
+def test_an_odd_location_on_a_redirect_is_our_error(
+    fake: FakeOfficeRND, app: App, location: str
+) -> None:
+    session = OfficeRNDSession(
+        app.client_id, app.client_secret, SCOPE, org="acme", token_url=fake.token_url,
+        api_url=fake.api_url, max_token_retries=0,
+    )  # fmt: skip
+    raw_location = location.encode("utf-8", "surrogateescape").decode("latin-1")
+    fake.fail_next_token_requests(Respond(302, "", "text/plain", (("Location", raw_location),)))
+    with pytest.raises(OfficeRNDAuthError, match="redirected"):
+        session.get("members")
+
+
+def test_a_cache_that_stores_posts_never_stores_the_token_exchange(
+    fake: FakeOfficeRND, app: App, tmp_path: Any
+) -> None:
+    requests_cache = pytest.importorskip("requests_cache")
+    from officernd_auth import OfficeRNDAuth
+
+    cached = requests_cache.CachedSession(
+        str(tmp_path / "http"), backend="sqlite", allowable_methods=("GET", "POST")
+    )
+    auth = OfficeRNDAuth(
+        app.client_id, app.client_secret, SCOPE, token_url=fake.token_url,
+        api_url=fake.api_url, session=cached,
+    )  # fmt: skip
+    url = fake.api_url + "/api/v2/organizations/acme/members"
+    assert cached.get(url, auth=auth).status_code == 200
+    fake.expire_tokens()  # the API refuses the first token from now on
+    again = cached.get(url, auth=auth, params={"$limit": 5})
+    assert again.status_code == 200  # with a new token: the exchange was not replayed
+    assert fake.token_request_count == 2
+    cached.close()
+    stored = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    assert app.client_secret.encode() not in stored
+    assert b"access_token" not in stored
