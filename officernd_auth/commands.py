@@ -280,6 +280,15 @@ def cmd_cache(args: argparse.Namespace) -> int:
             "use its own tools (e.g. redis-cli) to inspect it",
             EXIT_USAGE,
         )
+    foreign = cache.foreign_files()
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise CommandError(
+            f"{cache.directory} is not an officernd-auth token cache (it holds {shown}); "
+            "nothing was shown or removed. Give the cache's own directory with --cache-dir "
+            "or OFFICERND_TOKEN_CACHE",
+            EXIT_USAGE,
+        )
     if args.action == "clear":
         print(f"removed {cache.clear()} cached token(s) from {cache.directory}")
         return EXIT_OK

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -164,3 +168,49 @@ def test_a_cache_that_stores_posts_never_stores_the_token_exchange(
     stored = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
     assert app.client_secret.encode() not in stored
     assert b"access_token" not in stored
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "officernd_auth", *args],
+        capture_output=True, text=True, check=False, timeout=60, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("action", ["show", "clear"])
+def test_the_cache_commands_refuse_a_directory_that_is_not_a_token_cache(
+    tmp_path: Path, action: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("package.json", "tsconfig.json"):
+        (project / name).write_text("{}")
+        (project / name).chmod(0o644)
+    done = _cli("cache", action, "--cache-dir", str(project))
+    assert done.returncode == 2
+    assert "not an officernd-auth token cache" in done.stderr
+    assert sorted(p.name for p in project.iterdir()) == ["package.json", "tsconfig.json"]
+
+
+def test_showing_the_cache_never_deletes_and_clearing_deletes_only_token_records(
+    tmp_path: Path,
+) -> None:
+    from officernd_auth.cache import FileTokenCache
+    from officernd_auth.token import Token
+
+    cache = FileTokenCache(tmp_path / "cache")
+    now = time.time()
+    cache.set("a" * 64, Token("t" * 40, expires_at=now + 3600, obtained_at=now))
+    odd = cache.directory / ("b" * 64 + ".json")
+    odd.write_text("not a record")
+    odd.chmod(0o644)  # "untrusted": a reader ignores it; showing must not delete it
+    budget = cache.directory / ("c" * 64 + ".budget")
+    budget.write_text("{}")
+    shown = _cli("cache", "show", "--cache-dir", str(cache.directory))
+    assert shown.returncode == 0, shown.stderr
+    assert "aaaaaaaaaaaa" in shown.stdout
+    assert odd.exists()
+    cleared = _cli("cache", "clear", "--cache-dir", str(cache.directory))
+    assert "removed 1 cached token(s)" in cleared.stdout
+    assert odd.exists()
+    assert budget.exists()

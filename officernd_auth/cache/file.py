@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import stat
 import threading
 import warnings
@@ -31,6 +32,9 @@ __all__ = ["CacheEntry", "FileTokenCache", "default_cache_dir"]
 
 #: Opening never follows a link where the platform can refuse to.
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: The names our caches write: token records and their locks (a cache key, 64 hex digits),
+#: budget records and their locks (an application key, likewise), temporary files.
+_OURS = re.compile(r"[0-9a-f]{64}\.(json|lock|budget|budget\.lock)|\.[0-9a-f]{64}\..*\.tmp")
 #: A token record is a few hundred bytes.
 MAX_RECORD_BYTES = 64 * 1024
 
@@ -291,20 +295,28 @@ class FileTokenCache(BaseTokenCache):
     # -- management (the CLI's ``cache show`` and ``cache clear``) ---------------------------
 
     def entries(self) -> list[CacheEntry]:
-        """Every readable entry, without token values."""
+        """Every readable token entry, without token values. Reads only: never removes a file."""
         found = []
-        with contextlib.suppress(OSError):
-            for path in sorted(self.directory.glob("*.json")):
-                token = self._read(path, quiet=True)
-                if token is not None:
-                    found.append(CacheEntry(path.stem, token.scopes, token.expires_at, path))
+        for path in self._token_files():
+            raw, _ = _read_trusted(path, remove_untrusted=False)
+            token = token_from_record(raw) if raw else None
+            if token is not None:
+                found.append(CacheEntry(path.stem, token.scopes, token.expires_at, path))
         return found
 
-    def clear(self) -> int:
-        """Delete every cached token file; return how many were deleted."""
-        removed = 0
+    def foreign_files(self) -> list[str]:
+        """The names in the directory that no officernd-auth cache writes: a directory with
+        any is not a token cache (``cache show`` and ``cache clear`` refuse it)."""
         with contextlib.suppress(OSError):
-            for path in self.directory.glob("*.json"):
+            return sorted(p.name for p in self.directory.iterdir() if not _OURS.fullmatch(p.name))
+        return []
+
+    def clear(self) -> int:
+        """Delete every token record of ours (nothing else); return how many were deleted."""
+        removed = 0
+        for path in self._token_files():
+            raw, _ = _read_trusted(path, remove_untrusted=False)
+            if raw and token_from_record(raw) is not None:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                     removed += 1
@@ -313,6 +325,11 @@ class FileTokenCache(BaseTokenCache):
         return removed
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _token_files(self) -> list[Path]:
+        with contextlib.suppress(OSError):
+            return sorted(p for p in self.directory.glob("*.json") if _OURS.fullmatch(p.name))
+        return []
 
     def _ensure_directory(self) -> None:
         """Create the directory (and every missing parent) 0700, then check it can be trusted.
@@ -375,10 +392,10 @@ class FileTokenCache(BaseTokenCache):
             )
 
 
-def _read_trusted(path: Path) -> tuple[bytes | None, str]:
+def _read_trusted(path: Path, remove_untrusted: bool = True) -> tuple[bytes | None, str]:
     """``(contents, "")`` of a file of ours (at most ``MAX_RECORD_BYTES``); ``(None, "")`` when
     there is none; ``(b"", why)`` when it cannot be trusted (another owner, open to others, a
-    link), in which case it is removed so that ours can replace it."""
+    link), in which case it is removed so that ours can replace it (unless told not to)."""
     try:
         descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW)
     except FileNotFoundError:
@@ -389,8 +406,9 @@ def _read_trusted(path: Path) -> tuple[bytes | None, str]:
         untrusted = _untrusted_file(os.fstat(handle.fileno()))
         raw = b"" if untrusted else handle.read(MAX_RECORD_BYTES)
     if untrusted:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        if remove_untrusted:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
         return b"", untrusted
     return raw, "" if raw else "empty"
 
