@@ -20,17 +20,9 @@ from .deadline import Deadline
 from .hints import needed_scope
 from .provider import TokenProvider, resolve_provider
 from .redact import Secret
-from .settings import (
-    ProviderOptions,
-    check_url,
-    front_end_setting,
-    is_loopback,
-    mask_client_id,
-    origin_of,
-    url_path,
-    with_provider_options,
-)
+from .settings import ProviderOptions, front_end_setting, mask_client_id, with_provider_options
 from .transport import SessionTransport
+from .urls import check_url, is_loopback, origin_of, url_path
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

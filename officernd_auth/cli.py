@@ -221,7 +221,8 @@ def _cached_token(args: argparse.Namespace) -> str | None:
         return None
     from .cache.base import cache_key
     from .cache.file import FileTokenCache
-    from .settings import DEFAULT_LEEWAY, normalise_url
+    from .settings import DEFAULT_LEEWAY
+    from .urls import normalise_url
 
     token_url = args.token_url or environment_value("token_url") or DEFAULT_TOKEN_URL
     token_url = normalise_url(token_url.strip().rstrip("/"))

@@ -19,8 +19,8 @@ from requests_oauthlib import OAuth2Session
 from .errors import ConfigurationError
 from .provider import TokenProvider
 from .scopes import parse_scopes
-from .settings import normalise_url
 from .token import Token
+from .urls import normalise_url
 
 __all__ = ["ClientCredentialsSession", "refuse_other_flows", "token_listener"]
 

@@ -46,6 +46,7 @@ from .settings import (
     with_provider_options,
 )
 from .token import Token, TokenStatus
+from .urls import origin_url
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -202,9 +203,12 @@ class TokenProvider:
     def _budget_for(self) -> Budget | SharedBudget:
         """The application's budget: in the shared cache if it keeps budgets, else this
         process's."""
-        local = budget_for(self.token_url, self.client_id)
+        # Keyed by the endpoint's origin, not its full URL: every spelling of one server's path
+        # (a trailing dot, a query, doubled or escaped slashes) shares one budget.
+        server = origin_url(self.token_url)
+        local = budget_for(server, self.client_id)
         if isinstance(self.token_cache, BudgetStore):
-            application = application_key(self.token_url, self.client_id)
+            application = application_key(server, self.client_id)
             return SharedBudget(self.token_cache, application, local)
         return local
 
@@ -437,7 +441,7 @@ class TokenProvider:
         self, deadline: Deadline, overrides: Mapping[str, Any] | None = None
     ) -> Token:
         flight, policy = self._flight, self.policy
-        budget_key = (self.token_url, self.client_id)
+        budget_key = (origin_url(self.token_url), self.client_id)
         attempt = 0
         while True:
             refused = policy.spend(self._budget, budget_key)

@@ -33,14 +33,13 @@ from .redact import Secret
 from .settings import (
     DEFAULT_API_URL,
     ProviderOptions,
-    check_url,
     front_end_setting,
     mask_client_id,
     resolve_settings,
-    url_path,
     with_provider_options,
 )
 from .transport import SessionTransport
+from .urls import check_url, url_path
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack

@@ -10,17 +10,16 @@ requests, not oauthlib): the CLI's cached-token path reads its settings with it 
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
-from urllib.parse import urlsplit
 
 from .redact import Secret
 from .token import Clock, system_clock
+from .urls import check_url, normalise_url
 
 if TYPE_CHECKING:
     from .cache.base import TokenCache
@@ -401,82 +400,6 @@ def front_end_setting(
     if not isinstance(value, str):
         raise _configuration_error(f"{name} must be a string, got {type(value).__name__}")
     return value.strip() or None
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for ``localhost``, ``127.0.0.0/8`` and ``::1``."""
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(name: str, url: str) -> str:
-    """Check that ``url`` is ``https``, or ``http`` on a loopback host; return it without a final /.
-
-    Raises:
-        ConfigurationError: any other scheme, or no host.
-    """
-    if not isinstance(url, str):
-        raise _configuration_error(f"{name} must be a string, got {type(url).__name__}")
-    parts = urlsplit(url.strip())
-    if not parts.scheme or not parts.hostname:
-        raise _configuration_error(
-            f"{name} {url!r} is not an absolute URL: give it as https://host/..."
-        )
-    scheme = parts.scheme.lower()
-    if scheme == "https" or (scheme == "http" and is_loopback(parts.hostname)):
-        if parts.username or parts.password:
-            raise _configuration_error(f"{name} must not carry credentials in the URL")
-        return url.strip().rstrip("/")
-    raise _configuration_error(
-        f"{name} {parts.scheme}://{parts.hostname}... must use https (plain http is allowed only "
-        "for localhost/127.0.0.1/::1, e.g. the FakeOfficeRND emulator)"
-    )
-
-
-def normalise_url(url: str) -> str:
-    """One spelling per URL: scheme and host lower-case, default port and empty query dropped.
-
-    Budgets and cache keys use it, so ``HTTPS://Host:443/oauth/token?`` and
-    ``https://host/oauth/token`` share one budget of token requests.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = host if port in (None, {"https": 443, "http": 80}.get(scheme)) else f"{host}:{port}"
-    normalised = f"{scheme}://{netloc}{parts.path or ''}"
-    if parts.query:
-        normalised += f"?{parts.query}"
-    return normalised
-
-
-def origin_of(url: str) -> tuple[str, str, int]:
-    """``(scheme, host, port)`` of a URL, with the default port filled in."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
-
-
-def url_path(url: str | None) -> str:
-    """The URL without its query string or fragment: what log lines and messages show."""
-    parts = urlsplit(url or "")
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def mask_client_id(client_id: str) -> str:

@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from officernd_auth import OfficeRNDAuthError, OfficeRNDSession, ScopeError, TokenProvider
+from officernd_auth import (
+    OfficeRNDAuthError,
+    OfficeRNDSession,
+    RateLimitedError,
+    ScopeError,
+    TokenProvider,
+)
 from officernd_auth.testing import App, FakeOfficeRND, Fault
 from officernd_auth.testing.faults import Respond
 
@@ -214,3 +220,25 @@ def test_showing_the_cache_never_deletes_and_clearing_deletes_only_token_records
     assert "removed 1 cached token(s)" in cleared.stdout
     assert odd.exists()
     assert budget.exists()
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["{url}?x", "{scheme}://{host}:{port}//oauth/token", "{scheme}://{host}:{port}/oauth/%74oken",
+     "{scheme}://localhost.:{port}/oauth/token", "{scheme}://LOCALHOST:{port}/oauth/token/"],
+)  # fmt: skip
+def test_every_spelling_of_the_token_endpoint_shares_one_budget(
+    fake: FakeOfficeRND, app: App, spelling: str
+) -> None:
+    def provider(token_url: str) -> TokenProvider:
+        return TokenProvider(app.client_id, app.client_secret, SCOPE, token_url=token_url)
+
+    first = provider(fake.token_url.replace("127.0.0.1", "localhost"))
+    for _ in range(5):
+        first.fetch_token()
+    other = provider(
+        spelling.format(url=first.token_url, scheme="http", host="localhost", port=fake.port)
+    )
+    with pytest.raises(RateLimitedError, match="not sent"):
+        other.fetch_token()
+    assert fake.token_request_count == 5

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The lifecycle core: settings, deadline, policy, single flight, freshness, tokens, caches.
 CORE = [
     "officernd_auth.settings",
+    "officernd_auth.urls",
     "officernd_auth.deadline",
     "officernd_auth.policy",
     "officernd_auth.flight",

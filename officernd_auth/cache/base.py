@@ -16,8 +16,9 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
-from ..settings import ENVIRONMENT, normalise_url
+from ..settings import ENVIRONMENT
 from ..token import Token
+from ..urls import normalise_url
 
 __all__ = [
     "BUDGET_FORMAT",
