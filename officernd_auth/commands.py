@@ -200,9 +200,12 @@ def _hint(response: requests.Response) -> str:
 
 
 def _snippet(response: requests.Response) -> str:
-    from .client import scrub
+    """The API's error body, short, with the token that was sent masked whatever its shape."""
+    from .redact import scrub
 
-    return scrub(response.text)
+    sent = response.request.headers.get("Authorization", "") if response.request else ""
+    token = sent.partition(" ")[2]
+    return scrub(response.text, (token,) if token else ())
 
 
 def cmd_get(args: argparse.Namespace) -> int:

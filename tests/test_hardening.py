@@ -405,6 +405,8 @@ def test_budget_and_cache_key_use_the_normalised_token_url(fake: FakeOfficeRND, 
         "redis://127.0.0.1:1/0?password=S3CRETPW",
         "rediss://127.0.0.1:1?db=0&password=S3CRETPW",
         "unix:///tmp/redis.sock?password=S3CRETPW",
+        "redis://127.0.0.1:1/0?p%61ssword=S3CRETPW",  # percent-encoded name (issue 24)
+        "redis://127.0.0.1:1/0?db=0&PASSWORD=S3CRETPW",
     ],
 )
 def test_redis_cache_repr_shows_no_password(url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -242,3 +243,37 @@ def test_every_spelling_of_the_token_endpoint_shares_one_budget(
     with pytest.raises(RateLimitedError, match="not sent"):
         other.fetch_token()
     assert fake.token_request_count == 5
+
+
+JWT_SHAPED = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhY21lIn0.c2lnbmF0dXJlLXZhbHVl"
+
+
+class IssueJwtShaped(Fault):
+    """The token endpoint issues a token that is no hex run (as many servers do)."""
+
+    kind = "jwt"
+
+    def adjust_token(self, payload: dict[str, Any], requested: list[str]) -> None:
+        payload["access_token"] = JWT_SHAPED
+
+
+@pytest.mark.parametrize("command", [["get", "members"], ["check"]])
+def test_the_cli_masks_the_token_an_api_error_echoes(
+    fake: FakeOfficeRND, tmp_path: Path, command: list[str]
+) -> None:
+    app = fake.add_app([SCOPE])
+    fake.fail_next_token_requests(IssueJwtShaped())
+    fake.fail_next_api_requests(
+        Respond(400, json.dumps({"message": f"token {JWT_SHAPED} is not valid here"}))
+    )
+    done = _cli(
+        *command,
+        env={"OFFICERND_TOKEN_URL": fake.token_url, "OFFICERND_API_URL": fake.api_url,
+             "OFFICERND_ORG": "acme", "OFFICERND_CLIENT_ID": app.client_id,
+             "OFFICERND_CLIENT_SECRET": app.client_secret, "OFFICERND_SCOPE": SCOPE,
+             "OFFICERND_TOKEN_CACHE": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "HTTP 400" in done.stderr
+    assert JWT_SHAPED not in done.stderr
+    assert fake.token_request_count == 1

@@ -306,5 +306,13 @@ def _redact_url(url: str) -> str:
         userinfo, _, hostport = netloc.rpartition("@")
         user = userinfo.split(":", 1)[0] if ":" in userinfo else ""
         netloc = f"{user}:***@{hostport}"
-    tail = re.sub(r"(?i)([?&](?:password|pass|passwd|auth)=)[^&#]*", r"\1***", tail)
+    from urllib.parse import unquote_plus
+
+    def masked(match: re.Match[str]) -> str:
+        # The name as Redis reads it: percent-decoded (?p%61ssword= is a password too).
+        name = unquote_plus(match[2]).strip().lower()
+        secret = name in {"password", "pass", "passwd", "auth"} or "password" in name
+        return f"{match[1]}{match[2]}={'***' if secret else match[3]}"
+
+    tail = re.sub(r"([?&])([^=&#]*)=([^&#]*)", masked, tail)
     return f"{scheme}://{netloc}{tail}"

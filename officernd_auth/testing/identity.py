@@ -186,6 +186,9 @@ class TokenEndpoint:
             lifetime = float(payload.get("expires_in", self.expires_in))
         except (TypeError, ValueError):
             lifetime = self.expires_in
+        issued = payload.get("access_token")  # a fault may issue a token of another shape
         with self.lock:
-            self.tokens[access_token] = IssuedToken(app.client_id, scopes, now + lifetime)
+            self.tokens[issued if isinstance(issued, str) else access_token] = IssuedToken(
+                app.client_id, scopes, now + lifetime
+            )
         return Reply(200, payload, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
