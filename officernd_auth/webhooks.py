@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -107,6 +108,14 @@ def verify_signature(
     """
     raw = _raw(payload)
     keys = _keys(secret)
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, (int, float))
+        or not math.isfinite(tolerance)
+        or tolerance < 0
+    ):
+        # nan compares false with everything: it would accept any timestamp at all.
+        raise ConfigurationError(f"tolerance must be a finite number of seconds, got {tolerance!r}")
     timestamp_text, signature = _parse_header(header)
     timestamp = int(timestamp_text)
     moment = time.time() if now is None else now
@@ -212,10 +221,13 @@ def _digest(raw: bytes, key: bytes, timestamp: str) -> str:
 
 def _parse_header(header: str | None) -> tuple[str, str]:
     """``(timestamp, signature)`` from the header, read by position, strictly."""
-    if header is None or not header.strip():
+    if header is None or (isinstance(header, str) and not header.strip()):
         raise WebhookSignatureError(f"no {SIGNATURE_HEADER} header: the delivery is not signed")
     if not isinstance(header, str):
-        raise WebhookSignatureError("the signature header must be text")
+        raise WebhookSignatureError(
+            f"the signature header must be text, got {type(header).__name__} (pass the header's "
+            "value as the framework gives it, e.g. request.headers['officernd-signature'])"
+        )
     if len(header) > _MAX_HEADER:
         raise WebhookSignatureError(
             f"the signature header is {len(header)} characters long; OfficeRND's has fewer "

@@ -277,3 +277,37 @@ def test_the_cli_masks_the_token_an_api_error_echoes(
     assert "HTTP 400" in done.stderr
     assert JWT_SHAPED not in done.stderr
     assert fake.token_request_count == 1
+
+
+@pytest.mark.parametrize("tolerance", [float("nan"), float("inf"), -1.0])
+def test_a_webhook_tolerance_that_is_no_number_of_seconds_is_refused(tolerance: float) -> None:
+    from officernd_auth import ConfigurationError
+    from officernd_auth.webhooks import sign, verify_signature
+
+    body = b'{"eventType": "member.created", "data": {"object": {}}}'
+    old = sign(body, "whsec", timestamp=978307200)  # 2001
+    with pytest.raises(ConfigurationError, match="tolerance"):
+        verify_signature(body, old, "whsec", tolerance=tolerance)
+
+
+def test_the_cli_refuses_a_nan_tolerance() -> None:
+    from officernd_auth.webhooks import sign
+
+    body = b'{"eventType": "member.created", "data": {"object": {}}}'
+    done = subprocess.run(
+        [sys.executable, "-m", "officernd_auth", "webhook", "verify", "--tolerance", "nan",
+         "--signature", sign(body, "whsec", timestamp=978307200)],
+        input=body, capture_output=True, check=False, timeout=60,
+        env={**os.environ, "OFFICERND_WEBHOOK_SECRET": "whsec"},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert b"tolerance" in done.stderr
+
+
+@pytest.mark.parametrize("header", [["t=1,v=2"], 1700000000, b"t=1,v=2"])
+def test_a_signature_header_that_is_not_text_is_a_signature_error(header: object) -> None:
+    from officernd_auth import WebhookSignatureError
+    from officernd_auth.webhooks import verify_signature
+
+    with pytest.raises(WebhookSignatureError, match="text"):
+        verify_signature(b"{}", header, "whsec")  # type: ignore[arg-type]
