@@ -250,6 +250,9 @@ def token_listener(session: ClientCredentialsSession) -> Callable[[Token], None]
         if updater is not None:
             updater(token.to_dict(provider.clock()))
 
+    # Removed as soon as the session is gone, not at the next token fetch: sessions made per
+    # request on a shared provider must not pile up listeners.
+    weakref.finalize(session, provider.remove_listener, listener)
     return listener
 
 

@@ -14,7 +14,6 @@ This module imports no HTTP library. The token requests themselves go through a
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import warnings
@@ -196,7 +195,8 @@ class TokenProvider:
         self.key = cache_key(self.token_url, self.client_id, settings.client_secret, self.scopes)
         self._renew_at: tuple[Token | None, float] = (None, 0.0)
         self._fetcher = fetcher
-        self._listeners: list[Callable[[Token], None]] = []
+        # By id: a listener is removed in O(1) (sessions sharing a provider come and go).
+        self._listeners: dict[int, Callable[[Token], None]] = {}
         self._flight = flight_for(self.key)
         self._budget = self._budget_for()
 
@@ -221,7 +221,7 @@ class TokenProvider:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_flight"], state["_budget"]
-        state["_listeners"] = []  # their owners re-register after unpickling
+        state["_listeners"] = {}  # their owners re-register after unpickling
         if state["token_cache"] is DEFAULT_MEMORY_CACHE:
             state["token_cache"] = None  # the unpickling process's own default cache
         return state
@@ -251,12 +251,11 @@ class TokenProvider:
 
     def add_listener(self, listener: Callable[[Token], None]) -> None:
         """Call ``listener(token)`` after every token this provider fetches."""
-        self._listeners.append(listener)
+        self._listeners[id(listener)] = listener
 
     def remove_listener(self, listener: Callable[[Token], None]) -> None:
         """Stop calling ``listener``."""
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(listener)
+        self._listeners.pop(id(listener), None)
 
     def close(self) -> None:
         """Close the connections used for token requests."""
@@ -487,7 +486,7 @@ class TokenProvider:
             warnings.warn(text + "; using the narrower token", ScopeNotGrantedWarning, 3)
         self.token_cache.set(self.key, token)
         self._flight.succeeded(self.token_cache, token)
-        for listener in list(self._listeners):
+        for listener in list(self._listeners.values()):
             listener(token)
         logger.debug("got a token for client %s, valid for %.0f s", self.client_id, token.lifetime)
         return token

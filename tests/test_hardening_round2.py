@@ -311,3 +311,26 @@ def test_a_signature_header_that_is_not_text_is_a_signature_error(header: object
 
     with pytest.raises(WebhookSignatureError, match="text"):
         verify_signature(b"{}", header, "whsec")  # type: ignore[arg-type]
+
+
+def test_sessions_sharing_a_provider_leave_nothing_behind_when_dropped() -> None:
+    import gc
+    import tracemalloc
+
+    provider = TokenProvider("client-12345678", "secret", SCOPE)
+
+    def come_and_go(count: int) -> None:
+        for _ in range(count):
+            OfficeRNDSession(provider=provider, org="acme").close()
+
+    come_and_go(200)  # warm up: caches, code paths
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        come_and_go(3_000)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000  # each dropped session used to leave its listener (~500 bytes)
