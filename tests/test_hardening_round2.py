@@ -334,3 +334,19 @@ def test_sessions_sharing_a_provider_leave_nothing_behind_when_dropped() -> None
     finally:
         tracemalloc.stop()
     assert grown < 200_000  # each dropped session used to leave its listener (~500 bytes)
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest", "https://example.com/hook"])
+def test_the_emulator_delivers_webhooks_to_loopback_only(url: str) -> None:
+    with FakeOfficeRND() as fake:
+        with pytest.raises(ValueError, match="loopback"):
+            fake.add_webhook(url)
+        delivery = fake.webhooks.send(url, "member.created", {"object": {}}, "whsec")
+    assert delivery.status is None
+    assert delivery.error is not None
+    assert "loopback" in delivery.error
+
+
+def test_the_emulator_binds_loopback_only_unless_told() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        FakeOfficeRND(host="0.0.0.0")  # noqa: S104

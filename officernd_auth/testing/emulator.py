@@ -65,6 +65,11 @@ class FakeOfficeRND:
         org: the organisation slug that exists from the start.
         ssl_context: serve https with this server context (e.g. from ``trustme``), to test
             CA bundles and client certificates; plain http on loopback by default.
+        allow_remote: bind a non-loopback ``host`` and deliver webhooks to non-loopback URLs
+            (off: a test server inside your process stays on loopback).
+
+    Raises:
+        ValueError: ``host`` is not a loopback address and ``allow_remote`` is not set.
 
     Use it as a context manager; ``token_url`` and ``api_url`` point a client at it.
     """
@@ -80,7 +85,15 @@ class FakeOfficeRND:
         clock: Callable[[], float] = time.time,
         org: str = SAMPLE_ORG,
         ssl_context: ssl.SSLContext | None = None,
+        allow_remote: bool = False,
     ) -> None:
+        from ..urls import is_loopback
+
+        if not allow_remote and not is_loopback(host):
+            raise ValueError(
+                f"FakeOfficeRND binds loopback addresses only, not {host!r}: it serves anyone "
+                "who can reach it. Pass allow_remote=True to do so on purpose"
+            )
         self.host = host
         self.org = org
         self.identity = TokenEndpoint(
@@ -88,7 +101,7 @@ class FakeOfficeRND:
         )
         self.api = FakeApi(self.identity.lookup, org, self._changed)
         #: Outgoing webhooks, with their subscriptions and deliveries (see :meth:`add_webhook`).
-        self.webhooks = WebhookSender()
+        self.webhooks = WebhookSender(loopback_only=not allow_remote)
         self.token_requests: list[TokenRequestRecord] = []
         self.api_requests: list[ApiRequestRecord] = []
         self._log_lock = threading.Lock()

@@ -87,7 +87,16 @@ class WebhookSender:
         backoff: seconds before the second attempt, doubling after.
     """
 
-    def __init__(self, attempts: int = 3, timeout: float = 5.0, backoff: float = 0.05) -> None:
+    def __init__(
+        self,
+        attempts: int = 3,
+        timeout: float = 5.0,
+        backoff: float = 0.05,
+        loopback_only: bool = True,
+    ) -> None:
+        #: Deliver to loopback receivers only (a test server inside the user's process must not
+        #: be made to POST to the network: link-local metadata services, public hosts).
+        self.loopback_only = loopback_only
         self.attempts = attempts
         self.timeout = timeout
         self.backoff = backoff
@@ -97,6 +106,14 @@ class WebhookSender:
         self._pending = 0
 
     def subscribe(self, url: str, secret: str, events: Iterable[str] | None = None) -> Subscription:
+        """Deliver events to ``url``.
+
+        Raises:
+            ValueError: ``url`` is not on a loopback host and ``loopback_only`` is set.
+        """
+        refused = self._refusal(url)
+        if refused:
+            raise ValueError(refused)
         subscription = Subscription(url, secret, None if events is None else frozenset(events))
         with self._lock:
             self.subscriptions.append(subscription)
@@ -151,15 +168,32 @@ class WebhookSender:
                 self._pending -= 1
                 self._lock.notify_all()
 
+    def _refusal(self, url: str) -> str:
+        """Why ``url`` gets no delivery, or ``""``."""
+        from urllib.parse import urlsplit
+
+        from ..urls import is_loopback
+
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            host = None
+        if not self.loopback_only or is_loopback(host):
+            return ""
+        return (
+            f"the emulator delivers webhooks to loopback receivers only, not {host or url!r}: "
+            "use WebhookReceiver (127.0.0.1), or FakeOfficeRND(allow_remote=True) on purpose"
+        )
+
     def _deliver(
         self, url: str, event_type: str, data: dict[str, Any], secret: str
     ) -> WebhookDelivery:
         body = json.dumps({"eventType": event_type, "data": data}).encode()
         status: int | None = None
-        error: str | None = None
+        error: str | None = self._refusal(url) or None
         signature = ""
         attempt = 0
-        for attempt in range(1, self.attempts + 1):
+        for attempt in range(1, 0 if error else self.attempts + 1):
             signature = sign(body, secret)
             request = urllib.request.Request(  # noqa: S310 - a test receiver's URL
                 url,
