@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -32,7 +31,7 @@ from .errors import (
 from .redact import mask_secrets, scrub, secret_forms
 from .scopes import format_scopes
 from .settings import DEFAULT_TOKEN_TIMEOUT, Settings, mask_client_id
-from .token import Token
+from .token import BEARER_TOKEN, Token
 from .transport import PlainTransport, Transport
 
 __all__ = [
@@ -54,8 +53,6 @@ _MAX_LIFETIME = 366 * 24 * 3600.0
 #: A token answer is a few hundred bytes; anything past this is not one.
 MAX_RESPONSE_BYTES = 64 * 1024
 _LIMIT_TEXT = "64 KiB"
-#: RFC 6750 ``b64token``: the characters an access token may have, so it fits in a header.
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 _INVALID_SCOPE_HINT = (
     "grant the scope to the application under Settings -> Developer Tools -> Applications -> "
@@ -327,7 +324,7 @@ class TokenClient:
                 f"it sent the fields [{fields}]",
                 status_code=status,
             )
-        if not _B64TOKEN.fullmatch(access_token):
+        if not BEARER_TOKEN.fullmatch(access_token):
             # A token that cannot go into an Authorization header would be cached for its whole
             # life and break every call; the token itself is never shown.
             raise TokenEndpointError(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol
 
-__all__ = ["Clock", "Token", "TokenStatus", "system_clock"]
+__all__ = ["BEARER_TOKEN", "Clock", "Token", "TokenStatus", "system_clock"]
+
+#: RFC 6750 ``b64token``: the characters a bearer token may have, so that it fits in a header.
+BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class Clock(Protocol):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,3 +351,54 @@ def test_the_emulator_delivers_webhooks_to_loopback_only(url: str) -> None:
 def test_the_emulator_binds_loopback_only_unless_told() -> None:
     with pytest.raises(ValueError, match="loopback"):
         FakeOfficeRND(host="0.0.0.0")  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "a token with a line break", "a token that is not ASCII", "another layout",
+        "10 MB", "not JSON",
+    ],
+)  # fmt: skip
+def test_a_planted_redis_record_is_discarded_and_healed(
+    fake: FakeOfficeRND, app: App, tmp_path: Path, planted: str
+) -> None:
+    redis = pytest.importorskip("redis")
+    from redis_server import REDIS_SERVER, RedisServer, free_port
+
+    from officernd_auth.cache import RedisTokenCache, cache_key
+    from officernd_auth.errors import TokenCacheWarning
+
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    try:
+        now = time.time()
+        record = {"format": "officernd-auth/token-cache/1", "access_token": "abc",
+                  "token_type": "Bearer", "expires_at": now + 3600, "obtained_at": now,
+                  "scopes": [SCOPE]}  # fmt: skip
+        values = {
+            "a token with a line break": json.dumps({**record, "access_token": "abc\r\ndef"}),
+            "a token that is not ASCII": json.dumps({**record, "access_token": "abc€"}),
+            "another layout": json.dumps({**record, "access_token": "f" * 40}, indent=2),
+            "10 MB": json.dumps({**record, "access_token": "a" * 10_000_000}),
+            "not JSON": "{{{",
+        }
+        key = cache_key(fake.token_url, app.client_id, app.client_secret, [SCOPE])
+        client = redis.Redis.from_url(server.url)
+        client.set("officernd-auth:token:" + key, values[planted])
+        session = OfficeRNDSession(
+            app.client_id, app.client_secret, SCOPE, org="acme", token_url=fake.token_url,
+            api_url=fake.api_url, token_cache=RedisTokenCache(server.url),
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TokenCacheWarning)
+            assert session.get("members").status_code == 200
+            assert session.get("members").status_code == 200
+        assert fake.token_request_count == 1  # healed once, not a 401 on every call
+        stored = json.loads(client.get("officernd-auth:token:" + key))
+        assert stored["access_token"] == session.access_token
+        client.close()
+    finally:
+        server.stop()

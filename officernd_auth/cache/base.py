@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
 from ..settings import ENVIRONMENT
-from ..token import Token
+from ..token import BEARER_TOKEN, Token
 from ..urls import normalise_url
 
 __all__ = [
@@ -145,18 +146,37 @@ def _text(value: object) -> str:
     return value
 
 
+#: A stored record is a few hundred bytes; anything larger is not one of ours.
+MAX_RECORD_BYTES = 64 * 1024
+
+
 def token_from_record(raw: str | bytes) -> Token | None:
-    """The token in a stored record, or ``None`` for anything that is not one of ours."""
+    """The token in a stored record, or ``None`` for anything that is not one of ours.
+
+    Checked as a token answer is: at most ``MAX_RECORD_BYTES``, a bearer token's characters
+    only (one that cannot go into a header would break every call), finite times, ``Bearer``.
+    """
+    if len(raw) > MAX_RECORD_BYTES:
+        return None
     try:
         record = json.loads(raw)
         if not isinstance(record, dict) or record.get("format") != FILE_FORMAT:
             return None
+        access_token = _text(record["access_token"])
+        expires_at, obtained_at = float(record["expires_at"]), float(record["obtained_at"])
+        token_type = _text(record.get("token_type", "Bearer"))
+        if (
+            not BEARER_TOKEN.fullmatch(access_token)
+            or not (math.isfinite(expires_at) and math.isfinite(obtained_at))
+            or token_type.lower() != "bearer"
+        ):
+            return None
         return Token(
-            access_token=_text(record["access_token"]),
-            expires_at=float(record["expires_at"]),
-            obtained_at=float(record["obtained_at"]),
+            access_token=access_token,
+            expires_at=expires_at,
+            obtained_at=obtained_at,
             scopes=frozenset(_text(s) for s in record["scopes"]),
-            token_type=_text(record.get("token_type", "Bearer")),
+            token_type="Bearer",
         )
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         return None

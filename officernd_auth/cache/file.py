@@ -19,6 +19,7 @@ from ..token import Token
 from .base import (
     BUDGET_FORMAT,
     ENVIRONMENT_VARIABLE,
+    MAX_RECORD_BYTES,
     BaseTokenCache,
     record_of,
     token_from_record,
@@ -35,8 +36,6 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 #: The names our caches write: token records and their locks (a cache key, 64 hex digits),
 #: budget records and their locks (an application key, likewise), temporary files.
 _OURS = re.compile(r"[0-9a-f]{64}\.(json|lock|budget|budget\.lock)|\.[0-9a-f]{64}\..*\.tmp")
-#: A token record is a few hundred bytes.
-MAX_RECORD_BYTES = 64 * 1024
 
 
 def _warn(message: str, stacklevel: int) -> None:

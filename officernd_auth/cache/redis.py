@@ -12,10 +12,13 @@ from typing import Any
 
 from ..errors import TokenCacheWarning
 from ..token import Token
-from .base import BaseTokenCache, record_of, token_from_record
+from .base import MAX_RECORD_BYTES, BaseTokenCache, record_of, token_from_record
 from .memory import MemoryTokenCache
 
 __all__ = ["RedisTokenCache"]
+
+#: What :meth:`RedisTokenCache._read` gives for a value larger than any record: never parsed.
+_OVERSIZED = b"<a value larger than any token record>"
 
 
 class RedisTokenCache(BaseTokenCache):
@@ -105,7 +108,7 @@ class RedisTokenCache(BaseTokenCache):
         if not self._up():
             return current
         try:
-            raw = self._redis.get(self.prefix + key)
+            raw = self._read(self.prefix + key)
         except self._errors as exc:
             self._down(exc)
             return self._memory.get(key)
@@ -115,9 +118,17 @@ class RedisTokenCache(BaseTokenCache):
             return None
         token = token_from_record(raw)
         if token is None:
+            # Not a record of ours (planted, corrupt, oversized): never used, and removed so
+            # that it cannot stand between every worker and the next token.
+            self._memory.delete(key)
+            with contextlib.suppress(*self._errors):
+                if raw is _OVERSIZED:
+                    self._redis.delete(self.prefix + key)
+                else:
+                    self._redis.eval(self._RELEASE, 1, self.prefix + key, raw)
             warnings.warn(
-                f"ignoring an unreadable token under {self.prefix}{key[:12]}…; it will be "
-                "replaced by the next token",
+                f"ignoring an unreadable token under {self.prefix}{key[:12]}…; it was removed "
+                "and will be replaced by the next token",
                 TokenCacheWarning,
                 stacklevel=3,
             )
@@ -150,14 +161,27 @@ class RedisTokenCache(BaseTokenCache):
             self._down(exc)
 
     def discard(self, key: str, token: Token) -> None:
-        """Forget ``token``, but only if Redis still holds that one (not a newer one)."""
+        """Forget ``token``, but only if Redis still holds that one (not a newer one).
+
+        Compared as parsed records, so a record written in another layout (another version, a
+        hand-made one) is forgotten too; the delete happens only if the value is unchanged."""
         self._memory.delete(key)
         if not self._up():
             return
         try:
-            self._redis.eval(self._RELEASE, 1, self.prefix + key, record_of(token))
+            raw = self._read(self.prefix + key)
+            if raw is not None and token_from_record(raw) in (token, None):
+                self._redis.eval(self._RELEASE, 1, self.prefix + key, raw)
         except self._errors as exc:
             self._down(exc)
+
+    def _read(self, name: str) -> bytes | None:
+        """The value under ``name``, unless it is larger than any record of ours (then a
+        placeholder that no parser accepts, so that it is removed unread)."""
+        if self._redis.strlen(name) > MAX_RECORD_BYTES:
+            return _OVERSIZED
+        raw: bytes | None = self._redis.get(name)
+        return raw
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float | None = None) -> Iterator[None]:
