@@ -398,7 +398,7 @@ class TokenClient:
                 lifetime = None
         if lifetime is None or not math.isfinite(lifetime) or not 0 < lifetime <= _MAX_LIFETIME:
             raise TokenEndpointError(
-                f"the token endpoint sent an unusable expires_in ({self._scrub(repr(value))}); "
+                f"the token endpoint sent an unusable expires_in ({self._scrub(str(value))!r}); "
                 "it must be a positive number of seconds",
                 status_code=200,
             )

@@ -7,7 +7,7 @@ import html
 import json
 import re
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 __all__ = ["Secret", "mask_secrets", "scrub", "secret_forms"]
 
@@ -45,16 +45,61 @@ def mask_secrets(text: str, secrets: tuple[str, ...] = ()) -> str:
     return text
 
 
+def _unescape_backslashes(text: str) -> str:
+    """JSON, JavaScript, Go and Python escapes undone: ``\\u00E4``, ``\\u0026``, ``\\x41``,
+    ``\\"``, ``\\\\``, in either case of hex digit."""
+
+    def one(match: re.Match[str]) -> str:
+        escape = match[0]
+        if escape[1] in "uU":
+            return chr(int(escape[2:], 16))
+        if escape[1] == "x":
+            return chr(int(escape[2:], 16))
+        return {"n": "\n", "t": "\t", "r": "\r", "/": "/"}.get(escape[1], escape[1])
+
+    return _BACKSLASH_ESCAPE.sub(one, text)
+
+
+_BACKSLASH_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)", re.S)
+
+#: Ways an echo may have encoded what it repeats; each is undone to look for a secret.
+_DECODERS = (unquote, unquote_plus, html.unescape, _unescape_backslashes)
+
+
+def _reveal(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` decoded in whatever way (and combination, a few layers deep) shows one of the
+    ``secrets``, with them masked; ``text`` with its known forms masked when none does.
+
+    Servers echo in encodings no list of spellings covers (JavaScript's encodeURIComponent,
+    PHP's urlencode, Go's ``\\u0026`` JSON, upper-case ``\\u00E4``, Python's repr), so the
+    text is compared after decoding instead.
+    """
+    text = mask_secrets(text, secrets)
+    for _ in range(3):
+        for decode in _DECODERS:
+            try:
+                decoded = decode(text)
+            except (ValueError, OverflowError):
+                continue
+            if decoded != text and any(secret in decoded for secret in secrets):
+                text = mask_secrets(decoded, secrets)
+                break
+        else:
+            return text
+    return text
+
+
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Shorten a response body into a one-line snippet safe to show in an error or a log.
 
-    Known secrets are masked in every encoded form (before and after unescaping), tags
+    Known secrets are masked in every form an echo may take (compared after decoding), tags
     dropped, whitespace folded, anything that looks like a token (long hex runs) masked, and
     the result cut to a short length.
     """
-    text = mask_secrets(text, secrets)
+    secrets = tuple(secret for secret in secrets if secret)
+    text = _reveal(text, secrets)
     text = html.unescape(_TAGS.sub(" ", text))
-    text = mask_secrets(text, secrets)
+    text = _reveal(text, secrets)
     text = _HEX_RUN.sub("***", text)
     text = " ".join(text.split())
     if len(text) > _SNIPPET_LENGTH:

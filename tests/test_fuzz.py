@@ -231,3 +231,47 @@ def test_paths_resolve_inside_or_go_out_without_a_token(
             or sent_to.scheme != "https"
             or (sent_to.port not in (None, 443))
         )
+
+
+def _go_json(text: str) -> str:
+    """Go's encoding/json: <, > and & as \\u003c, \\u003e, \\u0026."""
+    escaped = json.dumps(text)[1:-1]
+    return escaped.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _upper_json(text: str) -> str:
+    """JSON escapes with upper-case hex digits (\\u00E4), as some servers write them."""
+    return re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), json.dumps(text)[1:-1])
+
+
+#: How servers echo a secret they were sent (issue 24): each must be masked by scrub().
+ECHOES = {
+    "raw": lambda s: s,
+    "encodeURIComponent": lambda s: quote(s, safe="-_.!~*'()"),
+    "PHP urlencode": lambda s: quote_plus(s, safe="-_."),
+    "percent, upper": lambda s: quote(s, safe=""),
+    "percent, lower": lambda s: re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), quote(s, safe="")),
+    "JSON": lambda s: json.dumps(s)[1:-1],
+    "JSON, not ASCII": lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+    "Go JSON": _go_json,
+    "JSON, upper-case hex": _upper_json,
+    "Python repr": lambda s: repr(s)[1:-1],
+}
+
+
+@pytest.mark.parametrize("echo", sorted(ECHOES))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    secret=st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=0x24F, exclude_characters="*"),
+        min_size=8,
+        max_size=24,
+    ),
+    before=st.text(alphabet="abc :={}\"'", max_size=12),
+)
+def test_a_secret_is_masked_however_it_is_echoed(echo: str, secret: str, before: str) -> None:
+    from officernd_auth.redact import scrub
+
+    shown = scrub(f'{before}"client_secret": "{ECHOES[echo](secret)}" and more', (secret,))
+    for name, encode in ECHOES.items():
+        assert encode(secret) not in shown, (name, shown)
