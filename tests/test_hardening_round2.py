@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -402,3 +403,60 @@ def test_a_planted_redis_record_is_discarded_and_healed(
         client.close()
     finally:
         server.stop()
+
+
+def test_a_fifo_planted_as_a_token_file_does_not_block(tmp_path: Path) -> None:
+    import threading
+
+    from officernd_auth.cache import FileTokenCache
+    from officernd_auth.errors import TokenCacheWarning
+
+    cache = FileTokenCache(tmp_path / "cache")
+    cache.clear()  # nothing to clear; makes nothing
+    (tmp_path / "cache").mkdir(mode=0o700)
+    os.mkfifo(cache.path_for("k" * 64))
+    result: list[object] = []
+
+    def read() -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TokenCacheWarning)
+            result.append(cache.get("k" * 64))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    assert not reader.is_alive(), "blocked opening a FIFO"
+    assert result == [None]
+
+
+def test_a_link_planted_as_the_cache_directory_never_changes_its_target(tmp_path: Path) -> None:
+    from officernd_auth.cache import FileTokenCache
+    from officernd_auth.errors import TokenCacheWarning
+    from officernd_auth.token import Token
+
+    victim = tmp_path / "public_html"
+    victim.mkdir(mode=0o755)
+    victim.chmod(0o755)
+    (tmp_path / "cache").symlink_to(victim)
+    cache = FileTokenCache(tmp_path / "cache")
+    now = time.time()
+    with pytest.warns(TokenCacheWarning, match="link"):
+        cache.set("k" * 64, Token("t" * 40, expires_at=now + 3600, obtained_at=now))
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o755
+    assert list(victim.iterdir()) == []
+
+
+def test_a_directory_swapped_after_its_first_use_is_checked_again(tmp_path: Path) -> None:
+    from officernd_auth.cache import FileTokenCache
+    from officernd_auth.errors import TokenCacheWarning
+    from officernd_auth.token import Token
+
+    cache = FileTokenCache(tmp_path / "cache")
+    now = time.time()
+    cache.set("k" * 64, Token("t" * 40, expires_at=now + 3600, obtained_at=now))
+    (tmp_path / "cache").rename(tmp_path / "old")
+    (tmp_path / "cache").mkdir(mode=0o777)  # swapped: now anyone may write in it
+    (tmp_path / "cache").chmod(0o777)
+    with pytest.warns(TokenCacheWarning, match="writable by group or others"):
+        cache.set("j" * 64, Token("u" * 40, expires_at=now + 3600, obtained_at=now))
+    assert list((tmp_path / "cache").iterdir()) == []

@@ -123,7 +123,6 @@ class FileTokenCache(BaseTokenCache):
         self._memory = MemoryTokenCache()
         self._seen: dict[str, tuple[int, int, int]] = {}
         self._degraded = False
-        self._trusted = False
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -160,7 +159,7 @@ class FileTokenCache(BaseTokenCache):
         if self._seen.get(key) == stamp:
             return self._memory.get(key)  # unchanged since we last read it: no parsing
         try:
-            self._ensure_directory()  # once per cache object: is the directory trustworthy?
+            self._ensure_directory()  # at every read: is the directory (still) trustworthy?
         except OSError as exc:
             self._degrade(f"cannot use {self.directory} ({exc.strerror or exc})")
             return self._memory.get(key)
@@ -342,8 +341,6 @@ class FileTokenCache(BaseTokenCache):
             OSError: the directory cannot be made, or cannot be trusted (the caller degrades
                 to memory with a warning).
         """
-        if self._trusted:
-            return
         missing = []
         here = self.directory
         while not here.exists() and here != here.parent:
@@ -352,19 +349,32 @@ class FileTokenCache(BaseTokenCache):
         for folder in reversed(missing):
             with contextlib.suppress(FileExistsError):
                 os.mkdir(folder, 0o700)
-        info = os.stat(self.directory)
-        if not stat.S_ISDIR(info.st_mode):
-            raise OSError(f"{self.directory} is not a directory")
-        if _owner_is_not_me(info):
-            raise OSError(f"{self.directory} belongs to another user (uid {info.st_uid})")
-        if stat.S_IMODE(info.st_mode) & 0o022:
-            raise OSError(
-                f"{self.directory} is writable by group or others "
-                f"(mode {stat.S_IMODE(info.st_mode):o}); make it 0700 or use another directory"
-            )
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            os.chmod(self.directory, 0o700)  # ours and only readable by others: tightened
-        self._trusted = True
+        # Checked at every use, not once: whoever can write a parent could swap the directory
+        # after a check. Checked through an opened descriptor, so what is checked is what is
+        # tightened; a link is followed only to look, never to chmod what it points at.
+        linked = os.path.islink(self.directory)
+        descriptor = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISDIR(info.st_mode):
+                raise OSError(f"{self.directory} is not a directory")
+            if _owner_is_not_me(info):
+                raise OSError(f"{self.directory} belongs to another user (uid {info.st_uid})")
+            mode = stat.S_IMODE(info.st_mode)
+            if mode & 0o022:
+                raise OSError(
+                    f"{self.directory} is writable by group or others (mode {mode:o}); make it "
+                    "0700 or use another directory"
+                )
+            if mode & 0o077:
+                if linked:
+                    raise OSError(
+                        f"{self.directory} is a link to a directory others can read (mode "
+                        f"{mode:o}); it is not changed through a link: make it 0700"
+                    )
+                os.fchmod(descriptor, 0o700)  # ours and only readable by others: tightened
+        finally:
+            os.close(descriptor)
 
     def _read(self, path: Path, quiet: bool = False) -> Token | None:
         raw, why = _read_trusted(path)
@@ -396,7 +406,8 @@ def _read_trusted(path: Path, remove_untrusted: bool = True) -> tuple[bytes | No
     there is none; ``(b"", why)`` when it cannot be trusted (another owner, open to others, a
     link), in which case it is removed so that ours can replace it (unless told not to)."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW)
+        # Never blocks on a FIFO planted in its place; never follows a link.
+        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None, ""
     except OSError as exc:
