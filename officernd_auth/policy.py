@@ -209,7 +209,7 @@ class RetryPolicy:
 
     @property
     def counted_window(self) -> float:
-        """The budget counts in this window: ``budget_window`` and a second.
+        """The window the budget counts in, ``budget_window`` and a second.
 
         The server counts a request when it arrives, we when we send it; without the margin a
         request sent the moment our window lets it could arrive while the server's window
