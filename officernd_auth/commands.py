@@ -336,6 +336,11 @@ def cmd_fake_server(args: argparse.Namespace) -> int:
 
 
 def _wait_for_signal() -> str:
+    """Wait for Ctrl-C (SIGINT) or SIGTERM; return its name.
+
+    Both are handled here, explicitly: a process started in the background (``nohup``, a
+    script's ``&``, some CI runners) inherits SIGINT *ignored*, and would never stop on Ctrl-C.
+    """
     import signal
 
     received: list[str] = []
@@ -343,14 +348,13 @@ def _wait_for_signal() -> str:
     def handler(signum: int, _frame: object) -> None:
         received.append(signal.Signals(signum).name)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not received:
             time.sleep(0.1)
-    except KeyboardInterrupt:
-        received.append("SIGINT")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, before in previous.items():
+            signal.signal(sig, before)
     return received[0]
 
 

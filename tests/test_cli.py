@@ -238,7 +238,12 @@ def test_fake_server_prints_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert len(json.loads(listed.stdout)["results"]) == 3
     finally:
         server.send_signal(signal.SIGINT)
-        _, errors = server.communicate(timeout=10)
+        try:
+            _, errors = server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()  # never leave an orphan emulator (or its pipes) behind
+            server.communicate()
+            raise
     assert server.returncode == 0
     assert "Traceback" not in errors
     assert "stopped (SIGINT)" in errors
