@@ -38,18 +38,11 @@ def _modules(package: str) -> dict[str, Path]:
 
 
 def _imports(module: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[str, int]]:
-    """The package modules ``module`` imports, anywhere but under ``if TYPE_CHECKING:``."""
+    """The package modules ``module`` imports, anywhere (in functions and for type checking
+    too: a cycle there is still two modules that cannot be understood apart)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = {
-        id(child)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
-        for child in ast.walk(node)
-    }
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]

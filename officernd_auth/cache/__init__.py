@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import ENVIRONMENT_VARIABLE, FILE_FORMAT, BaseTokenCache, TokenCache, cache_key
+from ..settings import ENVIRONMENT
+from .base import FILE_FORMAT, BaseTokenCache, TokenCache, cache_key
 from .file import CacheEntry, FileTokenCache, default_cache_dir
 from .memory import DEFAULT_MEMORY_CACHE, MemoryTokenCache
 from .resolve import resolve_token_cache
+
+#: A directory or ``redis://`` URL that every process of the user shares by default.
+ENVIRONMENT_VARIABLE = ENVIRONMENT["token_cache"]
 
 if TYPE_CHECKING:
     from .redis import RedisTokenCache

@@ -17,13 +17,11 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
-from ..settings import ENVIRONMENT
 from ..token import BEARER_TOKEN, Token
 from ..urls import normalise_url
 
 __all__ = [
     "BUDGET_FORMAT",
-    "ENVIRONMENT_VARIABLE",
     "FILE_FORMAT",
     "BaseTokenCache",
     "TokenCache",
@@ -39,8 +37,6 @@ __all__ = [
 FILE_FORMAT = "officernd-auth/token-cache/1"
 #: Marks our shared budget records (file cache).
 BUDGET_FORMAT = "officernd-auth/token-budget/1"
-#: A directory or ``redis://`` URL that every process of the user shares by default.
-ENVIRONMENT_VARIABLE = ENVIRONMENT["token_cache"]
 
 
 @runtime_checkable

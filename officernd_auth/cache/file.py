@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from ..settings import environment_value
+from ..settings import ENVIRONMENT, environment_value
 from ..token import Token
 from .base import (
     BUDGET_FORMAT,
-    ENVIRONMENT_VARIABLE,
     MAX_RECORD_BYTES,
     BaseTokenCache,
     record_of,
@@ -395,7 +394,7 @@ class FileTokenCache(BaseTokenCache):
             self._degraded = True
             _warn(
                 f"token cache: {why}; caching tokens in memory for this process instead. "
-                f"Set {ENVIRONMENT_VARIABLE} to a writable directory to share tokens "
+                f"Set {ENVIRONMENT['token_cache']} to a writable directory to share tokens "
                 "between processes.",
                 4,
             )
