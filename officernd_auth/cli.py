@@ -122,7 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         "ones, and make one cheap API call to confirm the organisation. Exit 1 when anything "
         "is wrong, with what to do.",
     )
-    get = commands.add_parser("get", parents=[common], help="GET a path of the organisation")
+    get = commands.add_parser(
+        "get",
+        parents=[common],
+        help="GET a path of the organisation",
+        description="GET a path of the organisation (e.g. members, or members/<id>) and print "
+        "the JSON answer; --all follows the pages and prints every item. A token is fetched or "
+        "reused as for 'token'. Exit 1 on an API error, with what to do.",
+    )
     get.add_argument("path", help="e.g. members or members/<id>")
     get.add_argument(
         "-p",
@@ -133,7 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="query parameter (repeatable)",
     )
     get.add_argument("--all", action="store_true", help="follow pagination, print every item")
-    request = commands.add_parser("request", parents=[common], help="any method, e.g. POST")
+    request = commands.add_parser(
+        "request",
+        parents=[common],
+        help="any method, e.g. POST",
+        description="Send any method to a path of the organisation, with a JSON body from "
+        "--json or --json-file, and print the answer. Exit 1 on an API error.",
+    )
     request.add_argument("method", type=str.upper, help="the HTTP method, e.g. POST or DELETE")
     request.add_argument("path", help="a path of the organisation, e.g. members/<id>")
     body = request.add_mutually_exclusive_group()
@@ -197,7 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code (130 on Ctrl-C, at any moment)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # even while still importing: no traceback, the shell's code
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "token":
@@ -264,7 +284,13 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except ValueError as exc:  # a path that tries to leave the organisation, and the like
         return _fail(str(exc), EXIT_USAGE)
     except requests.RequestException as exc:
-        return _fail(f"the request failed: {type(exc).__name__}", EXIT_ERROR)
+        from urllib.parse import urlsplit
+
+        from .hints import network_cause
+
+        url = exc.request.url if exc.request is not None else None
+        where = f" to {urlsplit(url).netloc}" if url else ""
+        return _fail(f"the request{where} failed: {network_cause(exc)}", EXIT_ERROR)
     except KeyboardInterrupt:
         return 130
 

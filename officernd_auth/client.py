@@ -28,6 +28,7 @@ from .errors import (
     TokenRequestError,
     error_class_for,
 )
+from .hints import network_cause
 from .redact import mask_secrets, scrub, secret_forms
 from .scopes import format_scopes
 from .settings import DEFAULT_TOKEN_TIMEOUT, Settings, mask_client_id
@@ -216,7 +217,7 @@ class TokenClient:
         logger.debug(
             "requesting a token from %s for client %s, scope %r",
             self.token_url,
-            self.client_id,
+            mask_client_id(self.client_id),
             format_scopes(scopes),
         )
         overrides = dict(overrides or {})
@@ -272,8 +273,8 @@ class TokenClient:
             )
         except requests.RequestException as exc:
             return None, (
-                f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}; "
-                "check the network, proxies, the CA bundle and token_url"
+                f"could not reach the token endpoint {self.token_url}: "
+                f"{network_cause(exc)}; check the network, proxies, the CA bundle and token_url"
             )
         return response, None
 

@@ -189,12 +189,28 @@ def _probe_path(api_version: str, scopes: frozenset[str]) -> str | None:
 def _hint(response: requests.Response) -> str:
     """What to do about an API error, when its status says."""
     if response.status_code == 401:
+        from .hints import needed_scope
+
+        scope = needed_scope(response.request.method or "GET", response.request.url or "")
+        if scope:
+            return (
+                f" (the token is valid but lacks {scope}: grant it under Settings -> Developer "
+                "Tools -> Applications -> Configure and add it to --scope or OFFICERND_SCOPE)"
+            )
         return " (the token is valid but probably lacks the scope for this call)"
     from .hints import ORGANISATION_HINT, organisation_not_found
 
     if organisation_not_found(response.status_code, response.content):
         return f" ({ORGANISATION_HINT}; give it as --org or OFFICERND_ORG)"
     if response.status_code == 404:
+        from urllib.parse import urlsplit
+
+        from .hints import nearest_resource
+
+        path = urlsplit(response.url or "").path.split("/organizations/", 1)[-1]
+        nearest = nearest_resource(path.partition("/")[2])
+        if nearest:
+            return f" (no such path: did you mean {nearest}?)"
         return " (no such path: check the resource name and --api-version)"
     return ""
 

@@ -488,7 +488,8 @@ class TokenProvider:
         self._flight.succeeded(self.token_cache, token)
         for listener in list(self._listeners.values()):
             listener(token)
-        logger.debug("got a token for client %s, valid for %.0f s", self.client_id, token.lifetime)
+        shown = mask_client_id(self.client_id)
+        logger.debug("got a token for client %s, valid for %.0f s", shown, token.lifetime)
         return token
 
 

@@ -159,7 +159,7 @@ def test_request(run: Run, live: FakeOfficeRND, tmp_path: Path) -> None:
     assert run("request", "POST", "members", "--json", "{nope").returncode == 2
     denied = run("request", "DELETE", "members/x")
     assert denied.returncode == 1
-    assert "lacks the scope" in denied.stderr
+    assert "lacks flex.community.members.delete" in denied.stderr  # the scope it needs
 
 
 def test_cache_show_and_clear(run: Run) -> None:
@@ -509,3 +509,25 @@ def test_client_ids_are_masked_everywhere(cli_app: App, live: FakeOfficeRND) -> 
         TokenProvider(cli_app.client_id, SECRET, SCOPE),
     ):
         assert cli_app.client_id not in repr(made)
+
+
+def test_errors_name_their_cause(run: Run) -> None:
+    """The missing scope on a 401, the nearest resource on a 404, the host and cause of a
+    network failure (issue 25)."""
+    scoped = run("get", "locations", OFFICERND_SCOPE="flex.community.members.read")
+    assert scoped.returncode == 1
+    assert "flex.space.locations.read" in scoped.stderr
+    typo = run("get", "memebers")
+    assert "did you mean members?" in typo.stderr
+    refused = run("get", "members", OFFICERND_API_URL="http://127.0.0.1:1")
+    assert "127.0.0.1:1" in refused.stderr
+    assert "refused" in refused.stderr
+
+
+def test_get_and_request_describe_themselves() -> None:
+    for command in ("get", "request"):
+        shown = subprocess.run(
+            [sys.executable, "-m", "officernd_auth", command, "--help"],
+            capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        assert "organisation" in shown.stdout.split("options:")[0]
