@@ -94,8 +94,9 @@ def reset() -> None:
     """Forget the process-wide state: the default memory cache's tokens, every credential's
     held token and record of failed attempts, every token budget and server-imposed wait.
 
-    For test suites (the ``officernd_auth`` pytest plugin calls it before every test): tokens
-    fetched, failures seen or budget spent in one test then never reach the next. Objects that
+    For test suites (the ``officernd_auth`` pytest plugin calls it around the tests that ask
+    for isolation): tokens fetched, failures seen or budget spent in one test then never reach
+    the next. Objects that
     already exist keep working; they start from a clean slate. File and Redis caches are left
     alone (they are shared on purpose).
     """
