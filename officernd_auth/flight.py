@@ -21,7 +21,7 @@ from .errors import OfficeRNDAuthError, TokenEndpointError
 from .policy import budget_count, forget_budgets
 from .token import Token
 
-__all__ = ["Flight", "flight_for", "registry_sizes", "reset"]
+__all__ = ["Flight", "flight_for", "registry_sizes", "reset", "waited_out"]
 
 
 class Flight:
@@ -52,11 +52,7 @@ class Flight:
                 wait (retryable).
         """
         if not self.lock.acquire(timeout=deadline.lock_timeout()):
-            raise TokenEndpointError(
-                f"no token within {deadline.seconds:g} s: another thread's token request for "
-                f"{whose} is still running (raise the call's timeout or token_deadline)",
-                retryable=True,
-            )
+            raise waited_out(deadline, f"another thread's token request for {whose}")
         try:
             yield
         finally:
@@ -73,6 +69,16 @@ class Flight:
         self.last_error = None
         self.completed += 1
         self.held = (cache, token)
+
+
+def waited_out(deadline: Deadline, what: str) -> TokenEndpointError:
+    """The error of a call whose deadline passed while ``what`` was still running (retryable:
+    the next call may find the token)."""
+    return TokenEndpointError(
+        f"no token within {deadline.seconds:g} s: {what} is still running (raise the call's "
+        "timeout or token_deadline)",
+        retryable=True,
+    )
 
 
 # Flights live as long as a provider refers to them (weak values): a service that serves many

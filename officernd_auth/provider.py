@@ -8,7 +8,7 @@ retried (:mod:`officernd_auth.policy`) and single flight (``officernd_auth.fligh
 Freshness is decided here only (:meth:`TokenProvider.renews_at`): caches are stores.
 
 This module imports no HTTP library. The token requests themselves go through a
-:class:`TokenFetcher`; by default the requests adapter's
+:class:`~officernd_auth.token.TokenFetcher`; by default the requests adapter's
 :class:`~officernd_auth.client.TokenClient`, imported when the first token is fetched.
 """
 
@@ -19,7 +19,7 @@ import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .cache import DEFAULT_MEMORY_CACHE, TokenCache, cache_key, resolve_token_cache
 from .cache.base import application_key, lock_takes_timeout
@@ -32,7 +32,7 @@ from .errors import (
     ScopeNotGrantedWarning,
     TokenRequestError,
 )
-from .flight import flight_for, registry_sizes, reset  # noqa: F401  (registry_sizes: benchmarks)
+from .flight import flight_for, registry_sizes, reset, waited_out  # noqa: F401  (registry_sizes: benchmarks)
 from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
 from .redact import Secret
 from .scopes import format_scopes
@@ -44,7 +44,7 @@ from .settings import (
     resolve_settings,
     with_provider_options,
 )
-from .token import Token, TokenStatus
+from .token import Token, TokenFetcher, TokenStatus
 from .urls import origin_url
 
 if TYPE_CHECKING:
@@ -62,21 +62,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class TokenFetcher(Protocol):
-    """What sends one token request: an HTTP adapter (requests' is
-    :class:`~officernd_auth.client.TokenClient`). One network attempt per call."""
-
-    def fetch_token(
-        self,
-        scopes: tuple[str, ...],
-        now: float,
-        *,
-        deadline: Deadline | None = None,
-        overrides: Mapping[str, Any] | None = None,
-    ) -> Token:
-        """Send one token request; raise a ``TokenRequestError`` saying if it is retryable."""
-
-
 def resolve_provider(
     client_id: str | None = None,
     client_secret: str | None = None,
@@ -84,13 +69,14 @@ def resolve_provider(
     *,
     provider: TokenProvider | None = None,
     where: str = "resolve_provider()",
+    missing_too: Iterable[str] = (),
     **options: Unpack[ProviderOptions],
 ) -> TokenProvider:
     """Make a provider from arguments, falling back to the ``OFFICERND_*`` environment.
 
     With ``provider=``, that provider is returned as it is, and passing credentials or options
-    beside it is an error rather than silently ignored. ``where`` names the caller in the
-    ``TypeError`` for an unknown option.
+    beside it is an error rather than silently ignored. ``where`` and ``missing_too`` are as
+    for :func:`~officernd_auth.settings.resolve_settings`.
 
     Raises:
         ConfigurationError: every missing or unusable setting, in one message; or settings
@@ -99,7 +85,9 @@ def resolve_provider(
     secret = Secret.wrap(client_secret)  # no frame holds the secret as text
     del client_secret
     if provider is None:
-        settings = resolve_settings(client_id, secret, scope, where=where, **options)
+        settings = resolve_settings(
+            client_id, secret, scope, where=where, missing_too=missing_too, **options
+        )
         return TokenProvider.from_settings(settings)
     check_option_names(options, where)
     if not isinstance(provider, TokenProvider):
@@ -372,6 +360,8 @@ class TokenProvider:
                 # Another thread tried while we waited and failed: share its answer rather
                 # than spend budget on the same failure again.
                 raise copy.copy(flight.last_error)
+            if deadline.expired():  # the wait for another process's lock took all the time
+                raise waited_out(deadline, "another process's token request")
             return self._fetch_locked(deadline)
 
     def fetch_token(self, **overrides: Any) -> Token:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -35,7 +34,6 @@ from .settings import (
     ProviderOptions,
     front_end_setting,
     mask_client_id,
-    resolve_settings,
     with_provider_options,
 )
 from .transport import SessionTransport
@@ -120,26 +118,17 @@ class OfficeRNDSession(ClientCredentialsSession):
                 raise ConfigurationError("client.client_id and client_id differ: pass one of them")
         owns_provider = provider is None
         self.org = front_end_setting("org", org)
-        if provider is None:
+        if owns_provider:
             options.setdefault("api_version", "v2")
-            settings = resolve_settings(
-                client_id,
-                secret,
-                scope,
-                where="OfficeRNDSession()",
-                missing_too=() if self.org else ("org",),
-                **options,
-            )
-            provider = TokenProvider.from_settings(settings)
-        else:
-            provider = resolve_provider(
-                client_id,
-                secret,
-                scope,
-                provider=provider,
-                where="OfficeRNDSession()",
-                **options,
-            )
+        provider = resolve_provider(
+            client_id,
+            secret,
+            scope,
+            provider=provider,
+            where="OfficeRNDSession()",
+            missing_too=() if self.org else ("org",),
+            **options,
+        )
         api_version = provider.api_version or "v2"
         resolved_api_url = check_url(
             "api_url", front_end_setting("api_url", api_url) or DEFAULT_API_URL
@@ -216,8 +205,7 @@ class OfficeRNDSession(ClientCredentialsSession):
         # Whether a call with this timeout must wait less for a token than token_deadline lets
         # it anyway; the usual (10, 60) need not. Decided here, once, not on every request:
         # benchmarks table 1b counts ~2,400 instructions a request for asking each time.
-        bound = wait_bound(value) if value is not None else math.inf
-        self._default_bounds_token_wait = bound < self._provider.token_deadline
+        self._default_bounds_token_wait = wait_bound(value) < self._provider.token_deadline
 
     def url_for(self, path: str) -> str:
         """Resolve ``path`` inside the organisation; absolute URLs come back unchanged.

@@ -8,9 +8,12 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-__all__ = ["BEARER_TOKEN", "Clock", "Token", "TokenStatus", "system_clock"]
+if TYPE_CHECKING:
+    from .deadline import Deadline
+
+__all__ = ["BEARER_TOKEN", "Clock", "Token", "TokenFetcher", "TokenStatus", "system_clock"]
 
 #: RFC 6750 ``b64token``: the characters a bearer token may have, so that it fits in a header.
 BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -168,3 +171,18 @@ class TokenStatus(NamedTuple):
         if self.state == "renewing":
             return f"renewing (expires in {max(0, int(self.expires_in))} s)"
         return self.state
+
+
+class TokenFetcher(Protocol):
+    """What sends one token request for a provider: an HTTP adapter (requests' is
+    :class:`~officernd_auth.client.TokenClient`). One network attempt per call."""
+
+    def fetch_token(
+        self,
+        scopes: tuple[str, ...],
+        now: float,
+        *,
+        deadline: Deadline | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Token:
+        """Send one token request; raise a ``TokenRequestError`` saying if it is retryable."""

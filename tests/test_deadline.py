@@ -129,7 +129,7 @@ def test_fetch_token_waits_no_longer_than_its_timeout(
 
 
 def test_a_file_cache_lock_held_by_another_process_is_waited_for_no_longer_than_the_call(
-    make_session: Callable[..., OfficeRNDSession], tmp_path: Any
+    make_session: Callable[..., OfficeRNDSession], tmp_path: Any, fake: FakeOfficeRND
 ) -> None:
     import filelock
 
@@ -141,3 +141,4 @@ def test_a_file_cache_lock_held_by_another_process_is_waited_for_no_longer_than_
     with other_process:  # another process holds the lock (and never stores a token)
         seconds = _seconds(lambda: session.get("members", timeout=0.3))
     assert seconds < GIVE_UP_WITHIN
+    assert fake.token_request_count == 0  # nothing sent once the time was up
