@@ -219,9 +219,10 @@ class OfficeRNDAuth(AuthBase):
             logger.debug("%s answered 401 to a request without the token", url_path(request.url))
             return response
         call = (request.method or "GET", url_path(request.url))
-        if self._is_denied(used, call):
+        if self._is_denied(used, call) and self._still_current(used):
             # This token was refused for this call just after it was issued: another token
-            # would be refused too and would spend one of the 5 token requests a minute.
+            # would be refused too and would spend one of the 5 token requests a minute. (Once
+            # the process holds another token, the call is tried with that one.)
             self._warn_scope(request)
             return response
         if not self._rewind(request):
@@ -268,6 +269,10 @@ class OfficeRNDAuth(AuthBase):
         if len(calls) < 256:
             calls.add(call)
         self._denied = (authorization, calls)
+
+    def _still_current(self, authorization: str) -> bool:
+        token = self.provider.fresh_token()
+        return token is not None and token.authorization == authorization
 
     def _is_denied(self, authorization: str | None, call: tuple[str, str]) -> bool:
         """True when this token was already refused for this call right after it was issued."""

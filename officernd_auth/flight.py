@@ -33,15 +33,39 @@ class Flight:
         last_error: the failure of the last attempt, ``None`` after a success.
         held: ``(cache, token)``: the token last stored in or read from ``cache`` by a provider
             of this process, so the hot path need not ask the cache; ``None`` when forgotten.
+            Set through :meth:`hold`, :meth:`adopt` and :meth:`forget`.
+        changes: how many times ``held`` was set or forgotten (see :meth:`adopt`).
     """
 
-    __slots__ = ("__weakref__", "completed", "held", "last_error", "lock")
+    __slots__ = ("__weakref__", "changes", "completed", "held", "last_error", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.completed = 0
+        self.changes = 0
         self.last_error: OfficeRNDAuthError | None = None
         self.held: tuple[Any, Token] | None = None
+
+    def hold(self, cache: object, token: Token) -> None:
+        """Hold ``token``, just stored in or read from ``cache`` under the lock (or seeded)."""
+        self.held = (cache, token)
+        self.changes += 1
+
+    def forget(self) -> None:
+        """Hold nothing: the next call asks the cache."""
+        self.held = None
+        self.changes += 1
+
+    def adopt(self, cache: object, token: Token, seen: int) -> None:
+        """Hold ``token``, read from ``cache`` without the lock, unless the held token changed
+        since ``seen`` (``changes`` before the read) or a thread holds the lock: a token read
+        just before another thread forgot it (a 401) must not replace the one fetched since."""
+        if self.lock.acquire(blocking=False):
+            try:
+                if self.changes == seen:
+                    self.hold(cache, token)
+            finally:
+                self.lock.release()
 
     @contextlib.contextmanager
     def locked(self, deadline: Deadline, whose: str) -> Iterator[None]:
@@ -68,7 +92,7 @@ class Flight:
         """Remember that an attempt got ``token``, now stored in ``cache``."""
         self.last_error = None
         self.completed += 1
-        self.held = (cache, token)
+        self.hold(cache, token)
 
 
 def waited_out(deadline: Deadline, what: str) -> TokenEndpointError:
@@ -111,7 +135,7 @@ def reset() -> None:
         flights = list(_flights.values())
     for flight in flights:
         flight.last_error = None
-        flight.held = None
+        flight.forget()
     forget_budgets()
 
 

@@ -311,7 +311,7 @@ class TokenProvider:
         if not isinstance(token, Token):
             token = Token.from_dict(token, self.clock(), default_scopes=self.scopes)
         self.token_cache.set(self.key, token)
-        self._flight.held = (self.token_cache, token)
+        self._flight.hold(self.token_cache, token)
         return token
 
     # -- getting a token ----------------------------------------------------------------------
@@ -338,10 +338,11 @@ class TokenProvider:
         token = self.fresh_token()
         if token is not None:
             return token
+        seen = self._flight.changes
         token = self.token_cache.get(self.key)  # another provider or process may have one
         if self._usable(token):
             assert token is not None
-            self._flight.held = (self.token_cache, token)
+            self._flight.adopt(self.token_cache, token, seen)
             return token
         if deadline is None:
             deadline = Deadline.for_call(timeout, self.token_deadline)
@@ -354,7 +355,7 @@ class TokenProvider:
             token = self.token_cache.get(self.key)
             if self._usable(token):
                 assert token is not None
-                flight.held = (self.token_cache, token)
+                flight.hold(self.token_cache, token)
                 return token
             if flight.completed != completed_before and flight.last_error is not None:
                 # Another thread tried while we waited and failed: share its answer rather
@@ -407,7 +408,7 @@ class TokenProvider:
         with self._flight_lock(deadline):
             held = flight.held
             if held is not None and authorization in (None, held[1].authorization):
-                flight.held = None
+                flight.forget()
             current = self.token_cache.get(self.key)
             if current is not None and authorization in (None, current.authorization):
                 # discard, not delete: spares a newer token another host stored meanwhile.
