@@ -10,16 +10,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .settings import environment_value
+from .settings import environment_value, mask_client_id
 
 if TYPE_CHECKING:
     import requests
 
     from .cache import TokenCache
     from .session import OfficeRNDSession
+    from .testing import FakeOfficeRND
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "CommandError"]
 
@@ -127,7 +128,6 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .scopes import KNOWN_SCOPES, suggest_scope
-    from .settings import mask_client_id
 
     session = _session(args)
     provider = session.provider
@@ -346,13 +346,37 @@ def cmd_fake_server(args: argparse.Namespace) -> int:
             ("OFFICERND_SCOPE", " ".join(s for s in DEMO_SCOPES if s.startswith("flex."))),
         ):
             print(f"export {name}='{value}'", flush=True)
-        stop = _wait_for_signal()
+        stop = _wait_for_signal(_request_logger(fake))
         print(f"# stopped ({stop})", file=sys.stderr)
     return EXIT_OK
 
 
-def _wait_for_signal() -> str:
-    """Wait for Ctrl-C (SIGINT) or SIGTERM; return its name.
+def _request_logger(fake: FakeOfficeRND) -> Callable[[], None]:
+    """A function that prints one line on stderr per request the emulator answered since its
+    last call: method, path and status (for token requests also the fault and the masked
+    client id); never a token or a secret."""
+    logged = [0, 0]
+
+    def log() -> None:
+        tokens, api = fake.token_requests[logged[0] :], fake.api_requests[logged[1] :]
+        logged[0] += len(tokens)
+        logged[1] += len(api)
+        for record in tokens:
+            fault = f" ({record.fault})" if record.fault else ""
+            client = mask_client_id(record.client_id) if record.client_id else "no client id"
+            print(f"POST /oauth/token {record.status}{fault}: {client}", file=sys.stderr)
+        for call in api:
+            token = "" if call.has_token else " (no token)"
+            print(f"{call.method} {call.path} {call.status}{token}", file=sys.stderr)
+        if tokens or api:
+            sys.stderr.flush()
+
+    return log
+
+
+def _wait_for_signal(every_tick: Callable[[], None] = lambda: None) -> str:
+    """Wait for Ctrl-C (SIGINT) or SIGTERM, calling ``every_tick`` ten times a second; return
+    the signal's name.
 
     Both are handled here, explicitly: a process started in the background (``nohup``, a
     script's ``&``, some CI runners) inherits SIGINT *ignored*, and would never stop on Ctrl-C.
@@ -368,6 +392,7 @@ def _wait_for_signal() -> str:
     try:
         while not received:
             time.sleep(0.1)
+            every_tick()
     finally:
         for sig, before in previous.items():
             signal.signal(sig, before)

@@ -247,6 +247,11 @@ def test_fake_server_prints_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     assert server.returncode == 0
     assert "Traceback" not in errors
     assert "stopped (SIGINT)" in errors
+    # one line per request it answered, with no token or secret in it
+    assert "POST /oauth/token 200: " in errors
+    assert "GET /api/v2/organizations/acme/locations 200\n" in errors
+    assert exports["OFFICERND_CLIENT_SECRET"] not in errors
+    assert exports["OFFICERND_CLIENT_ID"] not in errors
 
 
 def test_demo_runs_fast_and_prints_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
