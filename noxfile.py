@@ -1,5 +1,6 @@
-"""The CI matrix: the quick suite on every supported Python, once on the dependency floors, the
-built distributions, and the documentation with its examples.
+"""The CI matrix: the default suite on every supported Python, once on the dependency floors, the
+long soaks, the integrations (Jupyter, web frameworks, mypy), the built distributions, and the
+documentation with its examples.
 
 ``nox`` lists the sessions; ``.ci/run`` runs them all. Environments are made with uv when it is
 installed (much faster for five environments of the test extra), else with virtualenv.
@@ -64,26 +65,40 @@ def _expose_pyenv_versions() -> None:
 _expose_pyenv_versions()
 
 
-#: The quick suite, four tests at a time: it mostly waits on loopback servers and timeouts
-#: (91 s of wall time for 41 s of CPU in one process), so pytest-xdist more than halves it.
-QUICK = ["-m", "not slow", "-p", "no:cacheprovider", "-n", "4"]
-XDIST = "pytest-xdist>=3.5"
+#: pyproject.toml's addopts run two to four tests at a time (pytest-xdist): the suite mostly
+#: waits on loopback servers and timeouts. The cache provider stays out of the checkout.
+NO_CACHE = ["-p", "no:cacheprovider"]
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The quick suite (``-m "not slow"``) with the newest releases of every dependency."""
-    session.install(".[test]", XDIST)
-    session.run("python", "-m", "pytest", *QUICK, *session.posargs)
+    """The default suite (README's test command) with the newest releases of every dependency."""
+    session.install(".[test]")
+    session.run("python", "-m", "pytest", *NO_CACHE, *session.posargs)
 
 
 @nox.session(python=FLOOR_PYTHON)
 def floors(session: nox.Session) -> None:
-    """The quick suite with every dependency at its declared floor (``constraints/floors.txt``)."""
-    session.install("-c", "constraints/floors.txt", ".[test]", XDIST)
+    """The default suite with every dependency at its declared floor (constraints/floors.txt)."""
+    session.install("-c", "constraints/floors.txt", ".[test]")
     # Prove the pins took: every constrained distribution is installed at exactly its floor.
     session.run("python", "-c", CHECK_PINS, "constraints/floors.txt")
-    session.run("python", "-m", "pytest", *QUICK, *session.posargs)
+    session.run("python", "-m", "pytest", *NO_CACHE, *session.posargs)
+
+
+@nox.session(python=PYTHONS[1])
+def slow(session: nox.Session) -> None:
+    """The long soaks (``-m slow``): 64 threads x 2,000 requests, processes over three lifetimes."""
+    session.install(".[test]")
+    session.run("python", "-m", "pytest", *NO_CACHE, "-m", "slow", *session.posargs)
+
+
+@nox.session(python=PYTHONS[1])
+def integrations(session: nox.Session) -> None:
+    """The notebook run in a Jupyter kernel, the Flask / Django / FastAPI webhook handlers and a
+    user's script under ``mypy --strict`` (``-m integration``, the ``integrations`` extra)."""
+    session.install(".[integrations]")
+    session.run("python", "-m", "pytest", *NO_CACHE, "-m", "integration", *session.posargs)
 
 
 @nox.session(python=PYTHONS[1])
@@ -95,7 +110,7 @@ def package(session: nox.Session) -> None:
     session.run("python", "-m", "build", "--outdir", str(dist), str(HERE))
     session.run("twine", "check", "--strict", *(str(p) for p in sorted(dist.iterdir())))
     (wheel,) = dist.glob("*.whl")
-    session.install(str(wheel), "pytest>=7.4")
+    session.install(str(wheel), "pytest>=7.4", "pytest-xdist>=3.5")
     # Run the installed ``pytest`` from a directory outside the checkout, so that nothing on
     # ``sys.path`` can be the source tree instead of the installed wheel.
     with session.chdir(dist):

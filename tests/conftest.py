@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +28,34 @@ ALL_SCOPES = [
 ]
 
 
+#: Left out of a run that selects no markers (``-m``): what they need is slow or extra.
+OUTSIDE_DEFAULT = ("slow", "integration")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The default run (no ``-m``) is the quick behavioural suite; ``-m slow`` and
+    ``-m integration`` select the rest (``nox -s slow integrations``), ``-m "slow or not slow"``
+    everything."""
+    if config.option.markexpr:
+        return
+    kept, left = [], []
+    for item in items:
+        marked = any(item.get_closest_marker(name) for name in OUTSIDE_DEFAULT)
+        (left if marked else kept).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.option.markexpr:
+        return None
+    return (
+        "the default suite: the long soaks (-m slow) and the integrations (-m integration, "
+        "needs the integrations extra) are left out; see README.rst"
+    )
+
+
 @pytest.fixture(autouse=True)
 def _no_officernd_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never pick up a developer's real OFFICERND_* settings."""
@@ -36,6 +69,67 @@ def _no_officernd_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "OFFICERND_TOKEN_CACHE",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+PROC = Path("/proc")
+#: Children that legitimately live as long as the test process: multiprocessing's resource
+#: tracker, started once by the first "spawn" context and kept for reuse.
+LONG_LIVED = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+def _descendants() -> dict[int, str]:
+    """This process's running descendants (pid -> command line), read from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        if state == "Z":  # exited, only not reaped yet: nothing runs
+            continue
+        pid = int(entry.name)
+        parents.setdefault(int(ppid), []).append(pid)
+        commands[pid] = command.strip()
+    found: dict[int, str] = {}
+    stack = [os.getpid()]
+    while stack:
+        for child in parents.get(stack.pop(), []):
+            found[child] = commands[child]
+            stack.append(child)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    """Fails the test that leaves a child process running (after a grace of 3 s), and kills
+    it, so that no emulator, worker or lock holder outlives the run. Set up before, torn
+    down after, every other fixture of the test."""
+    if not PROC.is_dir():  # not Linux: nothing to read the process tree from
+        yield
+        return
+    before = set(_descendants())
+    yield
+    deadline = time.monotonic() + 3.0
+    while True:
+        left = {
+            pid: command
+            for pid, command in _descendants().items()
+            if pid not in before and not any(name in command for name in LONG_LIVED)
+        }
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for pid in left:
+        with contextlib.suppress(OSError):  # gone meanwhile
+            os.kill(pid, signal.SIGKILL)
+    if left:
+        listed = "; ".join(f"{pid}: {command[:120]}" for pid, command in left.items())
+        pytest.fail(f"processes outlived the test (now killed): {listed}", pytrace=False)
 
 
 @pytest.fixture

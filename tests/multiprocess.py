@@ -56,7 +56,7 @@ def assert_one_token_request_per_renewal(
     fake: FakeOfficeRND, results: list[dict[str, Any]], lifetime: float, duration: float
 ) -> list[float]:
     """Single flight held across processes: never two token requests in one renewal period
-    (half the lifetime, the clamped leeway), at least three lifetimes covered, and every
+    (half the lifetime, the clamped leeway), at least three renewal periods covered, and every
     request made by a worker and used. Returns the times of the token requests."""
     issued = [record.time for record in fake.token_requests]
     gaps = [later - earlier for earlier, later in itertools.pairwise(issued)]

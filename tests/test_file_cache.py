@@ -147,7 +147,6 @@ WORKER = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
 def test_eight_processes_make_one_token_request(tmp_path: Path) -> None:
     with FakeOfficeRND() as fake:  # real time: the processes share no clock
         fake.seed_sample()

@@ -161,17 +161,22 @@ HOLDER = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
-def test_sixteen_processes_three_lifetimes_and_a_killed_lock_holder(
-    redis_server: RedisServer,
+@pytest.mark.parametrize(
+    "lifetimes", [1, pytest.param(3, marks=pytest.mark.slow)], ids=["short", "long"]
+)
+def test_sixteen_processes_share_renewals_after_a_killed_lock_holder(
+    redis_server: RedisServer, lifetimes: int
 ) -> None:
+    """One token request per renewal period across 16 processes, none before the dead holder's
+    lock expired. Short (default suite): one lifetime past the lock's expiry, three renewal
+    periods; long (``-m slow``): three lifetimes."""
     lifetime, lock_ttl = 4, 2.0
     with FakeOfficeRND(expires_in=lifetime, rate_limit=None) as fake:
         app = fake.add_app([SCOPE])
         key = cache_key(fake.token_url, app.client_id, app.client_secret, (SCOPE,))
         holder = start_lock_holder(HOLDER, redis_server.url, key, str(lock_ttl))
         started = time.time()
-        duration = 3 * lifetime + 1.0
+        duration = lifetimes * lifetime + lock_ttl + 1.0
         workers = start_workers(
             16,
             WORKER,

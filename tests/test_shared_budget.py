@@ -78,7 +78,6 @@ def _run(
     return results_of(started)
 
 
-@pytest.mark.slow
 def test_a_fleet_with_a_wrong_secret_stays_within_the_budget_together(shared_cache: str) -> None:
     workers = 12 if shared_cache.startswith("redis") else 8
     with FakeOfficeRND(rate_window=WINDOW) as fake:
@@ -94,7 +93,6 @@ def test_a_fleet_with_a_wrong_secret_stays_within_the_budget_together(shared_cac
     assert any("counted for every process sharing" in m for m in messages), messages
 
 
-@pytest.mark.slow
 def test_a_429_seen_by_one_process_holds_every_process_sharing_the_cache(
     shared_cache: str,
 ) -> None:

@@ -1,6 +1,8 @@
 """The documentation's Flask, Django and FastAPI webhook handlers (docs/webhooks.rst), run with
 each framework's test client against deliveries signed as OfficeRND signs them, and one delivered
-by the emulator."""
+by the emulator. Marked ``integration``: the frameworks come with the ``integrations`` extra and
+run in ``nox -s integrations``; the default suite tests the same ``verify_signature`` they call
+(tests/test_webhooks.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from officernd_auth.webhooks import sign
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "webhooks.rst"
 SECRET = "whsec_frameworks"
+pytestmark = pytest.mark.integration
+
 BODY = json.dumps({"eventType": "member.created", "data": {"object": {"name": "Ada"}}}).encode()
 
 

@@ -18,6 +18,7 @@ SCRIPT = Path(__file__).with_name("typed_user_script.py")
 ROOT = SCRIPT.parent.parent.parent
 
 
+@pytest.mark.integration  # mypy and the stubs come with the integrations extra
 def test_user_script_passes_mypy_strict(tmp_path: Path) -> None:
     pytest.importorskip("mypy")
     done = subprocess.run(
