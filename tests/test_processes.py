@@ -2,7 +2,7 @@
 
 Both sizes prove the property: one token request per renewal period across 8 processes, after a
 lock holder dies holding the lock, with every cache file whole and private whenever read. The
-short run (one lifetime after the holder died: three renewal periods, ~7 s) is in the default
+short run (one lifetime after the holder died, a renewal at least, ~7 s) is in the default
 suite; the long run (three lifetimes) is ``-m slow``."""
 
 from __future__ import annotations
@@ -96,4 +96,6 @@ def test_processes_share_tokens_across_lifetimes(tmp_path: Path, lifetimes: int)
         kill(holder)  # dies holding the lock: the OS must free it
         results = results_of(workers)
         assert [r["problems"] for r in results] == [[]] * 8
-        assert_one_token_request_per_renewal(fake, results, LIFETIME, duration)
+        # short: a first token and a renewal at least, even where the workers start late
+        at_least = 2 if lifetimes == 1 else 3
+        assert_one_token_request_per_renewal(fake, results, LIFETIME, duration, at_least)

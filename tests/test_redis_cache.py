@@ -168,8 +168,8 @@ def test_sixteen_processes_share_renewals_after_a_killed_lock_holder(
     redis_server: RedisServer, lifetimes: int
 ) -> None:
     """One token request per renewal period across 16 processes, none before the dead holder's
-    lock expired. Short (default suite): one lifetime past the lock's expiry, three renewal
-    periods; long (``-m slow``): three lifetimes."""
+    lock expired. Short (default suite): one lifetime past the lock's expiry, a renewal at
+    least; long (``-m slow``): three lifetimes."""
     lifetime, lock_ttl = 4, 2.0
     with FakeOfficeRND(expires_in=lifetime, rate_limit=None) as fake:
         app = fake.add_app([SCOPE])
@@ -189,5 +189,6 @@ def test_sixteen_processes_share_renewals_after_a_killed_lock_holder(
         )
         kill(holder)  # dies holding the lock; it must expire by itself
         results = results_of(workers)
-        issued = assert_one_token_request_per_renewal(fake, results, lifetime, duration)
+        at_least = 2 if lifetimes == 1 else 3  # short: a renewal at least, however late they start
+        issued = assert_one_token_request_per_renewal(fake, results, lifetime, duration, at_least)
         assert issued[0] >= started + lock_ttl - 0.5  # nobody fetched while the lock stood

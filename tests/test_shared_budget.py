@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from multiprocess import results_of, start_workers
+from multiprocess import results_of
 from redis_server import REDIS_SERVER, RedisServer, free_port
 
 from officernd_auth import OfficeRNDSession, RateLimitedError, TokenEndpointError, TokenProvider
@@ -31,14 +31,16 @@ WORKER = textwrap.dedent(
     import json, sys, time
     from officernd_auth import OfficeRNDAuthError, RateLimitedError, TokenProvider
 
-    client_id, secret, token_url, cache, window, start_at, end_at = sys.argv[1:8]
+    client_id, secret, token_url, cache, window = sys.argv[1:6]
     provider = TokenProvider(client_id, secret, "flex.community.members.read",
                              token_url=token_url, token_cache=cache,
                              budget_window=float(window), max_token_retries=0)
-    while time.time() < float(start_at):
+    print("ready", flush=True)
+    start_at, end_at = map(float, sys.stdin.readline().split())  # when every worker is ready
+    while time.time() < start_at:
         time.sleep(0.005)
     refusals, failures, messages = 0, 0, set()
-    while time.time() < float(end_at):
+    while time.time() < end_at:
         try:
             provider.get_token()
         except RateLimitedError as exc:
@@ -71,10 +73,27 @@ def shared_cache(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def _run(
     fake: FakeOfficeRND, app: App, secret: str, cache: str, workers: int, seconds: float
 ) -> list[dict[str, Any]]:
-    """``workers`` processes asking for a token together for ``seconds``, from one moment."""
-    start_at = time.time() + 3.0  # every interpreter is up by then, even on a loaded machine
+    """``workers`` processes asking for a token together for ``seconds``, from one moment after
+    every one of them is up (however slowly a loaded machine starts them)."""
     args = (app.client_id, secret, fake.token_url, cache, str(WINDOW))
-    started = start_workers(workers, WORKER, *args, str(start_at), str(start_at + seconds))
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
+    for worker in started:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "ready", worker.communicate(timeout=60)
+    start_at = time.time() + 0.3
+    for worker in started:
+        assert worker.stdin is not None
+        worker.stdin.write(f"{start_at} {start_at + seconds}\n")
+        worker.stdin.flush()  # communicate() closes it
     return results_of(started)
 
 
