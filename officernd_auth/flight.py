@@ -68,17 +68,22 @@ class Flight:
                 self.lock.release()
 
     @contextlib.contextmanager
-    def locked(self, deadline: Deadline, whose: str) -> Iterator[None]:
-        """Hold the lock, waiting for it no later than ``deadline``.
+    def locked(self, deadline: Deadline, whose: str, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the lock, waiting for it no later than ``deadline``, and yield ``True``; with
+        ``wait=False``, yield ``False`` at once when another thread holds it.
 
         Raises:
             TokenEndpointError: another thread's token request (for ``whose``) outlasted the
                 wait (retryable).
         """
-        if not self.lock.acquire(timeout=deadline.lock_timeout()):
+        if not wait:
+            if not self.lock.acquire(blocking=False):
+                yield False
+                return
+        elif not self.lock.acquire(timeout=deadline.lock_timeout()):
             raise waited_out(deadline, f"another thread's token request for {whose}")
         try:
-            yield
+            yield True
         finally:
             self.lock.release()
 

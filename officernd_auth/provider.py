@@ -5,7 +5,8 @@ their own whether to fetch, so the two entry points behave the same by construct
 decisions it leans on each live in one module: the settings (:mod:`officernd_auth.settings`),
 how long a call may wait (:mod:`officernd_auth.deadline`), whether a request may be sent or
 retried (:mod:`officernd_auth.policy`) and single flight (``officernd_auth.flight``).
-Freshness is decided here only (:meth:`TokenProvider.renews_at`): caches are stores.
+Freshness is decided in :mod:`officernd_auth.freshness` only (its methods are the provider's):
+caches are stores.
 
 This module imports no HTTP library. The token requests themselves go through a
 :class:`~officernd_auth.token.TokenFetcher`; by default the requests adapter's
@@ -33,6 +34,7 @@ from .errors import (
     TokenRequestError,
 )
 from .flight import flight_for, registry_sizes, reset, waited_out  # noqa: F401  (registry_sizes: benchmarks)
+from .freshness import Freshness
 from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
 from .redact import Secret
 from .scopes import format_scopes
@@ -103,7 +105,7 @@ def resolve_provider(
 
 
 @with_provider_options
-class TokenProvider:
+class TokenProvider(Freshness):
     """Hands out valid tokens for one credential, fetching only when needed.
 
     Construction validates every setting and does no network I/O. It reads no credential from
@@ -252,51 +254,6 @@ class TokenProvider:
             if close is not None:
                 close()
 
-    # -- freshness: decided here and nowhere else ---------------------------------------------
-
-    def renews_at(self, token: Token) -> float:
-        """When this provider stops using ``token`` and fetches another: its expiry minus the
-        leeway (clamped to half the token's lifetime)."""
-        return token.expires_at - token.effective_leeway(self.leeway)
-
-    def _usable(self, token: Token | None) -> bool:
-        return token is not None and self.clock() < self.renews_at(token)
-
-    def current_token(self) -> Token | None:
-        """The cached token, valid or not, without any network I/O."""
-        return self.token_cache.get(self.key)
-
-    def status(self) -> TokenStatus:
-        """Whether the cached token is usable, by the same rule :meth:`get_token` applies."""
-        token = self.token_cache.get(self.key)
-        if token is None:
-            return TokenStatus("none", 0.0)
-        now = self.clock()
-        left = token.expires_in(now)
-        if left <= 0:
-            return TokenStatus("expired", left)
-        if now >= self.renews_at(token):
-            return TokenStatus("renewing", left)
-        return TokenStatus("valid", left)
-
-    def has_valid_token(self) -> bool:
-        """True when a cached token will be used as it is (not expired, not within the leeway)."""
-        return self.status().state == "valid"
-
-    def fresh_token(self) -> Token | None:
-        """The token this process holds, if it is before its renewal time, else ``None``: never
-        a lock, never a cache read, never a token request. The hot path of :meth:`get_token`."""
-        held = self._flight.held
-        if held is not None and held[0] is self.token_cache:
-            token = held[1]
-            renew = self._renew_at
-            if renew[0] is not token:
-                # Computed once a token, not once a request.
-                renew = self._renew_at = (token, self.renews_at(token))
-            if self.clock() < renew[1]:
-                return token
-        return None
-
     def seed(self, token: Token | Mapping[str, Any]) -> Token:
         """Store a token obtained elsewhere, as if this provider had fetched it.
 
@@ -346,24 +303,41 @@ class TokenProvider:
             return token
         if deadline is None:
             deadline = Deadline.for_call(timeout, self.token_deadline)
-        return self._get_token_locked(deadline)
+        return self._get_token_locked(deadline, self._held_in_renewal())
 
-    def _get_token_locked(self, deadline: Deadline) -> Token:
+    def _get_token_locked(self, deadline: Deadline, current: Token | None = None) -> Token:
+        """Fetch under the locks, unless another thread already did. With a ``current`` token
+        (in its renewal window, still valid), never wait: it is the answer while another thread
+        renews, and when the renewal fails."""
         flight = self._flight
         completed_before = flight.completed
-        with self._flight_lock(deadline), self._cache_lock(deadline):
-            token = self.token_cache.get(self.key)
-            if self._usable(token):
-                assert token is not None
-                flight.hold(self.token_cache, token)
-                return token
-            if flight.completed != completed_before and flight.last_error is not None:
-                # Another thread tried while we waited and failed: share its answer rather
-                # than spend budget on the same failure again.
-                raise copy.copy(flight.last_error)
-            if deadline.expired():  # the wait for another process's lock took all the time
-                raise waited_out(deadline, "another process's token request")
-            return self._fetch_locked(deadline)
+        with self._flight_lock(deadline, wait=current is None) as holding:
+            if not holding:
+                assert current is not None
+                return current
+            with self._cache_lock(deadline):
+                token = self.token_cache.get(self.key)
+                if self._usable(token):
+                    assert token is not None
+                    flight.hold(self.token_cache, token)
+                    return token
+                if flight.completed != completed_before and flight.last_error is not None:
+                    # Another thread tried while we waited and failed: share its answer rather
+                    # than spend budget on the same failure again.
+                    raise copy.copy(flight.last_error)
+                if deadline.expired():  # the wait for another process's lock took all the time
+                    raise waited_out(deadline, "another process's token request")
+                try:
+                    return self._fetch_locked(deadline)
+                except TokenRequestError as exc:
+                    if current is None:
+                        raise
+                    logger.warning(
+                        "%s; going on with the current token, valid for %.0f s more",
+                        exc.message,
+                        current.expires_in(self.clock()),
+                    )
+                    return current
 
     def fetch_token(self, **overrides: Any) -> Token:
         """Fetch a new token from the network now, whatever the cache holds (budget applies).
@@ -416,8 +390,9 @@ class TokenProvider:
 
     # -- locks, bounded by the call's deadline ------------------------------------------------
 
-    def _flight_lock(self, deadline: Deadline) -> AbstractContextManager[None]:
-        return self._flight.locked(deadline, f"client {mask_client_id(self.client_id)!r}")
+    def _flight_lock(self, deadline: Deadline, wait: bool = True) -> AbstractContextManager[bool]:
+        whose = f"client {mask_client_id(self.client_id)!r}"
+        return self._flight.locked(deadline, whose, wait=wait)
 
     def _cache_lock(self, deadline: Deadline) -> AbstractContextManager[None]:
         """The cache's own lock: across processes for the file and Redis caches."""

@@ -19,6 +19,7 @@ CORE = [
     "officernd_auth.deadline",
     "officernd_auth.policy",
     "officernd_auth.flight",
+    "officernd_auth.freshness",
     "officernd_auth.provider",
     "officernd_auth.token",
     "officernd_auth.scopes",

@@ -1,0 +1,86 @@
+"""Is it fresh: when a token is renewed, when it may still be sent while another thread renews
+it, and what :meth:`~officernd_auth.provider.TokenProvider.status` says; decided here and
+nowhere else. Caches are stores; the CLI's cache-only fast path applies
+:meth:`~officernd_auth.token.Token.is_expired` with the default leeway.
+
+A token goes through three states: *fresh* until its renewal time (its expiry minus the leeway,
+clamped to half its lifetime), then *renewing* until a quarter of the leeway is left (one thread
+fetches the next token; the others go on sending this one, and it is kept if the renewal
+fails), then *expired* for our purposes (every caller waits for the next token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .cache import TokenCache
+from .flight import Flight
+from .token import Token, TokenStatus
+
+__all__ = ["Freshness"]
+
+
+class Freshness:
+    """The provider's freshness rules (a base class of
+    :class:`~officernd_auth.provider.TokenProvider`)."""
+
+    # Set by the provider.
+    _flight: Flight
+    _renew_at: tuple[Token | None, float]
+    token_cache: TokenCache
+    key: str
+    leeway: float
+    clock: Callable[[], float]
+
+    def renews_at(self, token: Token) -> float:
+        """When this provider stops using ``token`` and fetches another: its expiry minus the
+        leeway (clamped to half the token's lifetime)."""
+        return token.expires_at - token.effective_leeway(self.leeway)
+
+    def _usable(self, token: Token | None) -> bool:
+        return token is not None and self.clock() < self.renews_at(token)
+
+    def _held_in_renewal(self) -> Token | None:
+        """The held token when it is past its renewal time but has a quarter of the leeway left:
+        while one thread renews it, the others go on sending it instead of waiting."""
+        held = self._flight.held
+        if held is None or held[0] is not self.token_cache:
+            return None
+        token = held[1]
+        left = token.expires_at - self.clock()
+        return token if left > token.effective_leeway(self.leeway) / 4 else None
+
+    def current_token(self) -> Token | None:
+        """The cached token, valid or not, without any network I/O."""
+        return self.token_cache.get(self.key)
+
+    def status(self) -> TokenStatus:
+        """Whether the cached token is usable, by the same rule :meth:`get_token` applies."""
+        token = self.token_cache.get(self.key)
+        if token is None:
+            return TokenStatus("none", 0.0)
+        now = self.clock()
+        left = token.expires_in(now)
+        if left <= 0:
+            return TokenStatus("expired", left)
+        if now >= self.renews_at(token):
+            return TokenStatus("renewing", left)
+        return TokenStatus("valid", left)
+
+    def has_valid_token(self) -> bool:
+        """True when a cached token will be used as it is (not expired, not within the leeway)."""
+        return self.status().state == "valid"
+
+    def fresh_token(self) -> Token | None:
+        """The token this process holds, if it is before its renewal time, else ``None``: never
+        a lock, never a cache read, never a token request. The hot path of :meth:`get_token`."""
+        held = self._flight.held
+        if held is not None and held[0] is self.token_cache:
+            token = held[1]
+            renew = self._renew_at
+            if renew[0] is not token:
+                # Computed once a token, not once a request.
+                renew = self._renew_at = (token, self.renews_at(token))
+            if self.clock() < renew[1]:
+                return token
+        return None
