@@ -1,11 +1,13 @@
 """How a token request travels: over the user's own transport, never through their auth.
 
 A :class:`Transport` sends one prepared token request. :class:`PlainTransport` (the default, and
-``OfficeRNDAuth``'s) uses a ``requests.Session`` of its own that honours the environment the way
-requests does (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) plus
-``verify``, ``cert`` and ``proxies``. :class:`SessionTransport` sends through a given
-``requests.Session``: its mounted adapters (so mocking libraries see the token request), its
-``proxies``, ``verify``, ``cert`` and, with ``trust_env``, the environment.
+``OfficeRNDAuth``'s) uses a ``requests.Session`` of ours, one per process and TLS/proxy settings
+shared by every credential and thread (at most :data:`POOL_SIZE` idle sockets per token host),
+that honours the environment the way requests does (``HTTPS_PROXY``, ``NO_PROXY``,
+``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) plus ``verify``, ``cert`` and ``proxies``.
+:class:`SessionTransport` sends through a given ``requests.Session``: its mounted adapters (so
+mocking libraries see the token request), its ``proxies``, ``verify``, ``cert`` and, with
+``trust_env``, the environment.
 
 Either way the request is prepared here, not by the session: the session's auth, its ``.netrc``
 lookup, its headers and cookies and its response hooks never touch it (they could send the
@@ -15,8 +17,8 @@ secret elsewhere or log the token), and redirects are never followed.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Mapping
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
@@ -100,8 +102,41 @@ class Transport:
         """Close the connections this transport opened."""
 
 
+#: Connections kept open per token host, for the whole process (more are opened when as many
+#: token requests are in flight at once, and closed after use).
+POOL_SIZE = 8
+
+_shared_lock = threading.Lock()
+_shared: dict[tuple[Any, ...], requests.Session] = {}
+
+
+def shared_session(
+    verify: bool | str, cert: str | tuple[str, str] | None, proxies: Mapping[str, str],
+    trust_env: bool,
+) -> requests.Session:  # fmt: skip
+    """The process's one ``requests.Session`` for token requests with these TLS and proxy
+    settings: every credential and thread shares its pool, so the sockets kept open per token
+    host are at most :data:`POOL_SIZE`, however many tenants the process serves."""
+    key = (verify, cert, tuple(sorted(proxies.items())), trust_env)
+    session = _shared.get(key)
+    if session is None:
+        with _shared_lock:
+            session = _shared.get(key)
+            if session is None:
+                session = requests.Session()
+                session.trust_env = trust_env
+                # Shared by every credential: it keeps no cookie a token endpoint sets.
+                session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+                adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+                session.mount("https://", adapter)
+                session.mount("http://", adapter)
+                _shared[key] = session
+    return session
+
+
 class PlainTransport(Transport):
-    """A ``requests.Session`` of our own per thread, honouring the environment like requests.
+    """The process's shared ``requests.Session`` for these settings (:func:`shared_session`),
+    honouring the environment like requests.
 
     Args:
         verify: TLS verification: ``True``, ``False`` or a CA bundle path.
@@ -121,9 +156,6 @@ class PlainTransport(Transport):
         self.cert = cert
         self.proxies = dict(proxies or {})
         self.trust_env = trust_env
-        self._local = threading.local()
-        self._sessions: weakref.WeakSet[requests.Session] = weakref.WeakSet()
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<PlainTransport verify={self.verify!r} proxies={sorted(self.proxies)!r}>"
@@ -135,21 +167,11 @@ class PlainTransport(Transport):
         return {"verify": self.verify, "cert": self.cert, "proxies": self.proxies}
 
     def session(self) -> requests.Session:
-        # One per thread: connection reuse without sharing a pool across threads.
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = self.trust_env
-            self._local.session = session
-            with self._lock:
-                self._sessions.add(session)
-        return session
+        return shared_session(self.verify, self.cert, self.proxies, self.trust_env)
 
     def close(self) -> None:
-        with self._lock:
-            sessions = list(self._sessions)
-        for session in sessions:
-            session.close()
+        """Close the shared pool's idle connections (it opens new ones when next used)."""
+        self.session().close()
 
 
 class SessionTransport(Transport):

@@ -1,0 +1,52 @@
+"""A process serving many tenants (credentials) keeps a bounded number of token sockets: one
+pool per token endpoint, shared by every credential and thread."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from officernd_auth import TokenProvider
+from officernd_auth.testing import FakeOfficeRND
+from officernd_auth.transport import POOL_SIZE
+
+SCOPE = "flex.community.members.read"
+TENANTS = 120
+THREADS = 8
+
+
+def open_sockets() -> int:
+    fds = Path("/proc/self/fd")
+    count = 0
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            count += os.readlink(fd).startswith("socket:")
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts sockets in /proc (Linux)")
+def test_token_sockets_stay_few_whatever_the_number_of_tenants() -> None:
+    with FakeOfficeRND(rate_limit=None) as fake:
+        apps = [fake.add_app([SCOPE]) for _ in range(TENANTS)]
+        before = open_sockets()
+        providers = [
+            TokenProvider(app.client_id, app.client_secret, SCOPE, token_url=fake.token_url)
+            for app in apps
+        ]
+
+        def renew(index: int) -> None:
+            # each tenant asks from several threads over time, as a service's workers do
+            provider = providers[index % TENANTS]
+            provider.invalidate()
+            provider.get_token()
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(renew, range(3 * TENANTS)))
+            assert fake.token_request_count == 3 * TENANTS
+            # Counted while the threads and the providers live (a service's do). Both ends are
+            # in this process: our pool's client sockets and the emulator's side of them.
+            assert open_sockets() - before <= 2 * POOL_SIZE + 2
