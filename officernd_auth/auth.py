@@ -7,6 +7,7 @@ keeping the failed response in ``history``. A second 401 is handed back as it is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -153,7 +154,11 @@ class OfficeRNDAuth(AuthBase):
         if known is None:
             known = self._allows_origin(prefix)
             if len(self._decided) >= _DECISIONS:
-                self._decided.clear()  # bounded: a crawler over many hosts starts afresh
+                # Bounded without a cliff: the oldest decision goes (dicts keep insertion
+                # order), not all of them, so a crawler over many hosts costs one parse per
+                # new host, not a re-parse of every host after each 1,024.
+                with contextlib.suppress(RuntimeError, StopIteration):  # another thread's
+                    self._decided.pop(next(iter(self._decided)), None)
             self._decided[prefix] = known
         if known and end >= 0:
             self._last_allowed = prefix + "/"

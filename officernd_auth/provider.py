@@ -315,6 +315,13 @@ class TokenProvider(Freshness):
             if not holding:
                 assert current is not None
                 return current
+            # Re-checked before the cache's own lock too: threads that waited on this flight
+            # take the token it stored without queueing on a file or Redis lock in turn.
+            token = self.token_cache.get(self.key)
+            if self._usable(token):
+                assert token is not None
+                flight.hold(self.token_cache, token)
+                return token
             with self._cache_lock(deadline):
                 token = self.token_cache.get(self.key)
                 if self._usable(token):

@@ -173,3 +173,38 @@ def test_eight_processes_make_one_token_request(tmp_path: Path) -> None:
         results = [worker.communicate(timeout=60) for worker in workers]
         assert [out.strip() for out, _ in results] == ["200"] * 8, results
         assert fake.token_request_count == 1
+
+
+class CountingFileCache(FileTokenCache):
+    """Counts how often the cross-process lock is taken."""
+
+    locks = 0
+
+    def lock(self, key: str, timeout: float | None = None) -> Iterator[None]:  # type: ignore[override]
+        type(self).locks += 1
+        return super().lock(key, timeout=timeout)
+
+
+def test_threads_waiting_on_a_fetch_take_its_token_without_the_file_lock(
+    make_session: Callable[..., OfficeRNDSession], fake: FakeOfficeRND, tmp_path: Path
+) -> None:
+    import threading
+
+    CountingFileCache.locks = 0
+    session = make_session(token_cache=CountingFileCache(tmp_path / "cache"))
+    fake.fail_next_token_requests(Fault.slow(0.5))  # every thread arrives while it is pending
+    barrier = threading.Barrier(16)
+    statuses: list[int] = []
+
+    def call() -> None:
+        barrier.wait()
+        statuses.append(session.get("members").status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 16
+    assert fake.token_request_count == 1
+    assert CountingFileCache.locks == 1  # the fetching thread's; the others read the file

@@ -1,16 +1,18 @@
-"""A process serving many tenants (credentials) keeps a bounded number of token sockets: one
-pool per token endpoint, shared by every credential and thread."""
+"""A process serving many tenants (credentials) or hosts stays bounded: one token socket pool per
+token endpoint, shared by every credential and thread; expired tokens dropped by time; host
+decisions evicted one at a time."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from officernd_auth import TokenProvider
+from officernd_auth import MemoryTokenCache, OfficeRNDAuth, Token, TokenProvider
 from officernd_auth.testing import FakeOfficeRND
 from officernd_auth.transport import POOL_SIZE
 
@@ -50,3 +52,30 @@ def test_token_sockets_stay_few_whatever_the_number_of_tenants() -> None:
             # Counted while the threads and the providers live (a service's do). Both ends are
             # in this process: our pool's client sockets and the emulator's side of them.
             assert open_sockets() - before <= 2 * POOL_SIZE + 2
+
+
+def test_expired_tokens_leave_the_memory_cache_by_time() -> None:
+    cache = MemoryTokenCache()
+    now = time.time()
+    for index in range(1_000):  # a burst of short-lived tokens, under any size trigger
+        cache.set(f"tenant-{index}", Token(f"{index:040x}", now + 0.2, now, frozenset()))
+    time.sleep(0.3)
+    cache.set("live", Token("f" * 40, now + 3600, now, frozenset()))
+    assert len(cache) == 1
+    assert cache.get("live") is not None
+
+
+def test_host_decisions_are_bounded_without_a_cliff(monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = OfficeRNDAuth("id", "secret", SCOPE)
+    parsed: list[str] = []
+    decide = auth._allows_origin
+    monkeypatch.setattr(
+        auth, "_allows_origin", lambda prefix: parsed.append(prefix) or decide(prefix)
+    )
+    hosts = [f"https://host-{index}.example/api" for index in range(1_100)]
+    for url in hosts:
+        assert not auth.allows(url)
+    assert len(parsed) == 1_100
+    for url in hosts[-1_000:]:  # the most recent thousand are still decided
+        assert not auth.allows(url)
+    assert len(parsed) == 1_100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 
@@ -9,8 +10,6 @@ from ..token import Token
 from .base import BaseTokenCache
 
 __all__ = ["DEFAULT_MEMORY_CACHE", "MemoryTokenCache"]
-
-_FIRST_SWEEP = 1024
 
 
 class MemoryTokenCache(BaseTokenCache):
@@ -25,7 +24,9 @@ class MemoryTokenCache(BaseTokenCache):
     def __init__(self) -> None:
         self._tokens: dict[str, Token] = {}
         self._lock = threading.Lock()
-        self._sweep_at = _FIRST_SWEEP
+        # (expiry, key) of every token stored, soonest first: expired tokens are dropped by
+        # time, a few at each store, rather than in a sweep when the cache has doubled.
+        self._expiries: list[tuple[float, str]] = []
 
     def get(self, key: str) -> Token | None:
         # A dict read is atomic under the GIL; no lock on the hot path.
@@ -34,13 +35,20 @@ class MemoryTokenCache(BaseTokenCache):
     def set(self, key: str, token: Token) -> None:
         with self._lock:
             self._tokens[key] = token
-            if len(self._tokens) >= self._sweep_at:
-                # A service that serves many credentials must not keep every token it ever
-                # held: expired ones go, amortised (the size that triggers a sweep doubles).
-                now = time.time()
-                for stale in [k for k, t in self._tokens.items() if t.expires_at <= now]:
+            expiries = self._expiries
+            heapq.heappush(expiries, (token.expires_at, key))
+            # A service that serves many credentials must not keep every token it ever held:
+            # the expired ones go now, each once (O(log n) per token stored).
+            now = time.time()
+            while expiries and expiries[0][0] <= now:
+                _, stale = heapq.heappop(expiries)
+                current = self._tokens.get(stale)
+                if current is not None and current.expires_at <= now:
                     del self._tokens[stale]
-                self._sweep_at = max(_FIRST_SWEEP, 2 * len(self._tokens))
+            if len(expiries) > 2 * len(self._tokens) + 64:
+                # entries of tokens replaced or deleted since: rebuilt from the live ones
+                self._expiries = [(t.expires_at, k) for k, t in self._tokens.items()]
+                heapq.heapify(self._expiries)
 
     def delete(self, key: str) -> None:
         with self._lock:
@@ -55,6 +63,7 @@ class MemoryTokenCache(BaseTokenCache):
         """Forget every token."""
         with self._lock:
             self._tokens.clear()
+            self._expiries.clear()
 
     def __len__(self) -> int:
         return len(self._tokens)
