@@ -111,6 +111,9 @@ class OfficeRNDAuth(AuthBase):
         self._warned_origins: set[str] = set()
         self._hook = self.handle_401
         self._last_allowed = "\x00"  # no URL starts with it
+        # (the flight's entry, its renewal time, its header): the hot path's token, good while
+        # the flight holds that same entry and the clock is before that time (see fresh_entry).
+        self._sent: tuple[object, float, str] = (None, 0.0, "")
         #: requests-oauthlib ``protected_request`` compliance hooks, run on every request that
         #: carries the token: ``(url, headers, body) -> (url, headers, body)``.
         self.protected_request_hooks: set[Callable[..., Any]] = set()
@@ -164,6 +167,18 @@ class OfficeRNDAuth(AuthBase):
             self._last_allowed = prefix + "/"
         return known
 
+    def current_authorization(self) -> str:
+        """The ``Authorization`` header value to send now: the held token while it is fresh
+        (remembered for the next requests), else :meth:`TokenProvider.get_token`'s."""
+        provider = self.provider
+        fresh = provider.fresh_entry()
+        if fresh is None:
+            return provider.get_token().authorization
+        entry, renew_at = fresh
+        authorization = entry[1].authorization
+        self._sent = (entry, renew_at, authorization)
+        return authorization
+
     def get_access_token(self) -> str:
         """The current bearer token string, fetching one first if none is valid.
 
@@ -187,14 +202,22 @@ class OfficeRNDAuth(AuthBase):
         return host in self.allowed_hosts and port == (443 if scheme == "https" else 80)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if not self.allows(request.url):
-            logger.debug("not sending the token to %s: host not allowed", url_path(request.url))
+        url = request.url
+        if not (url and url.startswith(self._last_allowed)) and not self.allows(url):
+            logger.debug("not sending the token to %s: host not allowed", url_path(url))
             # Still watch for a 401, only to say how to allow this origin (never to retry).
             request.hooks["response"].append(self._hook)
             return request
         provider = self.provider
-        token = provider.fresh_token() or provider.get_token()
-        request.headers["Authorization"] = token.authorization
+        entry, renew_at, authorization = self._sent
+        if entry is not provider._flight.held or provider.clock() >= renew_at:
+            authorization = self.current_authorization()
+        headers = request.headers
+        if type(headers) is CaseInsensitiveDict:
+            # what its __setitem__ does, without the call
+            headers._store["authorization"] = ("Authorization", authorization)  # type: ignore[attr-defined]
+        else:
+            headers["Authorization"] = authorization
         if self.protected_request_hooks:
             self._run_protected_request_hooks(request)
         body = request.body

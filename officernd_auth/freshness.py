@@ -71,6 +71,17 @@ class Freshness:
         """True when a cached token will be used as it is (not expired, not within the leeway)."""
         return self.status().state == "valid"
 
+    def fresh_entry(self) -> tuple[tuple[object, Token], float] | None:
+        """``(entry, renew_at)`` when the held token is fresh: an adapter may send its token
+        without asking again while the flight still holds that same ``entry`` (an identity
+        check) and the clock is before ``renew_at``."""
+        held = self._flight.held
+        if held is not None and held[0] is self.token_cache:
+            renew_at = self.renews_at(held[1])
+            if self.clock() < renew_at:
+                return held, renew_at
+        return None
+
     def fresh_token(self) -> Token | None:
         """The token this process holds, if it is before its renewal time, else ``None``: never
         a lock, never a cache read, never a token request. The hot path of :meth:`get_token`."""

@@ -283,17 +283,20 @@ class OfficeRNDSession(ClientCredentialsSession):
         if withhold_token:
             if kwargs.get("auth") is None:
                 kwargs["auth"] = _no_auth
-        elif (
-            bounds_token_wait
-            and self._fresh_token() is None
-            and self.auth is self._officernd_auth
-            and "auth" not in kwargs
-            and self._officernd_auth.allows(url)
-        ):
-            # No token to use as it is: take one now, within this call's deadline (the auth
+        elif bounds_token_wait:
+            # The token the auth object remembers is sent as it is (no call needed); else, with
+            # no token to use as it is, take one now, within this call's deadline (the auth
             # object, which requests calls without the timeout, then finds it held).
+            entry, renew_at, _ = self._officernd_auth._sent
             provider = self._provider
-            provider.get_token(deadline=Deadline.for_call(timeout, provider.token_deadline))
+            if (
+                (entry is not provider._flight.held or provider.clock() >= renew_at)
+                and self._fresh_token() is None
+                and self.auth is self._officernd_auth
+                and "auth" not in kwargs
+                and self._officernd_auth.allows(url)
+            ):
+                provider.get_token(deadline=Deadline.for_call(timeout, provider.token_deadline))
         if data is not None:
             kwargs["data"] = data
         if headers is not None:
