@@ -111,9 +111,10 @@ class OfficeRNDAuth(AuthBase):
         self._warned_origins: set[str] = set()
         self._hook = self.handle_401
         self._last_allowed = "\x00"  # no URL starts with it
-        # (the flight's entry, its renewal time, its header): the hot path's token, good while
-        # the flight holds that same entry and the clock is before that time (see fresh_entry).
-        self._sent: tuple[object, float, str] = (None, 0.0, "")
+        #: ``(entry, renew_at, header)``: the header this object sends while its provider's
+        #: flight holds that same ``entry`` and the clock is before ``renew_at`` (see
+        #: :meth:`~officernd_auth.freshness.Freshness.fresh_entry`); read-only.
+        self.sending: tuple[object, float, str] = (None, 0.0, "")
         #: requests-oauthlib ``protected_request`` compliance hooks, run on every request that
         #: carries the token: ``(url, headers, body) -> (url, headers, body)``.
         self.protected_request_hooks: set[Callable[..., Any]] = set()
@@ -169,14 +170,15 @@ class OfficeRNDAuth(AuthBase):
 
     def current_authorization(self) -> str:
         """The ``Authorization`` header value to send now: the held token while it is fresh
-        (remembered for the next requests), else :meth:`TokenProvider.get_token`'s."""
+        (remembered for the next requests), else the one
+        :meth:`~officernd_auth.provider.TokenProvider.get_token` returns."""
         provider = self.provider
         fresh = provider.fresh_entry()
         if fresh is None:
             return provider.get_token().authorization
         entry, renew_at = fresh
         authorization = entry[1].authorization
-        self._sent = (entry, renew_at, authorization)
+        self.sending = (entry, renew_at, authorization)
         return authorization
 
     def get_access_token(self) -> str:
@@ -209,15 +211,10 @@ class OfficeRNDAuth(AuthBase):
             request.hooks["response"].append(self._hook)
             return request
         provider = self.provider
-        entry, renew_at, authorization = self._sent
-        if entry is not provider._flight.held or provider.clock() >= renew_at:
+        entry, renew_at, authorization = self.sending
+        if entry is not provider.flight.held or provider.clock() >= renew_at:
             authorization = self.current_authorization()
-        headers = request.headers
-        if type(headers) is CaseInsensitiveDict:
-            # what its __setitem__ does, without the call
-            headers._store["authorization"] = ("Authorization", authorization)  # type: ignore[attr-defined]
-        else:
-            headers["Authorization"] = authorization
+        request.headers["Authorization"] = authorization
         if self.protected_request_hooks:
             self._run_protected_request_hooks(request)
         body = request.body

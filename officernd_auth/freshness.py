@@ -1,5 +1,5 @@
 """Is it fresh: when a token is renewed, when it may still be sent while another thread renews
-it, and what :meth:`~officernd_auth.provider.TokenProvider.status` says; decided here and
+it, and what :meth:`~officernd_auth.freshness.Freshness.status` says; decided here and
 nowhere else. Caches are stores; the CLI's cache-only fast path applies
 :meth:`~officernd_auth.token.Token.is_expired` with the default leeway.
 
@@ -25,7 +25,9 @@ class Freshness:
     :class:`~officernd_auth.provider.TokenProvider`)."""
 
     # Set by the provider.
-    _flight: Flight
+    #: The single-flight state this provider shares with the process's other providers of the
+    #: same credential and cache: the lock, the last failure, the held token (read-only).
+    flight: Flight
     _renew_at: tuple[Token | None, float]
     token_cache: TokenCache
     key: str
@@ -43,7 +45,7 @@ class Freshness:
     def _held_in_renewal(self) -> Token | None:
         """The held token when it is past its renewal time but has a quarter of the leeway left:
         while one thread renews it, the others go on sending it instead of waiting."""
-        held = self._flight.held
+        held = self.flight.held
         if held is None or held[0] is not self.token_cache:
             return None
         token = held[1]
@@ -55,7 +57,8 @@ class Freshness:
         return self.token_cache.get(self.key)
 
     def status(self) -> TokenStatus:
-        """Whether the cached token is usable, by the same rule :meth:`get_token` applies."""
+        """Whether the cached token is usable, by the same rule
+        :meth:`~officernd_auth.provider.TokenProvider.get_token` applies."""
         token = self.token_cache.get(self.key)
         if token is None:
             return TokenStatus("none", 0.0)
@@ -75,7 +78,7 @@ class Freshness:
         """``(entry, renew_at)`` when the held token is fresh: an adapter may send its token
         without asking again while the flight still holds that same ``entry`` (an identity
         check) and the clock is before ``renew_at``."""
-        held = self._flight.held
+        held = self.flight.held
         if held is not None and held[0] is self.token_cache:
             renew_at = self.renews_at(held[1])
             if self.clock() < renew_at:
@@ -84,8 +87,9 @@ class Freshness:
 
     def fresh_token(self) -> Token | None:
         """The token this process holds, if it is before its renewal time, else ``None``: never
-        a lock, never a cache read, never a token request. The hot path of :meth:`get_token`."""
-        held = self._flight.held
+        a lock, never a cache read, never a token request. The hot path of
+        :meth:`~officernd_auth.provider.TokenProvider.get_token`."""
+        held = self.flight.held
         if held is not None and held[0] is self.token_cache:
             token = held[1]
             renew = self._renew_at

@@ -187,7 +187,7 @@ class TokenProvider(Freshness):
         self._fetcher = fetcher
         # By id: a listener is removed in O(1) (sessions sharing a provider come and go).
         self._listeners: dict[int, Callable[[Token], None]] = {}
-        self._flight = flight_for(self.key)
+        self.flight = flight_for(self.key)
         self._budget = self._budget_for()
 
     def _budget_for(self) -> Budget | SharedBudget:
@@ -210,7 +210,7 @@ class TokenProvider(Freshness):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_flight"], state["_budget"]
+        del state["flight"], state["_budget"]
         state["_listeners"] = {}  # their owners re-register after unpickling
         if state["token_cache"] is DEFAULT_MEMORY_CACHE:
             state["token_cache"] = None  # the unpickling process's own default cache
@@ -220,7 +220,7 @@ class TokenProvider(Freshness):
         if state["token_cache"] is None:
             state["token_cache"] = DEFAULT_MEMORY_CACHE
         self.__dict__.update(state)
-        self._flight = flight_for(self.key)
+        self.flight = flight_for(self.key)
         self._budget = self._budget_for()
 
     # -- wiring -------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class TokenProvider(Freshness):
         if not isinstance(token, Token):
             token = Token.from_dict(token, self.clock(), default_scopes=self.scopes)
         self.token_cache.set(self.key, token)
-        self._flight.hold(self.token_cache, token)
+        self.flight.hold(self.token_cache, token)
         return token
 
     # -- getting a token ----------------------------------------------------------------------
@@ -295,11 +295,11 @@ class TokenProvider(Freshness):
         token = self.fresh_token()
         if token is not None:
             return token
-        seen = self._flight.changes
+        seen = self.flight.changes
         token = self.token_cache.get(self.key)  # another provider or process may have one
         if self._usable(token):
             assert token is not None
-            self._flight.adopt(self.token_cache, token, seen)
+            self.flight.adopt(self.token_cache, token, seen)
             return token
         if deadline is None:
             deadline = Deadline.for_call(timeout, self.token_deadline)
@@ -309,7 +309,7 @@ class TokenProvider(Freshness):
         """Fetch under the locks, unless another thread already did. With a ``current`` token
         (in its renewal window, still valid), never wait: it is the answer while another thread
         renews, and when the renewal fails."""
-        flight = self._flight
+        flight = self.flight
         completed_before = flight.completed
         with self._flight_lock(deadline, wait=current is None) as holding:
             if not holding:
@@ -385,7 +385,7 @@ class TokenProvider(Freshness):
             authorization = authorization.authorization
         if deadline is None:
             deadline = Deadline.for_call(timeout, self.token_deadline)
-        flight = self._flight
+        flight = self.flight
         with self._flight_lock(deadline):
             held = flight.held
             if held is not None and authorization in (None, held[1].authorization):
@@ -399,7 +399,7 @@ class TokenProvider(Freshness):
 
     def _flight_lock(self, deadline: Deadline, wait: bool = True) -> AbstractContextManager[bool]:
         whose = f"client {mask_client_id(self.client_id)!r}"
-        return self._flight.locked(deadline, whose, wait=wait)
+        return self.flight.locked(deadline, whose, wait=wait)
 
     def _cache_lock(self, deadline: Deadline) -> AbstractContextManager[None]:
         """The cache's own lock: across processes for the file and Redis caches."""
@@ -412,7 +412,7 @@ class TokenProvider(Freshness):
     def _fetch_locked(
         self, deadline: Deadline, overrides: Mapping[str, Any] | None = None
     ) -> Token:
-        flight, policy = self._flight, self.policy
+        flight, policy = self.flight, self.policy
         budget_key = (origin_url(self.token_url), self.client_id)
         attempt = 0
         while True:
@@ -455,10 +455,10 @@ class TokenProvider(Freshness):
                 "or request fewer scopes"
             )
             if self.strict_scopes:
-                raise self._flight.record(ScopeNotGrantedError(text, missing=missing))
+                raise self.flight.record(ScopeNotGrantedError(text, missing=missing))
             warnings.warn(text + "; using the narrower token", ScopeNotGrantedWarning, 3)
         self.token_cache.set(self.key, token)
-        self._flight.succeeded(self.token_cache, token)
+        self.flight.succeeded(self.token_cache, token)
         for listener in list(self._listeners.values()):
             listener(token)
         shown = mask_client_id(self.client_id)

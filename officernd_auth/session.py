@@ -287,10 +287,10 @@ class OfficeRNDSession(ClientCredentialsSession):
             # The token the auth object remembers is sent as it is (no call needed); else, with
             # no token to use as it is, take one now, within this call's deadline (the auth
             # object, which requests calls without the timeout, then finds it held).
-            entry, renew_at, _ = self._officernd_auth._sent
+            entry, renew_at, _ = self._officernd_auth.sending
             provider = self._provider
             if (
-                (entry is not provider._flight.held or provider.clock() >= renew_at)
+                (entry is not provider.flight.held or provider.clock() >= renew_at)
                 and self._fresh_token() is None
                 and self.auth is self._officernd_auth
                 and "auth" not in kwargs

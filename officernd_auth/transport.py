@@ -26,10 +26,12 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util.retry import Retry
 
 __all__ = [
+    "POOL_SIZE",
     "PlainTransport",
     "SessionTransport",
     "Transport",
     "TransportOverrides",
+    "shared_session",
     "single_attempt",
 ]
 
