@@ -64,5 +64,23 @@ def with_progress(items: Iterator[Any], path: str) -> Iterator[Any]:
         )
         yield from items
         return
-    with tqdm(items, desc=path, unit=" items") as bar:
-        yield from bar
+    from tqdm import autonotebook  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+    # tqdm.auto imported it (its warning silenced); its tqdm is the one it chose.
+    if autonotebook.tqdm.__module__ != "tqdm.notebook":
+        with tqdm(items, desc=path, unit=" items") as bar:
+            yield from bar
+        return
+    # In Jupyter: the widget is shown through a display handle and shown again at the end,
+    # so that a saved or exported notebook, which keeps only the text of each display, reads
+    # "members: 260 items" rather than the "0 items" of the moment it appeared.
+    from IPython.display import display  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+    with tqdm(items, desc=path, unit=" items", display=False) as bar:
+        handle = display(bar.container, display_id=True)  # type: ignore[no-untyped-call, unused-ignore]
+        try:
+            yield from bar
+        finally:
+            bar.close()
+            if handle is not None:
+                handle.update(bar.container)

@@ -51,6 +51,7 @@ def execute(tmp_path: Path) -> dict[str, Any]:
 
 def assert_explores(text: str) -> None:
     assert "260 members" in text
+    assert "members: 260 items" in text  # the progress bar's text, as it ended
     assert "text/html" in text  # the session's rich display and the DataFrames
     assert "image/png" in text  # the chart
     assert "ScopeError: unknown scope 'flex.community.member.read'" in text
