@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -35,14 +36,18 @@ class Flight:
             of this process, so the hot path need not ask the cache; ``None`` when forgotten.
             Set through :meth:`hold`, :meth:`adopt` and :meth:`forget`.
         changes: how many times ``held`` was set or forgotten (see :meth:`adopt`).
+        failed_at: ``time.monotonic()`` when the last attempt failed.
     """
 
-    __slots__ = ("__weakref__", "changes", "completed", "held", "last_error", "lock")
+    __slots__ = (
+        "__weakref__", "changes", "completed", "failed_at", "held", "last_error", "lock",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.completed = 0
         self.changes = 0
+        self.failed_at = 0.0  # time.monotonic() of the last failed attempt
         self.last_error: OfficeRNDAuthError | None = None
         self.held: tuple[Any, Token] | None = None
 
@@ -91,6 +96,7 @@ class Flight:
         """Remember that an attempt ended in ``error``; return it (to raise)."""
         self.last_error = error
         self.completed += 1
+        self.failed_at = time.monotonic()
         return error
 
     def succeeded(self, cache: object, token: Token) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
@@ -62,6 +63,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds between renewal attempts while the current token is still good (a failed renewal
+#: inside the leeway window is tried again at most this often, not on every call).
+RENEWAL_RETRY = 1.0
 
 
 def resolve_provider(
@@ -322,16 +327,22 @@ class TokenProvider(Freshness):
                 assert token is not None
                 flight.hold(self.token_cache, token)
                 return token
+            just_failed = time.monotonic() - flight.failed_at < RENEWAL_RETRY
+            if current is not None and flight.last_error is not None and just_failed:
+                return current  # a renewal just failed: not one attempt (and log) per call
             with self._cache_lock(deadline):
                 token = self.token_cache.get(self.key)
                 if self._usable(token):
                     assert token is not None
                     flight.hold(self.token_cache, token)
                     return token
-                if flight.completed != completed_before and flight.last_error is not None:
+                error = flight.last_error if flight.completed != completed_before else None
+                if (error is not None or deadline.expired()) and current is not None:
+                    return current
+                if error is not None:
                     # Another thread tried while we waited and failed: share its answer rather
                     # than spend budget on the same failure again.
-                    raise copy.copy(flight.last_error)
+                    raise copy.copy(error)
                 if deadline.expired():  # the wait for another process's lock took all the time
                     raise waited_out(deadline, "another process's token request")
                 try:
