@@ -21,6 +21,7 @@ import contextlib
 import math
 import random
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -152,7 +153,9 @@ class SharedBudget:
 _registry_lock = threading.Lock()
 _budgets: weakref.WeakValueDictionary[tuple[str, str], Budget] = weakref.WeakValueDictionary()
 _busy_budgets: dict[tuple[str, str], Budget] = {}
-_prune_busy_at = 64
+#: Seconds between sweeps of the budgets that went idle (a window: they stay at most two).
+PRUNE_EVERY = 60.0
+_last_prune = 0.0
 
 
 def budget_for(token_url: str, client_id: str) -> Budget:
@@ -165,13 +168,16 @@ def budget_for(token_url: str, client_id: str) -> Budget:
 
 
 def _keep_busy(key: tuple[str, str], budget: Budget) -> None:
-    global _prune_busy_at
+    global _last_prune
     with _registry_lock:
         _busy_budgets[key] = budget
-        if len(_busy_budgets) >= _prune_busy_at:
+        now = time.monotonic()
+        if now >= _last_prune + PRUNE_EVERY:
+            # Swept by time, not when the registry has doubled: a budget idle for a window is
+            # gone within the next one, however many tenants came and went.
             for stale in [k for k, b in _busy_budgets.items() if b.idle()]:
                 del _busy_budgets[stale]
-            _prune_busy_at = max(64, 2 * len(_busy_budgets))
+            _last_prune = now
 
 
 def budget_count() -> int:

@@ -81,3 +81,32 @@ def test_host_decisions_are_bounded_without_a_cliff(monkeypatch: pytest.MonkeyPa
     for url in hosts[-1_000:]:  # the most recent thousand are still decided
         assert not auth.allows(url)
     assert len(parsed) == 1_100
+
+
+def test_idle_budgets_are_swept_by_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from officernd_auth import policy
+    from officernd_auth.testing import FakeClock
+
+    monkeypatch.setattr(policy, "PRUNE_EVERY", 0.05)
+    clock = FakeClock()
+    with FakeOfficeRND(rate_limit=None, clock=clock) as fake:
+        apps = [fake.add_app([SCOPE]) for _ in range(101)]
+
+        def fetch(index: int) -> None:
+            app = apps[index]
+            TokenProvider(
+                app.client_id, app.client_secret, SCOPE, token_url=fake.token_url, clock=clock
+            ).get_token()
+
+        before = policy.budget_count()
+        for index in range(100):
+            fetch(index)  # each provider is dropped at once; its budget is kept for its window
+        gc.collect()
+        assert policy.budget_count() - before == 100
+        clock.advance(62)  # past every window: all idle
+        time.sleep(0.1)
+        fetch(100)
+        gc.collect()
+        assert policy.budget_count() - before == 1  # only the newest one's
