@@ -85,28 +85,32 @@ def test_host_decisions_are_bounded_without_a_cliff(monkeypatch: pytest.MonkeyPa
 
 def test_idle_budgets_are_swept_by_time(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
+    import weakref
 
     from officernd_auth import policy
     from officernd_auth.testing import FakeClock
+    from officernd_auth.urls import origin_url
 
     monkeypatch.setattr(policy, "PRUNE_EVERY", 0.05)
     clock = FakeClock()
     with FakeOfficeRND(rate_limit=None, clock=clock) as fake:
         apps = [fake.add_app([SCOPE]) for _ in range(101)]
+        budgets = []  # weak references to this test's budgets
 
         def fetch(index: int) -> None:
             app = apps[index]
             TokenProvider(
                 app.client_id, app.client_secret, SCOPE, token_url=fake.token_url, clock=clock
             ).get_token()
+            budget = policy.budget_for(origin_url(fake.token_url), app.client_id)
+            budgets.append(weakref.ref(budget))
 
-        before = policy.budget_count()
         for index in range(100):
             fetch(index)  # each provider is dropped at once; its budget is kept for its window
         gc.collect()
-        assert policy.budget_count() - before == 100
+        assert sum(ref() is not None for ref in budgets) == 100
         clock.advance(62)  # past every window: all idle
         time.sleep(0.1)
         fetch(100)
         gc.collect()
-        assert policy.budget_count() - before == 1  # only the newest one's
+        assert sum(ref() is not None for ref in budgets[:100]) == 0  # swept by time

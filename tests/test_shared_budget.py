@@ -111,8 +111,15 @@ def test_a_fleet_with_a_wrong_secret_stays_within_the_budget_together(shared_cac
         # past two windows (each counted with its margin of 1 s), not three
         results = _run(fake, app, "a-rotated-secret", shared_cache, workers, seconds=WINDOW + 1.5)
         statuses = [record.status for record in fake.token_requests]
+        times = [
+            round(record.time - fake.token_requests[0].time, 3) for record in fake.token_requests
+        ]
     assert [r["fallbacks"] for r in results] == [[]] * workers  # the shared store answered
-    assert 5 <= len(statuses) <= 10  # two windows: 5 in each at most, for all of them together
+    # (the times and each worker's count say where an extra request came from, if one does)
+    assert 5 <= len(statuses) <= 10, (
+        times,
+        [r["sent"] for r in results],
+    )  # two windows: 5 in each at most, for all of them together
     assert 429 not in statuses  # our budget said no before OfficeRND's limit had to
     assert sum(r["sent"] for r in results) == len(statuses)
     assert sum(r["refusals"] for r in results) > 0
