@@ -39,6 +39,11 @@ WARM_UP = 200
 ROUNDS = 5
 
 
+#: Processes per row, each with its own hash seed: string hashes decide dict layouts and so
+#: instruction counts, by up to ~0.4 % between processes of the same code.
+PROCESSES = 3
+
+
 @dataclass(frozen=True)
 class Count:
     """Instructions per request of one getter: the median of its rounds, and their range."""
@@ -115,8 +120,32 @@ def child(name: str, calls: int, threads: int, rounds: int, native: float) -> No
                 redis[0].wait(timeout=10)
 
 
-def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS) -> Count:
-    """Instructions per request of one child process (see the module's docstring)."""
+@dataclass(frozen=True)
+class Row:
+    """One row's counts in several processes, each with another hash seed."""
+
+    processes: tuple[Count, ...]
+
+    @property
+    def median(self) -> float:
+        """The median of the processes' medians."""
+        return median([count.median for count in self.processes])
+
+    @property
+    def spread(self) -> float:
+        """How far the processes' medians spread, as a fraction of their median."""
+        medians = [count.median for count in self.processes]
+        return (max(medians) - min(medians)) / self.median
+
+    @property
+    def stray(self) -> float:
+        """The widest spread of rounds within one process."""
+        return max(count.stray for count in self.processes)
+
+
+def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS, seed: int = 0) -> Count:
+    """Instructions per request of one child process (see the module's docstring), started
+    with ``PYTHONHASHSEED=seed``."""
     valgrind = shutil.which("valgrind")
     assert valgrind is not None
     command = [sys.executable, "-m", "benchmarks.instructions", name, str(calls), str(threads)]
@@ -124,7 +153,7 @@ def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS) -> Coun
         done = subprocess.run(
             [valgrind, "--tool=callgrind", "--dump-before=getppid",
              f"--callgrind-out-file={out}/cg", *command, str(rounds), native_seconds(name)],
-            capture_output=True, text=True,
+            capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": str(seed)},
         )  # fmt: skip
         if done.returncode:
             raise RuntimeError(f"callgrind run of {name!r} failed: {done.stderr[-800:]}")
@@ -154,14 +183,23 @@ def _total(path: Path) -> int:
 
 
 def per_request(
-    names: Sequence[str], calls: int, threads: int = 0, rounds: int = ROUNDS
-) -> dict[str, Count]:
-    """Instructions per request for each getter, one process each (two at a time: counts do not
-    depend on load). With ``threads``, the requests are made by that many threads at once."""
+    names: Sequence[str],
+    calls: int,
+    threads: int = 0,
+    rounds: int = ROUNDS,
+    processes: int = PROCESSES,
+) -> dict[str, Row]:
+    """Instructions per request for each getter, in ``processes`` processes each, hash seeds
+    1, 2, ... (two processes at a time: counts do not depend on load). With ``threads``, the
+    requests are made by that many threads at once."""
     calls -= calls % threads if threads else 0
+    jobs = [(name, seed) for seed in range(1, processes + 1) for name in names]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        counts = pool.map(lambda name: count(name, calls, threads, rounds), names)
-        return dict(zip(names, counts, strict=True))
+        counts = list(pool.map(lambda job: count(job[0], calls, threads, rounds, job[1]), jobs))
+    return {
+        name: Row(tuple(c for (n, _), c in zip(jobs, counts, strict=True) if n == name))
+        for name in names
+    }
 
 
 def available() -> bool:

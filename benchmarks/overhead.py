@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 import tempfile
 import threading
 import time
@@ -26,7 +27,9 @@ from .getters import (
 )
 
 
-def measure_overhead(report: Report, rounds: int, calls: int, instruction_calls: int) -> None:
+def measure_overhead(
+    report: Report, rounds: int, calls: int, instruction_calls: int, processes: int
+) -> None:
     with emulator(rate_limit=None) as fake, tempfile.TemporaryDirectory() as scratch:
         redis = start_redis(scratch)
         redis_port = None if redis is None else redis[1]
@@ -60,34 +63,54 @@ def measure_overhead(report: Report, rounds: int, calls: int, instruction_calls:
             rows,
         )
     )
-    measure_instructions(report, list(getters), instruction_calls)
+    measure_instructions(report, list(getters), instruction_calls, processes)
 
 
-def measure_instructions(report: Report, names: list[str], calls: int) -> None:
+#: The overhead targets (auth, session) against the floor, in instructions, by Python version:
+#: 3.12 made requests' own work cheaper, so the same work of ours is a larger share there.
+LIMITS = {(3, 11): (1.010, 1.015), (3, 12): (1.02, 1.025), (3, 13): (1.02, 1.025)}
+
+
+def limits_here() -> tuple[float, float]:
+    """The (auth, session) limits for this Python (3.11's for older ones)."""
+    return LIMITS.get(sys.version_info[:2], LIMITS[(3, 11)])
+
+
+def measure_instructions(report: Report, names: list[str], calls: int, processes: int) -> None:
     """The overhead targets, judged on instruction counts (see benchmarks/instructions.py)."""
     from . import instructions
 
     if not instructions.available():
         report.target("overhead targets", "skipped: valgrind is not installed", False)
         return
-    found = instructions.per_request(names, calls)
-    counts = {name: count.median for name, count in found.items()}
+    found = instructions.per_request(names, calls, processes=processes)
+    counts = {name: row.median for name, row in found.items()}
     # The chart shows these, not the timed ratios, when they exist.
     report.data["overhead"] = {
         name: counts[name] / counts[FLOOR] for name in names if name not in CACHE_ROWS
     }
     report.data["overhead_unit"] = "instructions"
+    python = ".".join(map(str, sys.version_info[:3]))
     report.tables.append(
         table(
-            f"1b. Instructions per request with a cached token, every library of table 1 "
-            f"(callgrind; each row one process: "
-            f"a warm-up, then {instructions.ROUNDS} rounds of {calls} requests; the median round, "
-            "and how far its rounds spread)",
-            ("library", "instructions/request", "rounds spread", "vs floor", "vs memory cache"),
+            f"1b. Instructions per request with a cached token, every library of table 1, on "
+            f"Python {python} (callgrind; each row the median of {processes} processes with "
+            f"hash seeds 1-{processes}, each a warm-up and then {instructions.ROUNDS} rounds of "
+            f"{calls} requests; how far the processes spread, and the widest spread of rounds "
+            "within one)",
+            (
+                "library",
+                "instructions/request",
+                "processes spread",
+                "rounds spread",
+                "vs floor",
+                "vs memory cache",
+            ),
             [
                 (
                     name,
                     f"{counts[name]:,.0f}",
+                    f"{found[name].spread:.2%}",
                     f"{found[name].stray:.2%}",
                     f"{counts[name] / counts[FLOOR]:.4f}x",
                     f"{counts[name] / counts[OURS[1]]:.4f}x" if name in CACHE_ROWS else "",
@@ -96,11 +119,13 @@ def measure_instructions(report: Report, names: list[str], calls: int) -> None:
             ],
         )
     )
-    for name, limit in ((OURS[1], 1.02), (OURS[0], 1.03)):
+    auth_limit, session_limit = limits_here()
+    for name, limit in ((OURS[1], auth_limit), (OURS[0], session_limit)):
         ratio = counts[name] / counts[FLOOR]
         report.target(
-            f"overhead of {name} <= {limit:.2f}x the trivial-auth floor (instructions)",
-            f"{ratio:.4f}x",
+            f"overhead of {name} <= {limit:.3f}x the trivial-auth floor (instructions, "
+            f"Python {python}, median of {processes} processes)",
+            f"{ratio:.4f}x (floor spread {found[FLOOR].spread:.2%})",
             ratio <= limit,
         )
     for name in CACHE_ROWS:
@@ -219,7 +244,7 @@ def measure_scale_instructions(report: Report, counts: Sequence[int], calls: int
         return
     rows, ratios, strays = [], [], []
     for threads in counts:
-        found = instructions.per_request([FLOOR, OURS[0]], calls, threads)
+        found = instructions.per_request([FLOOR, OURS[0]], calls, threads, processes=1)
         floor, ours = found[FLOOR], found[OURS[0]]
         ratios.append(ours.median / floor.median)
         strays += [floor.stray, ours.stray]

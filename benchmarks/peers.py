@@ -109,6 +109,29 @@ def authlib(c: Credentials, adapter: Any = None, **kw: Any) -> Getter:
     return get
 
 
+def authlib_auth(c: Credentials, adapter: Any = None, **kw: Any) -> Getter:
+    """Authlib's ``OAuth2Auth`` on a plain session: a token fetched by hand once, then only the
+    header per request (no renewal: without a client it cannot fetch another)."""
+    from authlib.integrations.requests_client import OAuth2Auth, OAuth2Session
+
+    fetcher = OAuth2Session(
+        c.client_id,
+        c.client_secret,
+        scope=SCOPE,
+        token_endpoint=c.token_url,
+        grant_type="client_credentials",
+        token_endpoint_auth_method="client_secret_post",
+    )
+    fetcher.trust_env = False
+    token = fetcher.fetch_token()
+    session = requests.Session()
+    session.trust_env = False
+    session.auth = OAuth2Auth(token)
+    if adapter is not None:
+        session.mount("https://", adapter)
+    return session.get
+
+
 def requests_oauth2client(c: Credentials, adapter: Any = None, **kw: Any) -> Getter:
     from requests_oauth2client import OAuth2Client, OAuth2ClientCredentialsAuth
 
@@ -143,6 +166,7 @@ LIBRARIES: dict[str, Callable[..., Getter]] = {
     "officernd-auth (auth)": officernd_auth,
     "requests-oauthlib": requests_oauthlib,
     "authlib": authlib,
+    "authlib (OAuth2Auth)": authlib_auth,
     "requests-oauth2client": requests_oauth2client,
     "requests-auth": requests_auth,
 }

@@ -80,7 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         (
             "overhead",
             lambda: measure_overhead(
-                report, 3 if quick else 25, 100 if quick else 2000, 20 if quick else 1000
+                report,
+                3 if quick else 25,
+                100 if quick else 2000,
+                20 if quick else 1000,
+                1 if quick else 3,
             ),
         ),
         ("herd", lambda: measure_herd(report, 8 if quick else 64, 2 if quick else 70)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from requests.auth import AuthBase
@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 #: The hosts OfficeRND serves its API from; the token goes to no other host by default.
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("app.officernd.com", "staging.officernd.com")
 
+_T = TypeVar("_T")
+#: The empty set every new object starts with (one object, not one per tenant).
+_NOTHING: frozenset[Any] = frozenset()
 _BODY_POSITION = "_officernd_body_position"
 #: How many URL prefixes keep a remembered allow/deny decision.
 _DECISIONS = 1024
@@ -87,9 +90,12 @@ class OfficeRNDAuth(AuthBase):
         """Build the adapter; see the class documentation for the arguments."""
         secret = Secret.wrap(client_secret)  # no frame holds the secret as text
         del client_secret
-        self.provider = resolve_provider(
+        self._provider = resolve_provider(
             client_id, secret, scope, provider=provider, where="OfficeRNDAuth()", **options
         )
+        # The two things the per-request path reads from the provider, bound once.
+        self._flight = self._provider.flight
+        self._clock = self._provider.clock
         if allowed_hosts is None:
             hosts = list(DEFAULT_ALLOWED_HOSTS)
         elif isinstance(allowed_hosts, str):
@@ -98,50 +104,72 @@ class OfficeRNDAuth(AuthBase):
             hosts = list(allowed_hosts)
         if api_url is None and allowed_hosts is None:
             api_url = front_end_setting("api_url", None)
-        self.allowed_hosts = frozenset(h.strip().lower() for h in hosts if h.strip())
+        # Shared between objects with the same hosts: one frozenset, not one per tenant.
+        self.allowed_hosts = _shared(frozenset(h.strip().lower() for h in hosts if h.strip()))
         #: Origins (scheme, host, port) allowed exactly, from ``api_url``.
-        self.allowed_origins: frozenset[tuple[str, str, int]] = frozenset(
-            [origin_of(check_url("api_url", api_url))] if api_url else []
+        self.allowed_origins: frozenset[tuple[str, str, int]] = _shared(
+            frozenset([origin_of(check_url("api_url", api_url))] if api_url else [])
         )
         self._decided: dict[str, bool] = {}
         # Calls (method, path) answered 401 right after the token was issued: the token is valid
         # but short of a scope there, so another 401 for the same call and token is not worth a
         # token request. Any other call's 401 with that token is still healed (revocation).
-        self._denied: tuple[str, set[tuple[str, str]]] = ("", set())
-        self._warned_origins: set[str] = set()
-        self._hook = self.handle_401
+        self._denied: tuple[str, frozenset[tuple[str, str]]] = ("", _NOTHING)
+        self._warned_origins: frozenset[str] = _NOTHING  # replaced, not changed
+        self._hook = _response_hook(self)
         self._last_allowed = "\x00"  # no URL starts with it
-        #: ``(entry, renew_at, header)``: the header this object sends while its provider's
-        #: flight holds that same ``entry`` and the clock is before ``renew_at`` (see
-        #: :meth:`~officernd_auth.freshness.Freshness.fresh_entry`); read-only.
-        self.sending: tuple[object, float, str] = (None, 0.0, "")
+        #: ``(prefix, entry, renew_at, header)``: the header this object sends, without asking
+        #: the provider, to URLs starting with ``prefix`` (an allowed origin) while its
+        #: provider's flight holds that same ``entry`` and the clock is before ``renew_at``
+        #: (see :meth:`~officernd_auth.freshness.Freshness.fresh_entry`); read-only.
+        self.sending: tuple[str, object, float, str] = ("\x00", None, 0.0, "")
         #: requests-oauthlib ``protected_request`` compliance hooks, run on every request that
         #: carries the token: ``(url, headers, body) -> (url, headers, body)``.
         self.protected_request_hooks: set[Callable[..., Any]] = set()
         if session is not None:
-            self.provider.use_transport(SessionTransport(session))
+            self._provider.use_transport(SessionTransport(session))
+
+    @property
+    def provider(self) -> TokenProvider:
+        """The :class:`~officernd_auth.provider.TokenProvider` this object asks for tokens
+        (fixed at construction: pass ``provider=`` to share one)."""
+        return self._provider
 
     def close(self) -> None:
         """Close the connections used for token requests."""
-        self.provider.close()
+        self._provider.close()
 
     def __repr__(self) -> str:
         origins = [f"{scheme}://{host}:{port}" for scheme, host, port in self.allowed_origins]
         return (
-            f"<OfficeRNDAuth client_id={mask_client_id(self.provider.client_id)!r} "
+            f"<OfficeRNDAuth client_id={mask_client_id(self._provider.client_id)!r} "
             f"hosts={sorted(self.allowed_hosts) + sorted(origins)!r}>"
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        # The flight (a lock) and the remembered token belong to this process; the clock is
+        # the provider's, copied with it.
+        del state["_flight"], state["_clock"], state["_hook"]
+        state["sending"] = ("\x00", None, 0.0, "")
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._flight = self._provider.flight
+        self._clock = self._provider.clock
+        self._hook = _response_hook(self)
 
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, OfficeRNDAuth)
-            and other.provider.key == self.provider.key
+            and other.provider.key == self._provider.key
             and other.allowed_hosts == self.allowed_hosts
             and other.allowed_origins == self.allowed_origins
         )
 
     def __hash__(self) -> int:
-        return hash((self.provider.key, self.allowed_hosts, self.allowed_origins))
+        return hash((self._provider.key, self.allowed_hosts, self.allowed_origins))
 
     def allows(self, url: str | None) -> bool:
         """True when ``url`` may receive the token: an allowed host, https (http on loopback)."""
@@ -170,16 +198,24 @@ class OfficeRNDAuth(AuthBase):
 
     def current_authorization(self) -> str:
         """The ``Authorization`` header value to send now: the held token while it is fresh
-        (remembered for the next requests), else the one
+        (remembered, with the last allowed origin, for the next requests), else the one
         :meth:`~officernd_auth.provider.TokenProvider.get_token` returns."""
-        provider = self.provider
+        provider = self._provider
         fresh = provider.fresh_entry()
         if fresh is None:
             return provider.get_token().authorization
         entry, renew_at = fresh
         authorization = entry[1].authorization
-        self.sending = (entry, renew_at, authorization)
+        self.sending = (self._last_allowed, entry, renew_at, authorization)
         return authorization
+
+    def waits_for_token(self, url: str) -> bool:
+        """True when a request to ``url`` through this object would ask the provider for a
+        token (it goes to an allowed origin and no remembered token may be sent as it is)."""
+        _, entry, renew_at, _ = self.sending
+        if entry is self._flight.held and self._clock() < renew_at:
+            return False
+        return self._provider.fresh_token() is None and self.allows(url)
 
     def get_access_token(self) -> str:
         """The current bearer token string, fetching one first if none is valid.
@@ -190,7 +226,7 @@ class OfficeRNDAuth(AuthBase):
         Example:
             >>> # headers = {"Authorization": f"Bearer {auth.get_access_token()}"}
         """
-        return self.provider.get_token().access_token
+        return self._provider.get_token().access_token
 
     def _allows_origin(self, url: str) -> bool:
         scheme, host, port = origin_of(url)
@@ -205,16 +241,52 @@ class OfficeRNDAuth(AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         url = request.url
-        if not (url and url.startswith(self._last_allowed)) and not self.allows(url):
+        prefix, entry, renew_at, authorization = self.sending
+        # The hot path, in one test: the remembered token, still held and fresh, to the
+        # remembered origin, with no body to mark and no compliance hook to run. Anything else
+        # (another origin, renewal, a body) takes :meth:`_authorize`.
+        if (
+            url
+            and url.startswith(prefix)
+            and entry is self._flight.held
+            and self._clock() < renew_at
+            and request.body is None
+            and not self.protected_request_hooks
+        ):
+            request.headers["Authorization"] = authorization
+        else:
+            self._authorize(request)
+        # What register_hook does, without its per-call isinstance(Callable) check, and with
+        # the hook made once (in __init__). On a URL that is not allowed, the hook only says
+        # how to allow it (never retries).
+        request.hooks["response"].append(self._hook)
+        return request
+
+    def sign(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Add the token as :meth:`__call__` does, without the 401 response hook: for a caller
+        that checks the response itself and calls :meth:`heal_401` (``OfficeRNDSession`` does,
+        when no other response hook is registered)."""
+        url = request.url
+        prefix, entry, renew_at, authorization = self.sending
+        if (  # the test of __call__
+            url
+            and url.startswith(prefix)
+            and entry is self._flight.held
+            and self._clock() < renew_at
+            and request.body is None
+            and not self.protected_request_hooks
+        ):
+            request.headers["Authorization"] = authorization
+        else:
+            self._authorize(request)
+        return request
+
+    def _authorize(self, request: requests.PreparedRequest) -> None:
+        url = request.url
+        if not self.allows(url):
             logger.debug("not sending the token to %s: host not allowed", url_path(url))
-            # Still watch for a 401, only to say how to allow this origin (never to retry).
-            request.hooks["response"].append(self._hook)
-            return request
-        provider = self.provider
-        entry, renew_at, authorization = self.sending
-        if entry is not provider.flight.held or provider.clock() >= renew_at:
-            authorization = self.current_authorization()
-        request.headers["Authorization"] = authorization
+            return
+        request.headers["Authorization"] = self.current_authorization()
         if self.protected_request_hooks:
             self._run_protected_request_hooks(request)
         body = request.body
@@ -223,15 +295,32 @@ class OfficeRNDAuth(AuthBase):
                 setattr(request, _BODY_POSITION, body.tell())
             except OSError:
                 setattr(request, _BODY_POSITION, None)
-        # What register_hook does, without its per-call isinstance(Callable) check, and with
-        # the bound method made once (in __init__), not once per request.
-        request.hooks["response"].append(self._hook)
-        return request
 
     def handle_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         """Response hook: on a 401, renew the token once and re-send the request."""
         if response.status_code != 401:
             return response
+        connection = response.connection
+
+        def send(retry: requests.PreparedRequest) -> requests.Response:
+            second: requests.Response = connection.send(retry, **kwargs)
+            second.request = retry
+            return second
+
+        return self.heal_401(response, send, kwargs.get("timeout"))
+
+    def heal_401(
+        self,
+        response: requests.Response,
+        send: Callable[[requests.PreparedRequest], requests.Response],
+        timeout: Any = None,
+    ) -> requests.Response:
+        """Handle a 401 answer to a request this object prepared: forget the token that was
+        sent, take a fresh one (within ``timeout``, a requests timeout) and re-send the request
+        once through ``send``; the 401 goes into the new response's ``history``. Returned as it
+        is when re-sending cannot help: the request went without the token (a warning says how
+        to allow its origin), the same call was already refused to a freshly issued token (the
+        token lacks a scope: a warning names it), or its streamed body cannot be re-sent."""
         request = response.request
         if not self.allows(request.url):
             self._warn_withheld(request)
@@ -254,25 +343,23 @@ class OfficeRNDAuth(AuthBase):
             return response
         # The call's timeout bounds the wait for the new token, as it bounds each wait for the
         # API (requests' timeouts are per wait, not per call).
-        deadline = Deadline.for_call(kwargs.get("timeout"), self.provider.token_deadline)
+        deadline = Deadline.for_call(timeout, self._provider.token_deadline)
         # Release the connection first: before re-sending on it, and in case no token comes.
         _ = response.content
         response.close()
-        self.provider.invalidate(used, deadline=deadline)
-        token = self.provider.get_token(deadline=deadline)
+        self._provider.invalidate(used, deadline=deadline)
+        token = self._provider.get_token(deadline=deadline)
         retry = request.copy()
         retry.hooks = {
-            event: [hook for hook in hooks if hook != self.handle_401]
+            event: [hook for hook in hooks if hook is not self._hook]
             for event, hooks in request.hooks.items()
         }
         cookies = retry._cookies  # type: ignore[attr-defined]
         extract_cookies_to_jar(cookies, request, response.raw)  # type: ignore[no-untyped-call]
         retry.prepare_cookies(cookies)
         retry.headers["Authorization"] = token.authorization
-        connection = response.connection
-        second: requests.Response = connection.send(retry, **kwargs)
-        second.history.append(response)
-        second.request = retry
+        second = send(retry)
+        second.history[:0] = [*response.history, response]
         if second.status_code == 401:
             self._mark_denied(token.authorization, call)
             self._warn_scope(request)
@@ -290,13 +377,13 @@ class OfficeRNDAuth(AuthBase):
         """Remember that a freshly issued token was refused for ``call`` (method, path)."""
         token, calls = self._denied
         if token != authorization:
-            calls = set()
+            calls = _NOTHING
         if len(calls) < 256:
-            calls.add(call)
+            calls = calls | {call}  # a new set: another thread may be reading the old one
         self._denied = (authorization, calls)
 
     def _still_current(self, authorization: str) -> bool:
-        token = self.provider.fresh_token()
+        token = self._provider.fresh_token()
         return token is not None and token.authorization == authorization
 
     def _is_denied(self, authorization: str | None, call: tuple[str, str]) -> bool:
@@ -310,7 +397,7 @@ class OfficeRNDAuth(AuthBase):
         origin = f"{scheme}://{host}:{port}"
         if origin in self._warned_origins or len(self._warned_origins) >= 64:
             return
-        self._warned_origins.add(origin)
+        self._warned_origins = self._warned_origins | {origin}
         logger.warning(
             "%s answered 401 to a request sent without the token, because %s is not an allowed "
             "API origin. If it is your OfficeRND API (a staging host or the emulator), pass "
@@ -351,3 +438,43 @@ class OfficeRNDAuth(AuthBase):
 def _needed_scope(request: requests.PreparedRequest) -> str:
     scope = needed_scope(request.method or "GET", request.url or "")
     return f" (it needs {scope})" if scope else ""
+
+
+_UNSET: Any = object()
+_SHARED: dict[frozenset[Any], frozenset[Any]] = {}
+
+
+def _shared(value: frozenset[_T]) -> frozenset[_T]:
+    """``value``, or an equal frozenset made earlier (bounded: past 64 kinds, ``value``)."""
+    found = _SHARED.get(value)
+    if found is not None:
+        return found
+    if len(_SHARED) < 64:
+        _SHARED[value] = value
+    return value
+
+
+def _response_hook(auth: OfficeRNDAuth) -> Callable[..., requests.Response | None]:
+    """``auth``'s response hook: :meth:`OfficeRNDAuth.handle_401` on a 401, nothing else.
+
+    A plain function naming the keywords requests' ``send`` passes to every hook: a bound
+    method taking ``**kwargs`` copies them into a new dict on every response, which made the
+    hook a third of the auth object's cost per request (benchmarks, table 1b)."""
+
+    def on_response(
+        response: requests.Response,
+        timeout: Any = _UNSET,
+        verify: Any = _UNSET,
+        proxies: Any = _UNSET,
+        stream: Any = _UNSET,
+        cert: Any = _UNSET,
+        **kwargs: Any,
+    ) -> requests.Response | None:
+        if response.status_code != 401:
+            return None  # requests keeps the response
+        given = {"timeout": timeout, "verify": verify, "proxies": proxies}
+        given.update(stream=stream, cert=cert)
+        kwargs.update((name, value) for name, value in given.items() if value is not _UNSET)
+        return auth.handle_401(response, **kwargs)
+
+    return on_response

@@ -28,7 +28,6 @@ class Freshness:
     #: The single-flight state this provider shares with the process's other providers of the
     #: same credential and cache: the lock, the last failure, the held token (read-only).
     flight: Flight
-    _renew_at: tuple[Token | None, float]
     token_cache: TokenCache
     key: str
     leeway: float
@@ -87,15 +86,6 @@ class Freshness:
 
     def fresh_token(self) -> Token | None:
         """The token this process holds, if it is before its renewal time, else ``None``: never
-        a lock, never a cache read, never a token request. The hot path of
-        :meth:`~officernd_auth.provider.TokenProvider.get_token`."""
-        held = self.flight.held
-        if held is not None and held[0] is self.token_cache:
-            token = held[1]
-            renew = self._renew_at
-            if renew[0] is not token:
-                # Computed once a token, not once a request.
-                renew = self._renew_at = (token, self.renews_at(token))
-            if self.clock() < renew[1]:
-                return token
-        return None
+        a lock, never a cache read, never a token request (:meth:`fresh_entry`'s token)."""
+        fresh = self.fresh_entry()
+        return None if fresh is None else fresh[0][1]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
+import requests
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 
@@ -22,7 +23,32 @@ from .scopes import parse_scopes
 from .token import Token
 from .urls import normalise_url
 
-__all__ = ["ClientCredentialsSession", "refuse_other_flows", "token_listener"]
+__all__ = [
+    "ClientCredentialsSession",
+    "SessionCall",
+    "refuse_other_flows",
+    "token_listener",
+]
+
+
+class SessionCall(NamedTuple):
+    """The arguments of ``requests.Session.request`` after ``method`` and ``url``, in its
+    positional order: what a retried or re-sent call is made with."""
+
+    params: Any
+    data: Any
+    headers: Any
+    cookies: Any
+    files: Any
+    auth: Any
+    timeout: Any
+    allow_redirects: bool
+    proxies: Any
+    hooks: Any
+    stream: Any
+    verify: Any
+    cert: Any
+    json: Any
 
 
 class ClientCredentialsSession(OAuth2Session):
@@ -34,6 +60,26 @@ class ClientCredentialsSession(OAuth2Session):
 
     _provider: TokenProvider
     _backend_client: BackendApplicationClient
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mro = cls.__mro__
+        cls.requests_class = next(
+            klass for klass in mro[mro.index(OAuth2Session) + 1 :] if "request" in vars(klass)
+        )
+
+    #: The class whose ``request`` this session's calls go through: the first after
+    #: ``OAuth2Session`` in the MRO that has one (``requests.Session``, or a mixin a subclass
+    #: puts there, such as requests-cache's ``CacheMixin``), as ``super()`` would find it but
+    #: found once, not on every call; ``requests.Session`` is never looked up on the requests
+    #: module, which requests-cache's ``install_cache`` patches.
+    requests_class: type[requests.Session] = requests.Session
+
+    def send_call(self, method: str, url: str, call: SessionCall) -> requests.Response:
+        """Make ``call`` through :attr:`requests_class`'s ``request`` (never
+        ``OAuth2Session.request``, which would add the token itself and log it at DEBUG)."""
+        response: requests.Response = self.requests_class.request(self, method, url, *call)
+        return response
 
     @property
     def provider(self) -> TokenProvider:

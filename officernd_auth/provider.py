@@ -188,7 +188,6 @@ class TokenProvider(Freshness):
         #: How many token requests this provider sent over the network.
         self.token_requests = 0
         self.key = cache_key(self.token_url, self.client_id, settings.client_secret, self.scopes)
-        self._renew_at: tuple[Token | None, float] = (None, 0.0)
         self._fetcher = fetcher
         # By id: a listener is removed in O(1) (sessions sharing a provider come and go).
         self._listeners: dict[int, Callable[[Token], None]] = {}

@@ -18,14 +18,18 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
-from requests_oauthlib import OAuth2Session
 
 from .auth import OfficeRNDAuth
 from .client import parse_retry_after
 from .deadline import Deadline, wait_bound
 from .errors import ConfigurationError
 from .hints import ORGANISATION_HINT, organisation_not_found
-from .oauth2 import ClientCredentialsSession, refuse_other_flows, token_listener
+from .oauth2 import (
+    ClientCredentialsSession,
+    SessionCall,
+    refuse_other_flows,
+    token_listener,
+)
 from .paging import PAGE_SIZE, pages, with_progress
 from .provider import TokenProvider, resolve_provider
 from .redact import Secret
@@ -49,6 +53,11 @@ logger = logging.getLogger(__name__)
 #: ``(connect, read)`` seconds applied when a call passes no timeout.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_ABSOLUTE = ("https://", "http://")
+#: Statuses the session looks at after a call: 401 (heal), 429 (retry), 500 (a wrong slug).
+_WATCHED = frozenset({401, 429, 500})
+
+
 _ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
 # Paths made of plain segments cannot leave the organisation and need no further checks.
 _PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
@@ -147,8 +156,6 @@ class OfficeRNDSession(ClientCredentialsSession):
         self._officernd_auth = OfficeRNDAuth(
             provider=provider, api_url=resolved_api_url, allowed_hosts=()
         )
-        # Bound once: the per-request check for a usable cached token is one call.
-        self._fresh_token = provider.fresh_token
         self._backend_client = client or BackendApplicationClient(provider.client_id)
         super().__init__(client=self._backend_client, token_updater=token_updater)
         # requests-oauthlib < 2.0 has no access_token_request hook type; our own transport runs
@@ -177,6 +184,8 @@ class OfficeRNDSession(ClientCredentialsSession):
             self.provider.use_transport(SessionTransport(self, lambda: self.compliance_hook))
         self._listener = token_listener(self)
         self.provider.add_listener(self._listener)
+        # The auth of calls this session checks for a 401 itself (see request()): made once.
+        self._sign = self._officernd_auth.sign
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -255,11 +264,23 @@ class OfficeRNDSession(ClientCredentialsSession):
         client_id: str | None = None,
         client_secret: str | None = None,
         files: Any = None,
-        **kwargs: Any,
+        *,
+        params: Any = None,
+        cookies: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = True,
+        proxies: Any = None,
+        hooks: Any = None,
+        stream: bool | None = None,
+        verify: bool | str | None = None,
+        cert: Any = None,
+        json: Any = None,
     ) -> requests.Response:
         """``OAuth2Session.request``, with short paths resolved and a default timeout.
 
-        The arguments mean what they mean in requests-oauthlib: ``data`` is the body,
+        The arguments mean what they mean in requests-oauthlib (the first six after ``url``
+        in its positional order) and in ``requests.Session.request``: ``data`` is the body,
         ``withhold_token=True`` sends the call without the token. The call's ``timeout`` also
         bounds how long it waits for a token. An API 429 on an idempotent method (GET, HEAD,
         OPTIONS, PUT, DELETE) is retried after its ``Retry-After`` (at most ``max_retry_after``
@@ -273,45 +294,70 @@ class OfficeRNDSession(ClientCredentialsSession):
                 "client_id / client_secret per call are for requests-oauthlib's refresh; this "
                 "session renews with its own credentials: create another session for others"
             )
-        if not url.startswith(("https://", "http://")):  # absolute URLs pass unchanged
+        if not url.startswith(_ABSOLUTE):  # absolute URLs pass unchanged
             url = self.url_for(url)
-        timeout = kwargs.get("timeout")
-        bounds_token_wait = timeout is not None
-        if timeout is None and self._default_timeout is not None:
-            kwargs["timeout"] = timeout = self._default_timeout
-            bounds_token_wait = self._default_bounds_token_wait
-        if withhold_token:
-            if kwargs.get("auth") is None:
-                kwargs["auth"] = _no_auth
-        elif bounds_token_wait:
-            # The token the auth object remembers is sent as it is (no call needed); else, with
-            # no token to use as it is, take one now, within this call's deadline (the auth
-            # object, which requests calls without the timeout, then finds it held).
-            entry, renew_at, _ = self._officernd_auth.sending
+        ours = auth is None and not withhold_token
+        if timeout is None:
+            timeout = self._default_timeout
+            if self._default_bounds_token_wait and ours:
+                self._take_token(url, timeout)
+        elif ours:
+            self._take_token(url, timeout)
+        inline = False
+        if auth is None:
+            if withhold_token:
+                auth = _no_auth
+            elif not hooks and self.auth is self._officernd_auth and not self.hooks["response"]:
+                # With no other response hook to run first, the 401 is checked below, not by
+                # a hook on every response (see OfficeRNDAuth.sign).
+                auth = self._sign
+                inline = True
+        # requests.Session.request as this class inherited it, its arguments in its positional
+        # order (no keyword dict is built: benchmarks, table 1b); not OAuth2Session.request,
+        # which would add the token itself and log it at DEBUG.
+        response: requests.Response = self.requests_class.request(
+            self, method, url, params, data, headers, cookies, files, auth, timeout,
+            allow_redirects, proxies, hooks, stream, verify, cert, json,
+        )  # fmt: skip
+        if response.status_code in _WATCHED:
+            call = SessionCall(
+                params, data, headers, cookies, files, auth, timeout, allow_redirects,
+                proxies, hooks, stream, verify, cert, json,
+            )  # fmt: skip
+            return self._answered(response, method, url, call, inline)
+        return response
+
+    def _take_token(self, url: str, timeout: Any) -> None:
+        """With no token to send as it is, take one now, within this call's timeout (the auth
+        object, which requests calls without the timeout, then finds it held)."""
+        if self.auth is self._officernd_auth and self._officernd_auth.waits_for_token(url):
             provider = self._provider
-            if (
-                (entry is not provider.flight.held or provider.clock() >= renew_at)
-                and self._fresh_token() is None
-                and self.auth is self._officernd_auth
-                and "auth" not in kwargs
-                and self._officernd_auth.allows(url)
-            ):
-                provider.get_token(deadline=Deadline.for_call(timeout, provider.token_deadline))
-        if data is not None:
-            kwargs["data"] = data
-        if headers is not None:
-            kwargs["headers"] = headers
-        if files is not None:
-            kwargs["files"] = files
-        # requests.Session.request as this class inherited it (never looked up on the requests
-        # module at call time, which libraries such as requests-cache patch); not
-        # OAuth2Session.request, which would add the token itself and log it at DEBUG.
-        response: requests.Response = super(OAuth2Session, self).request(method, url, **kwargs)
+            provider.get_token(deadline=Deadline.for_call(timeout, provider.token_deadline))
+
+    def _answered(
+        self, response: requests.Response, method: str, url: str, call: SessionCall, inline: bool
+    ) -> requests.Response:
+        """What the session does after a call: heal a 401 (when :meth:`request` signed the
+        call without the auth's hook), retry a 429, explain a 500 for a wrong slug."""
         if response.status_code == 429 and method.upper() in _IDEMPOTENT:
-            return self._retry_rate_limited(response, method, url, kwargs)
+            response = self._retry_rate_limited(response, method, url, call)
+        if response.status_code == 401 and inline:
+            response = self._heal(response, call)
         if response.status_code == 500 and not self.__dict__.get("_warned_org"):
             self._warn_if_organisation_unknown(response)
         return response
+
+    def _heal(self, response: requests.Response, call: SessionCall) -> requests.Response:
+        """The 401 heal of a call signed without the hook, re-sent through :meth:`send` with
+        the settings requests' own ``request`` gives it (redirects, cookies and hooks apply)."""
+        settings = self.merge_environment_settings(
+            response.request.url, call.proxies or {}, call.stream, call.verify, call.cert
+        )
+        send_kwargs = {"timeout": call.timeout, "allow_redirects": call.allow_redirects}
+        send_kwargs.update(settings)
+        return self._officernd_auth.heal_401(
+            response, lambda retry: self.send(retry, **send_kwargs), call.timeout
+        )
 
     def _warn_if_organisation_unknown(self, response: requests.Response) -> None:
         """OfficeRND answers a wrong slug with 500 "Organization not found": say what to do."""
@@ -331,7 +377,7 @@ class OfficeRNDSession(ClientCredentialsSession):
         response: requests.Response,
         method: str,
         url: str,
-        kwargs: dict[str, Any],
+        call: SessionCall,
     ) -> requests.Response:
         for attempt in range(self.max_rate_limit_retries):
             wait = parse_retry_after(response.headers.get("Retry-After"))
@@ -339,7 +385,7 @@ class OfficeRNDSession(ClientCredentialsSession):
             logger.warning("%s %s answered 429; retrying in %.1f s", method, url_path(url), wait)
             response.close()
             self.provider.sleep(wait)
-            response = super(OAuth2Session, self).request(method, url, **kwargs)
+            response = self.send_call(method, url, call)
             if response.status_code != 429:
                 break
         return response
@@ -416,6 +462,7 @@ class OfficeRNDSession(ClientCredentialsSession):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_listener", None)
+        state.pop("_sign", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
