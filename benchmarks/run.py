@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         ("herd", lambda: measure_herd(report, 8 if quick else 64, 2 if quick else 70)),
         ("processes", lambda: measure_processes(report, 2 if quick else 8, 2 if quick else 25)),
-        ("start-up", lambda: measure_startup(report, 2 if quick else 15)),
+        ("start-up", lambda: measure_startup(report, 2 if quick else 15, 1 if quick else 3)),
         ("memory", lambda: measure_memory(report, 2_000 if quick else 200_000)),
         ("credentials", lambda: measure_credentials(report, 2_000 if quick else 100_000)),
         ("emulator", lambda: measure_emulator(report, 50 if quick else 500, 8 if quick else 64)),

@@ -10,10 +10,10 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing is not imported: `officernd-auth token` imports this package
 if TYPE_CHECKING:
+    from typing import Any
+
     from .auth import OfficeRNDAuth
     from .cache import MemoryTokenCache, TokenCache
     from .errors import (
@@ -102,6 +102,8 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(f".{home}", __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value

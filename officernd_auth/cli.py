@@ -11,17 +11,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
-from .settings import DEFAULT_TOKEN_URL, environment_value
 
-# requests, oauthlib and the session are imported by the commands that use them (commands.py):
-# printing a cached token (``officernd-auth token``, once per curl) needs none of them.
+# requests, oauthlib and the session are imported by the commands that use them (commands.py);
+# printing a cached token (``officernd-auth token``, once per curl) needs none of this module
+# (officernd_auth.quick does it before importing it).
 
 __all__ = ["main"]
 
@@ -220,39 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "token":
-        cached = _cached_token(args)
-        if cached is not None:
-            print(cached)
-            return EXIT_OK
+    # (``officernd-auth token`` with a cached token never gets here: officernd_auth.quick,
+    # the console script's entry point, prints it first.)
     return _run(parser, args)
-
-
-def _cached_token(args: argparse.Namespace) -> str | None:
-    """A valid token from the file cache, read without requests or oauthlib; else ``None``
-    (then the full path decides: it fetches, prompts, or explains what is missing)."""
-    if args.no_cache or args.client_secret_stdin or args.verbose:
-        return None
-    client_id = args.client_id or environment_value("client_id")
-    secret = environment_value("client_secret")
-    scope = args.scope or environment_value("scope")
-    where = args.cache_dir or environment_value("token_cache")
-    if not (client_id and secret and scope) or (where or "").startswith(("redis", "unix:")):
-        return None
-    from .cache.base import cache_key
-    from .cache.file import FileTokenCache
-    from .settings import DEFAULT_LEEWAY
-    from .urls import normalise_url
-
-    token_url = args.token_url or environment_value("token_url") or DEFAULT_TOKEN_URL
-    token_url = normalise_url(token_url.strip().rstrip("/"))
-    key = cache_key(token_url, client_id.strip(), secret, scope.split())
-    token = FileTokenCache(where).get(key)
-    # The provider's rule with its default leeway (the CLI has no other): a token it would
-    # renew is renewed by the full path.
-    if token is None or token.is_expired(time.time(), DEFAULT_LEEWAY):
-        return None
-    return token.access_token
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

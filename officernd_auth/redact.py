@@ -3,7 +3,6 @@ snippet of a response body that errors and logs may show. Pure text; no HTTP."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import Any
@@ -14,6 +13,18 @@ __all__ = ["Secret", "mask_secrets", "scrub", "secret_forms"]
 _SNIPPET_LENGTH = 160
 _HEX_RUN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
 _TAGS = re.compile(r"<[^>]*>")
+
+
+def _html_unescape(text: str) -> str:
+    import html  # html.entities is a large table: imported when there is text to decode
+
+    return html.unescape(text)
+
+
+def _html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
 
 
 def secret_forms(secret: str) -> set[str]:
@@ -28,7 +39,7 @@ def secret_forms(secret: str) -> set[str]:
         quote(secret, safe="/"),
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
-        html.escape(secret),
+        _html_escape(secret),
     }
     return forms | {_lower_hex(form) for form in forms}
 
@@ -63,7 +74,7 @@ def _unescape_backslashes(text: str) -> str:
 _BACKSLASH_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)", re.S)
 
 #: Ways an echo may have encoded what it repeats; each is undone to look for a secret.
-_DECODERS = (unquote, unquote_plus, html.unescape, _unescape_backslashes)
+_DECODERS = (unquote, unquote_plus, _html_unescape, _unescape_backslashes)
 
 
 def _reveal(text: str, secrets: tuple[str, ...]) -> str:
@@ -98,7 +109,7 @@ def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     """
     secrets = tuple(secret for secret in secrets if secret)
     text = _reveal(text, secrets)
-    text = html.unescape(_TAGS.sub(" ", text))
+    text = _html_unescape(_TAGS.sub(" ", text))
     text = _reveal(text, secrets)
     text = _HEX_RUN.sub("***", text)
     text = " ".join(text.split())

@@ -9,7 +9,6 @@ The ``OAuth2Session`` surface (token dict, ``fetch_token``...) lives in
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -444,6 +443,8 @@ class OfficeRNDSession(ClientCredentialsSession):
         )
 
     def _repr_html_(self) -> str:
+        import html  # html.entities is a large table: only for notebooks
+
         state, requests_made = self._token_state()
         rows = [
             ("organisation", self.org or "(none)"),

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
+from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
 from .redact import Secret
 from .token import Clock, system_clock
 from .urls import check_url, normalise_url
@@ -39,10 +40,7 @@ __all__ = [
 
 _Documented = TypeVar("_Documented")
 
-DEFAULT_TOKEN_URL = "https://identity.officernd.com/oauth/token"
 DEFAULT_API_URL = "https://app.officernd.com"
-#: Renew a token this many seconds before it expires.
-DEFAULT_LEEWAY = 60.0
 #: OfficeRND's documented limit: 5 token requests a minute per application, failures included.
 DEFAULT_TOKEN_BUDGET = 5
 DEFAULT_BUDGET_WINDOW = 60.0
@@ -50,29 +48,6 @@ DEFAULT_MAX_TOKEN_RETRIES = 2
 DEFAULT_BACKOFF = 0.5
 DEFAULT_TOKEN_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 DEFAULT_TOKEN_DEADLINE = 60.0
-
-#: Setting -> the environment variable that supplies it when the argument is omitted.
-ENVIRONMENT: Mapping[str, str] = {
-    "client_id": "OFFICERND_CLIENT_ID",
-    "client_secret": "OFFICERND_CLIENT_SECRET",
-    "scope": "OFFICERND_SCOPE",
-    "org": "OFFICERND_ORG",
-    "token_url": "OFFICERND_TOKEN_URL",
-    "api_url": "OFFICERND_API_URL",
-    "token_cache": "OFFICERND_TOKEN_CACHE",
-    "webhook_secret": "OFFICERND_WEBHOOK_SECRET",
-}
-
-
-def environment_value(name: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The environment variable for setting ``name``, stripped; ``None`` when unset or blank.
-
-    The one place the package reads ``OFFICERND_*`` variables (``environ`` defaults to
-    ``os.environ``).
-    """
-    value = (os.environ if environ is None else environ).get(ENVIRONMENT[name])
-    value = value.strip() if value else None
-    return value or None
 
 
 class ProviderOptions(TypedDict, total=False):

@@ -3,21 +3,20 @@
 A cache maps an opaque key (see :func:`cache_key`: token URL, client id, a hash of the secret and
 the scope set) to a :class:`~officernd_auth.token.Token`. It never sees the client secret.
 A cache is a store: it knows nothing of leeway or clocks (whether a token is fresh is the
-provider's call). Backends import this module and nothing else of the package's caches. It
-imports nothing heavy (not requests, not oauthlib): the CLI's cached-token path reads a token
-with it alone.
+provider's call). Backends import this module and nothing else of the package's caches. The
+key scheme and the record format live in :mod:`officernd_auth.records`, which the CLI's
+cached-token path reads a token with alone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from ..token import BEARER_TOKEN, Token
+from ..records import FILE_FORMAT, cache_key, record_fields, sha256_hex
+from ..token import Token
 from ..urls import normalise_url
 
 __all__ = [
@@ -33,8 +32,6 @@ __all__ = [
     "token_from_record",
 ]
 
-#: Marks our cache records, so that a record of another format is recognised and replaced.
-FILE_FORMAT = "officernd-auth/token-cache/1"
 #: Marks our shared budget records (file cache).
 BUDGET_FORMAT = "officernd-auth/token-budget/1"
 
@@ -92,17 +89,6 @@ class BaseTokenCache:
         yield
 
 
-def cache_key(token_url: str, client_id: str, client_secret: str, scopes: Iterable[str]) -> str:
-    """The cache key for one credential. Contains a one-way hash of the secret, never the secret.
-
-    Two different secrets for the same client id get different keys, so a wrong secret can never
-    be answered with a token another secret obtained.
-    """
-    secret_hash = hashlib.sha256(f"{token_url}\0{client_id}\0{client_secret}".encode()).hexdigest()
-    material = json.dumps([token_url, client_id, secret_hash, sorted(set(scopes))])
-    return hashlib.sha256(material.encode()).hexdigest()
-
-
 def lock_takes_timeout(cache: TokenCache) -> bool:
     """True when a cache's ``lock`` accepts ``timeout=`` (ours do; older custom caches may not)."""
     import inspect
@@ -119,7 +105,7 @@ def application_key(token_url: str, client_id: str) -> str:
     Every credential of one application shares it (OfficeRND counts per application, failures
     with a wrong secret included), so it holds no secret.
     """
-    return hashlib.sha256(f"budget\0{token_url}\0{client_id}".encode()).hexdigest()
+    return sha256_hex(f"budget\0{token_url}\0{client_id}".encode())
 
 
 def record_of(token: Token) -> str:
@@ -136,43 +122,17 @@ def record_of(token: Token) -> str:
     )
 
 
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected text")
-    return value
-
-
-#: A stored record is a few hundred bytes; anything larger is not one of ours.
-MAX_RECORD_BYTES = 64 * 1024
-
-
 def token_from_record(raw: str | bytes) -> Token | None:
-    """The token in a stored record, or ``None`` for anything that is not one of ours.
-
-    Checked as a token answer is: at most ``MAX_RECORD_BYTES``, a bearer token's characters
-    only (one that cannot go into a header would break every call), finite times, ``Bearer``.
-    """
-    if len(raw) > MAX_RECORD_BYTES:
+    """The token in a stored record, or ``None`` for anything that is not one of ours (see
+    :func:`~officernd_auth.records.record_fields` for the checks)."""
+    fields = record_fields(raw)
+    if fields is None:
         return None
-    try:
-        record = json.loads(raw)
-        if not isinstance(record, dict) or record.get("format") != FILE_FORMAT:
-            return None
-        access_token = _text(record["access_token"])
-        expires_at, obtained_at = float(record["expires_at"]), float(record["obtained_at"])
-        token_type = _text(record.get("token_type", "Bearer"))
-        if (
-            not BEARER_TOKEN.fullmatch(access_token)
-            or not (math.isfinite(expires_at) and math.isfinite(obtained_at))
-            or token_type.lower() != "bearer"
-        ):
-            return None
-        return Token(
-            access_token=access_token,
-            expires_at=expires_at,
-            obtained_at=obtained_at,
-            scopes=frozenset(_text(s) for s in record["scopes"]),
-            token_type="Bearer",
-        )
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
-        return None
+    access_token, expires_at, obtained_at, scopes = fields
+    return Token(
+        access_token=access_token,
+        expires_at=expires_at,
+        obtained_at=obtained_at,
+        scopes=frozenset(scopes),
+        token_type="Bearer",
+    )

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from ..records import owner_is_not_me, read_trusted
 from ..settings import ENVIRONMENT, environment_value
 from ..token import Token
 from .base import (
     BUDGET_FORMAT,
-    MAX_RECORD_BYTES,
     BaseTokenCache,
     record_of,
     token_from_record,
@@ -42,22 +42,6 @@ def _warn(message: str, stacklevel: int) -> None:
     from ..errors import TokenCacheWarning
 
     warnings.warn(message, TokenCacheWarning, stacklevel=stacklevel + 1)
-
-
-def _owner_is_not_me(info: os.stat_result) -> bool:
-    geteuid = getattr(os, "geteuid", None)  # absent on Windows, where ACLs decide instead
-    return geteuid is not None and info.st_uid != geteuid()
-
-
-def _untrusted_file(info: os.stat_result) -> str:
-    """Why a token file must not be used (another owner, open to others), or ``""``."""
-    if not stat.S_ISREG(info.st_mode):
-        return "not a regular file"
-    if _owner_is_not_me(info):
-        return f"it belongs to another user (uid {info.st_uid})"
-    if os.name == "posix" and stat.S_IMODE(info.st_mode) & 0o077:
-        return f"mode {stat.S_IMODE(info.st_mode):o} lets others read or write it"
-    return ""
 
 
 def default_cache_dir() -> Path:
@@ -282,7 +266,7 @@ class FileTokenCache(BaseTokenCache):
         except filelock.Timeout:
             raise OSError(f"the budget lock {path}.lock stayed held") from None
         try:
-            raw, _ = _read_trusted(path)
+            raw, _ = read_trusted(path)
             record = _budget_from(raw)
             yield record
             _write(path, json.dumps({"format": BUDGET_FORMAT, **record}))
@@ -295,7 +279,7 @@ class FileTokenCache(BaseTokenCache):
         """Every readable token entry, without token values. Reads only: never removes a file."""
         found = []
         for path in self._token_files():
-            raw, _ = _read_trusted(path, remove_untrusted=False)
+            raw, _ = read_trusted(path, remove_untrusted=False)
             token = token_from_record(raw) if raw else None
             if token is not None:
                 found.append(CacheEntry(path.stem, token.scopes, token.expires_at, path))
@@ -312,7 +296,7 @@ class FileTokenCache(BaseTokenCache):
         """Delete every token record of ours (nothing else); return how many were deleted."""
         removed = 0
         for path in self._token_files():
-            raw, _ = _read_trusted(path, remove_untrusted=False)
+            raw, _ = read_trusted(path, remove_untrusted=False)
             if raw and token_from_record(raw) is not None:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
@@ -357,7 +341,7 @@ class FileTokenCache(BaseTokenCache):
             info = os.fstat(descriptor)
             if not stat.S_ISDIR(info.st_mode):
                 raise OSError(f"{self.directory} is not a directory")
-            if _owner_is_not_me(info):
+            if owner_is_not_me(info):
                 raise OSError(f"{self.directory} belongs to another user (uid {info.st_uid})")
             mode = stat.S_IMODE(info.st_mode)
             if mode & 0o022:
@@ -376,7 +360,7 @@ class FileTokenCache(BaseTokenCache):
             os.close(descriptor)
 
     def _read(self, path: Path, quiet: bool = False) -> Token | None:
-        raw, why = _read_trusted(path)
+        raw, why = read_trusted(path)
         if raw is None:
             return None
         why = why or "not an officernd-auth token record"
@@ -398,28 +382,6 @@ class FileTokenCache(BaseTokenCache):
                 "between processes.",
                 4,
             )
-
-
-def _read_trusted(path: Path, remove_untrusted: bool = True) -> tuple[bytes | None, str]:
-    """``(contents, "")`` of a file of ours (at most ``MAX_RECORD_BYTES``); ``(None, "")`` when
-    there is none; ``(b"", why)`` when it cannot be trusted (another owner, open to others, a
-    link), in which case it is removed so that ours can replace it (unless told not to)."""
-    try:
-        # Never blocks on a FIFO planted in its place; never follows a link.
-        descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        return None, ""
-    except OSError as exc:
-        return b"", f"{type(exc).__name__}; a link is never followed"
-    with os.fdopen(descriptor, "rb") as handle:
-        untrusted = _untrusted_file(os.fstat(handle.fileno()))
-        raw = b"" if untrusted else handle.read(MAX_RECORD_BYTES)
-    if untrusted:
-        if remove_untrusted:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-        return b"", untrusted
-    return raw, "" if raw else "empty"
 
 
 def _write(path: Path, text: str) -> None:

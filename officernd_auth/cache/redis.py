@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import TokenCacheWarning
+from ..records import MAX_RECORD_BYTES
 from ..token import Token
-from .base import MAX_RECORD_BYTES, BaseTokenCache, record_of, token_from_record
+from .base import BaseTokenCache, record_of, token_from_record
 from .memory import MemoryTokenCache
 
 __all__ = ["RedisTokenCache"]
