@@ -128,3 +128,14 @@ def docs(session: nox.Session) -> None:
     common = ["-W", "--keep-going", "-n", "-q", "-d", str(build / "doctrees"), "docs"]
     session.run("sphinx-build", "-b", "html", *common, str(build / "html"))
     session.run("sphinx-build", "-b", "doctest", *common, str(build / "doctest"))
+
+
+@nox.session(python=PYTHONS[1:])
+def instructions(session: nox.Session) -> None:
+    """Tables 1b and 1c of the benchmarks on Python 3.11, 3.12 and 3.13 (the overhead targets
+    are judged per Python). Not part of ``.ci/run``: about 15 minutes per Python."""
+    session.install(".[bench]")
+    session.run(
+        "python", "-m", "benchmarks", "--only", "instructions", "--only", "sockets",
+        "--chart", "", *session.posargs,
+    )  # fmt: skip

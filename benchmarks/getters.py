@@ -96,11 +96,25 @@ def start_redis(scratch: str) -> tuple[subprocess.Popen[bytes], int] | None:
     return server, port
 
 
+#: A row name ending in this is the row's library over a real loopback socket to
+#: :mod:`benchmarks.server` (whose port is in ``$BENCHMARK_SOCKET_PORT``), not the canned answer.
+SOCKET = " [socket]"
+
+
+def socket_url() -> str:
+    """The URL the real-socket rows request."""
+    return (
+        f"http://127.0.0.1:{os.environ['BENCHMARK_SOCKET_PORT']}/api/v2/organizations/acme/members"
+    )
+
+
 def getter_for(
     name: str, fake: FakeOfficeRND, scratch: str, redis_port: int | None
 ) -> peers.Getter:
     """The floor, the static-header reference, a library of :data:`peers.LIBRARIES` or a cache
     row, by its table name (the timed table and the instruction counts build them the same way)."""
+    if name.endswith(SOCKET):
+        return _socket_getter(name.removesuffix(SOCKET), fake)
     if name == FLOOR:
         return floor_getter()
     if name == STATIC:
@@ -118,6 +132,21 @@ def getter_for(
     else:
         raise ValueError(f"no getter called {name!r}")
     return peers.officernd_auth(credentials(fake), CannedAdapter(), token_cache=cache)
+
+
+def _socket_getter(name: str, fake: FakeOfficeRND) -> peers.Getter:
+    """``name``'s getter sending to the socket server (the token still comes from ``fake``)."""
+    origin = f"127.0.0.1:{os.environ['BENCHMARK_SOCKET_PORT']}"
+    if name == FLOOR:
+        session = requests.Session()
+        session.trust_env = False
+        session.auth = ConstantAuth()
+        return session.get
+    c = credentials(fake)
+    c = peers.Credentials(c.client_id, c.client_secret, c.token_url, origin)
+    if name == OURS[0]:
+        return peers.officernd_session(c, api_url=f"http://{origin}")
+    return peers.LIBRARIES[name](c)
 
 
 FILE_CACHE = "officernd-auth (auth, file cache)"

@@ -73,8 +73,10 @@ def child(name: str, calls: int, threads: int, rounds: int, native: float) -> No
     import threading
     import time
 
-    from .common import API
-    from .getters import REDIS_CACHE, emulator, getter_for, start_redis
+    from .common import API as CANNED
+    from .getters import REDIS_CACHE, SOCKET, emulator, getter_for, socket_url, start_redis
+
+    API = socket_url() if name.endswith(SOCKET) else CANNED
 
     def run(get: Callable[[str], object], n: int) -> None:
         if not threads:

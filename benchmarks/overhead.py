@@ -18,6 +18,7 @@ from .getters import (
     FLOOR,
     OURS,
     REDIS_CACHE,
+    SOCKET,
     STATIC,
     credentials,
     emulator,
@@ -136,6 +137,56 @@ def measure_instructions(report: Report, names: list[str], calls: int, processes
             )
     if REDIS_CACHE not in names:
         report.target("Redis cache overhead", "skipped: redis-server is not installed", False)
+
+
+def measure_sockets(report: Report, calls: int, processes: int) -> None:
+    """Table 1c: instructions per request over a real loopback socket to a server in another
+    process (benchmarks/server.py), for the floor, ours and the two closest peers: the canned
+    transport of table 1b leaves out the socket work, which makes every overhead look larger."""
+    import os
+    import subprocess
+
+    from . import instructions
+
+    if not instructions.available():
+        report.target("real-socket overhead", "skipped: valgrind is not installed", False)
+        return
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.server"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        os.environ["BENCHMARK_SOCKET_PORT"] = server.stdout.readline().strip()
+        libraries = [FLOOR, *OURS, "authlib (OAuth2Auth)", "requests-oauthlib"]
+        names = [name + SOCKET for name in libraries]
+        found = instructions.per_request(names, calls, processes=processes)
+    finally:
+        os.environ.pop("BENCHMARK_SOCKET_PORT", None)
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(timeout=10)
+    floor = found[FLOOR + SOCKET].median
+    python = ".".join(map(str, sys.version_info[:3]))
+    report.tables.append(
+        table(
+            f"1c. Instructions per request over a real loopback socket, on Python {python} "
+            f"(callgrind counts this process only; the server runs in another; median of "
+            f"{processes} processes as in 1b)",
+            ("library", "instructions/request", "processes spread", "vs floor"),
+            [
+                (
+                    name,
+                    f"{found[name + SOCKET].median:,.0f}",
+                    f"{found[name + SOCKET].spread:.2%}",
+                    f"{found[name + SOCKET].median / floor:.4f}x",
+                )
+                for name in libraries
+            ],
+        )
+    )
 
 
 def _interleaved(

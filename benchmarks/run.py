@@ -12,8 +12,8 @@ from . import peers
 from .common import Report, table
 from .concurrency import measure_fleet, measure_herd, measure_processes
 from .footprint import measure_credentials, measure_emulator, measure_memory, measure_startup
-from .getters import OURS
-from .overhead import measure_overhead, measure_scale
+from .getters import FLOOR, OURS
+from .overhead import measure_instructions, measure_overhead, measure_scale, measure_sockets
 
 
 def chart(report: Report, path: Path) -> None:
@@ -69,8 +69,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="MEASURE",
-        help="run only this measure (repeatable): overhead, herd, processes, "
+        help="run only this measure (repeatable): overhead, instructions (table 1b without the "
+        "timed table 1, for another Python), sockets, herd, processes, "
         "start-up, memory, credentials, emulator, scale, fleet",
+    )
+    parser.add_argument(
+        "--library",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --only instructions: count only these rows beside the floor (repeatable)",
     )
     args = parser.parse_args(argv)
     peers.allow_http_token_endpoints()
@@ -87,6 +95,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 1 if quick else 3,
             ),
         ),
+        (
+            "instructions",
+            lambda: measure_instructions(
+                report,
+                [FLOOR, *(args.library or peers.LIBRARIES)],
+                20 if quick else 1000,
+                1 if quick else 3,
+            ),
+        ),
+        ("sockets", lambda: measure_sockets(report, 20 if quick else 1000, 1 if quick else 3)),
         ("herd", lambda: measure_herd(report, 8 if quick else 64, 2 if quick else 70)),
         ("processes", lambda: measure_processes(report, 2 if quick else 8, 2 if quick else 25)),
         ("start-up", lambda: measure_startup(report, 2 if quick else 15, 1 if quick else 3)),
@@ -106,8 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("fleet", lambda: measure_fleet(report, 4 if quick else 16)),
     ]
     for name, step in steps:
-        if args.only and name not in args.only:
-            continue
+        if (args.only and name not in args.only) or (not args.only and name == "instructions"):
+            continue  # "instructions" is table 1b alone: "overhead" makes it too
         started = time.perf_counter()
         print(f"# running {name}...", file=sys.stderr, flush=True)
         step()

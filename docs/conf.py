@@ -30,7 +30,10 @@ nitpicky = True
 # Names of other projects' objects, which this site does not document (no intersphinx: the
 # build must work without a network). Everything of ours must resolve.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(requests|requests_oauthlib|oauthlib|urllib3|redis|filelock|http|ssl)(\..*)?"),
+    (
+        r"py:.*",
+        r"(requests|requests_oauthlib|oauthlib|urllib3|redis|filelock|http|ssl|httpx)(\..*)?",
+    ),
     (r"py:.*", r"(typing|typing_extensions|collections\.abc|socketserver|threading)\..*"),
     (r"py:.*", r"(os|pathlib|contextlib|types|socket|argparse|email|json)\..*"),
     (r"py:class", r"(_?T|Self|NoneType|TracebackType|PreparedRequest|Response|Session|Path)"),

@@ -263,7 +263,7 @@ class OfficeRNDAuth(AuthBase):
         return request
 
     def sign(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        """Add the token as :meth:`__call__` does, without the 401 response hook: for a caller
+        """Add the token as calling this object does, without the 401 response hook: for a caller
         that checks the response itself and calls :meth:`heal_401` (``OfficeRNDSession`` does,
         when no other response hook is registered)."""
         url = request.url
@@ -322,24 +322,9 @@ class OfficeRNDAuth(AuthBase):
         to allow its origin), the same call was already refused to a freshly issued token (the
         token lacks a scope: a warning names it), or its streamed body cannot be re-sent."""
         request = response.request
-        if not self.allows(request.url):
-            self._warn_withheld(request)
-            return response
+        method, url = request.method or "GET", request.url or ""
         used = request.headers.get("Authorization")
-        if used is None:
-            # The request went out without our token (a redirect off the API host and back
-            # drops it): the 401 says nothing about the token, so it is neither forgotten nor
-            # renewed, and no token request is spent.
-            logger.debug("%s answered 401 to a request without the token", url_path(request.url))
-            return response
-        call = (request.method or "GET", url_path(request.url))
-        if self._is_denied(used, call) and self._still_current(used):
-            # This token was refused for this call just after it was issued: another token
-            # would be refused too and would spend one of the 5 token requests a minute. (Once
-            # the process holds another token, the call is tried with that one.)
-            self._warn_scope(request)
-            return response
-        if not self._rewind(request):
+        if not self.worth_healing(method, url, used) or not self._rewind(request):
             return response
         # The call's timeout bounds the wait for the new token, as it bounds each wait for the
         # API (requests' timeouts are per wait, not per call).
@@ -361,9 +346,37 @@ class OfficeRNDAuth(AuthBase):
         second = send(retry)
         second.history[:0] = [*response.history, response]
         if second.status_code == 401:
-            self._mark_denied(token.authorization, call)
-            self._warn_scope(request)
+            self.refused_again(method, url, token.authorization)
         return second
+
+    def worth_healing(self, method: str, url: str, sent: str | None) -> bool:
+        """Whether a 401 answer to ``method url``, sent with the ``Authorization`` value
+        ``sent``, is worth a new token and one re-send (any front end's 401 handling asks
+        this). Not when the URL was not allowed the token (a warning, once per origin, says how
+        to allow it), when the call went without our token (a redirect off the API host and
+        back drops it: the 401 says nothing about the token), or when this token was already
+        refused for this call right after it was issued (it lacks a scope: another token would
+        be refused too and spend one of the 5 token requests a minute; a warning names the
+        scope)."""
+        if not self.allows(url):
+            self._warn_withheld(url)
+            return False
+        if sent is None:
+            logger.debug("%s answered 401 to a request without the token", url_path(url))
+            return False
+        call = (method, url_path(url))
+        if self._is_denied(sent, call) and self._still_current(sent):
+            # (Once the process holds another token, the call is tried with that one.)
+            self._warn_scope(method, url)
+            return False
+        return True
+
+    def refused_again(self, method: str, url: str, authorization: str) -> None:
+        """A call re-sent with a freshly issued token (``authorization``) got a 401 again:
+        remember it, so that the same call with this token spends no further token request,
+        and say which scope it probably lacks."""
+        self._mark_denied(authorization, (method, url_path(url)))
+        self._warn_scope(method, url)
 
     def _run_protected_request_hooks(self, request: requests.PreparedRequest) -> None:
         url, headers, body = request.url, request.headers, request.body
@@ -391,9 +404,9 @@ class OfficeRNDAuth(AuthBase):
         token, calls = self._denied
         return authorization == token and call in calls
 
-    def _warn_withheld(self, request: requests.PreparedRequest) -> None:
+    def _warn_withheld(self, url: str) -> None:
         """A request we sent without the token got a 401: say once per origin how to allow it."""
-        scheme, host, port = origin_of(request.url or "")
+        scheme, host, port = origin_of(url)
         origin = f"{scheme}://{host}:{port}"
         if origin in self._warned_origins or len(self._warned_origins) >= 64:
             return
@@ -402,20 +415,20 @@ class OfficeRNDAuth(AuthBase):
             "%s answered 401 to a request sent without the token, because %s is not an allowed "
             "API origin. If it is your OfficeRND API (a staging host or the emulator), pass "
             "api_url=%r or allowed_hosts=[%r].",
-            url_path(request.url),
+            url_path(url),
             origin,
             f"{scheme}://{host}:{port}",
             f"{host}:{port}",
         )
 
-    def _warn_scope(self, request: requests.PreparedRequest) -> None:
+    def _warn_scope(self, method: str, url: str) -> None:
         logger.warning(
             "%s %s answered 401 to a freshly issued token: the token is valid, so it probably "
             "lacks the scope for this call%s. Grant it under Settings -> Developer Tools -> "
             "Applications -> Configure and add it to scope.",
-            request.method,
-            url_path(request.url),
-            _needed_scope(request),
+            method,
+            url_path(url),
+            _needed_scope(method, url),
         )
 
     def _rewind(self, request: requests.PreparedRequest) -> bool:
@@ -435,8 +448,8 @@ class OfficeRNDAuth(AuthBase):
         return False
 
 
-def _needed_scope(request: requests.PreparedRequest) -> str:
-    scope = needed_scope(request.method or "GET", request.url or "")
+def _needed_scope(method: str, url: str) -> str:
+    scope = needed_scope(method, url)
     return f" (it needs {scope})" if scope else ""
 
 
