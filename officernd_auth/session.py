@@ -55,8 +55,6 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _ABSOLUTE = ("https://", "http://")
 #: Statuses the session looks at after a call: 401 (heal), 429 (retry), 500 (a wrong slug).
 _WATCHED = frozenset({401, 429, 500})
-
-
 _ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
 # Paths made of plain segments cannot leave the organisation and need no further checks.
 _PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
