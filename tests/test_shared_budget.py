@@ -115,11 +115,13 @@ def test_a_fleet_with_a_wrong_secret_stays_within_the_budget_together(shared_cac
             round(record.time - fake.token_requests[0].time, 3) for record in fake.token_requests
         ]
     assert [r["fallbacks"] for r in results] == [[]] * workers  # the shared store answered
-    # Two windows: 5 in each at most, for all of them together. Under heavy parallel load (CI
-    # with the slow session beside it) an 11th has been seen three times, never a 429, with no
-    # worker falling back to its own budget; the cause is not found yet (CHANGELOG, #26). One
-    # extra is tolerated and its times are in the message; more fails.
-    assert 5 <= len(statuses) <= 11, (times, [r["sent"] for r in results])
+    # At most 5 in any window, for all of them together (the emulator counts arrivals as
+    # OfficeRND does, so it would have answered 429 to a sixth). Not "at most 10 in the run":
+    # under heavy parallel load a worker that decided to call inside the run can be descheduled
+    # for seconds and send in a third window, which is allowed (11 and 14 were seen so).
+    assert len(statuses) >= 5, times
+    busiest = max(sum(t <= u < t + WINDOW for u in times) for t in times)
+    assert busiest <= 5, (times, [r["sent"] for r in results])
     assert 429 not in statuses  # our budget said no before OfficeRND's limit had to (the promise)
     assert sum(r["sent"] for r in results) == len(statuses)
     assert sum(r["refusals"] for r in results) > 0
