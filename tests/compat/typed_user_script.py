@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import requests
 
 from officernd_auth import (
@@ -13,6 +16,7 @@ from officernd_auth import (
     TokenProvider,
 )
 from officernd_auth.cache import BaseTokenCache, FileTokenCache
+from officernd_auth.httpx import OfficeRNDAuth as HttpxAuth
 
 
 class DictCache(BaseTokenCache):
@@ -27,6 +31,12 @@ class DictCache(BaseTokenCache):
 
     def delete(self, key: str) -> None:
         self.tokens.pop(key, None)
+
+
+async def fetch_async(auth: HttpxAuth) -> int:
+    async with httpx.AsyncClient(auth=auth) as client:
+        answer: httpx.Response = await client.get("https://app.officernd.com/")
+    return answer.status_code
 
 
 def main() -> int:
@@ -49,4 +59,7 @@ def main() -> int:
         return 0 if wait is None else int(wait)
     except OfficeRNDAuthError as exc:
         return len(exc.message)
-    return len(names) + response.status_code + len(bearer) + int(cached.authorized)
+    with httpx.Client(auth=HttpxAuth(provider=provider)) as client:
+        status: int = client.get("https://app.officernd.com/").status_code
+    status += asyncio.run(fetch_async(HttpxAuth("id", "secret", "flex.community.members.read")))
+    return len(names) + response.status_code + len(bearer) + int(cached.authorized) + status
