@@ -80,6 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="NAME",
         help="with --only instructions: count only these rows beside the floor (repeatable)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=3,
+        metavar="N",
+        help="processes (hash seeds 1..N) per row of the instruction tables (default 3)",
+    )
     args = parser.parse_args(argv)
     peers.allow_http_token_endpoints()
     quick = args.quick
@@ -101,10 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report,
                 [FLOOR, *(args.library or peers.LIBRARIES)],
                 20 if quick else 500,
-                1 if quick else 3,
+                1 if quick else args.processes,
             ),
         ),
-        ("sockets", lambda: measure_sockets(report, 20 if quick else 300, 1 if quick else 3)),
+        (
+            "sockets",
+            lambda: measure_sockets(report, 20 if quick else 300, 1 if quick else args.processes),
+        ),
         ("herd", lambda: measure_herd(report, 8 if quick else 64, 2 if quick else 70)),
         ("processes", lambda: measure_processes(report, 2 if quick else 8, 2 if quick else 25)),
         ("start-up", lambda: measure_startup(report, 2 if quick else 15, 1 if quick else 3)),

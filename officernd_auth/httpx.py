@@ -79,8 +79,8 @@ class OfficeRNDAuth(httpx.Auth):
         """Build the auth object; see the class documentation for the arguments."""
         secret = Secret.wrap(client_secret)  # no frame holds the secret as text
         del client_secret
-        #: The requests front end this object shares its rules with: host decisions, the
-        #: remembered token, the 401 decisions (read-only).
+        #: The requests front end whose rules this object shares (host decisions, the
+        #: remembered token, the 401 decisions); read-only.
         self.rules = RequestsAuth(
             client_id,
             secret,
