@@ -1,191 +1,22 @@
-"""``OfficeRNDAuth`` for httpx: ``httpx.get(url, auth=...)``, ``httpx.Client(auth=...)`` and
-``httpx.AsyncClient(auth=...)`` (optional extra ``httpx``; ``import officernd_auth`` never imports
-httpx).
+"""officernd-auth for httpx, sync and async (optional extra ``httpx``; ``import officernd_auth``
+never imports httpx).
 
-It is the requests front end's token lifecycle behind httpx's auth-flow interface: the same
-provider (one flight per credential across threads, event loops and, through the file or Redis
-cache, processes), the same budget, the same host rules (the token only to the API origins), the
-same single 401 heal. An async caller never waits on the event loop: a token that must be
-fetched or renewed is taken in a worker thread (``anyio.to_thread``), so a token request, or a
-wait on another thread's or process's fetch, leaves the loop free; a task cancelled meanwhile
-leaves the fetch to finish in its thread, storing the token for the next caller and releasing
-every lock.
+- :class:`OfficeRNDAuth`: an ``httpx.Auth`` for ``httpx.get(url, auth=...)``,
+  ``httpx.Client(auth=...)`` and ``httpx.AsyncClient(auth=...)``.
+- :class:`OfficeRNDClient` / :class:`AsyncOfficeRNDClient`: an ``httpx.Client`` /
+  ``httpx.AsyncClient`` for one organisation, with ``OfficeRNDSession``'s conveniences.
 
-Not yet (issue #27, open): the token request goes over the provider's own requests transport,
-not the client's httpx settings; ``OfficeRNDClient`` / ``AsyncOfficeRNDClient`` are not written.
+All three share the requests front end's token lifecycle: the same provider, budget, caches and
+host rules, so one token serves requests and httpx code in a process or a fleet.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from .httpx_auth import OfficeRNDAuth
+from .httpx_client import AsyncOfficeRNDClient, OfficeRNDClient
 
-import anyio.to_thread
-import httpx
+__all__ = ["AsyncOfficeRNDClient", "OfficeRNDAuth", "OfficeRNDClient"]
 
-from .auth import OfficeRNDAuth as RequestsAuth
-from .provider import TokenProvider
-from .redact import Secret
-from .settings import ProviderOptions, mask_client_id, with_provider_options
-from .urls import url_path
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
-__all__ = ["OfficeRNDAuth"]
-
-logger = logging.getLogger(__name__)
-_T = TypeVar("_T")
-
-
-@with_provider_options
-class OfficeRNDAuth(httpx.Auth):
-    """Authenticate httpx requests (sync and async) to OfficeRND with a cached, self-renewing
-    token.
-
-    Takes what :class:`officernd_auth.OfficeRNDAuth` takes, with the same defaults from the
-    ``OFFICERND_*`` environment; constructing does no network I/O. A provider shared with
-    requests code (``provider=``), or a shared file or Redis cache, makes both use one token.
-
-    Args:
-        client_id: the application's client id (``OFFICERND_CLIENT_ID``).
-        client_secret: its secret (``OFFICERND_CLIENT_SECRET``); never shown anywhere.
-        scope: space-separated string or list (``OFFICERND_SCOPE``).
-        api_url: an API origin that receives the token (``OFFICERND_API_URL`` when neither this
-            nor ``allowed_hosts`` is given); OfficeRND's own API hosts are allowed too.
-        allowed_hosts: the hosts that receive the token, as ``"host"`` or ``"host:port"``.
-        provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share.
-        {provider_options}
-
-    Example:
-        >>> import httpx
-        >>> auth = OfficeRNDAuth("my-id", "my-secret", "flex.community.members.read")
-        >>> # httpx.get("https://app.officernd.com/api/v2/organizations/acme/members", auth=auth)
-    """
-
-    def __init__(
-        self,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        scope: str | Iterable[str] | None = None,
-        *,
-        api_url: str | None = None,
-        allowed_hosts: Iterable[str] | None = None,
-        provider: TokenProvider | None = None,
-        **options: Unpack[ProviderOptions],
-    ) -> None:
-        """Build the auth object; see the class documentation for the arguments."""
-        secret = Secret.wrap(client_secret)  # no frame holds the secret as text
-        del client_secret
-        #: The requests front end whose rules this object shares (host decisions, the
-        #: remembered token, the 401 decisions); read-only.
-        self.rules = RequestsAuth(
-            client_id,
-            secret,
-            scope,
-            api_url=api_url,
-            allowed_hosts=allowed_hosts,
-            provider=provider,
-            **options,
-        )
-
-    @property
-    def provider(self) -> TokenProvider:
-        """The :class:`~officernd_auth.provider.TokenProvider` this object takes tokens from."""
-        return self.rules.provider
-
-    def __repr__(self) -> str:
-        masked = mask_client_id(self.provider.client_id)
-        return f"<officernd_auth.httpx.OfficeRNDAuth client_id={masked!r}>"
-
-    # -- httpx.Auth -----------------------------------------------------------------------------
-
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
-        rules = self.rules
-        url = str(request.url)
-        if not rules.allows(url):
-            response = yield request
-            if response.status_code == 401:
-                rules.worth_healing(request.method, url, None)  # says how to allow the origin
-            return
-        sent = rules.current_authorization()
-        request.headers["Authorization"] = sent
-        response = yield request
-        if response.status_code != 401 or not self._heals(request, url, sent):
-            return
-        response.read()  # release the connection before the token request
-        authorization = self._renewed(sent, _timeout_of(request))
-        request.headers["Authorization"] = authorization
-        response = yield request
-        if response.status_code == 401:
-            rules.refused_again(request.method, url, authorization)
-
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        rules = self.rules
-        url = str(request.url)
-        if not rules.allows(url):
-            response = yield request
-            if response.status_code == 401:
-                rules.worth_healing(request.method, url, None)
-            return
-        fresh = self.provider.fresh_entry()  # never a lock, never I/O
-        if fresh is not None:
-            sent = fresh[0][1].authorization
-        else:
-            sent = await _off_loop(rules.current_authorization)
-        request.headers["Authorization"] = sent
-        response = yield request
-        if response.status_code != 401 or not self._heals(request, url, sent):
-            return
-        await response.aread()
-        authorization = await _off_loop(self._renewed, sent, _timeout_of(request))
-        request.headers["Authorization"] = authorization
-        response = yield request
-        if response.status_code == 401:
-            rules.refused_again(request.method, url, authorization)
-
-    # -- internals ------------------------------------------------------------------------------
-
-    def _heals(self, request: httpx.Request, url: str, sent: str) -> bool:
-        if not self.rules.worth_healing(request.method, url, sent):
-            return False
-        try:
-            _ = request.content  # a body already read (bytes, JSON, form) can be sent again
-        except httpx.RequestNotRead:
-            logger.warning(
-                "%s %s answered 401 but its streamed body cannot be re-sent; returning the 401",
-                request.method,
-                url_path(url),
-            )
-            return False
-        return True
-
-    def _renewed(self, sent: str, timeout: tuple[float | None, float | None] | None) -> str:
-        """Forget the refused token (unless another thread already replaced it) and take the
-        next one, within the request's timeout."""
-        provider = self.provider
-        provider.invalidate(sent, timeout=timeout)
-        return provider.get_token(timeout=timeout).authorization
-
-
-def _timeout_of(request: httpx.Request) -> tuple[float | None, float | None] | None:
-    """The request's httpx timeout as requests' ``(connect, read)`` pair, which bounds the wait
-    for a token as it bounds each wait for the API."""
-    timeout = request.extensions.get("timeout")
-    if not isinstance(timeout, dict):
-        return None
-    return timeout.get("connect"), timeout.get("read")
-
-
-async def _off_loop(function: Callable[..., _T], *args: Any) -> _T:
-    """``function(*args)`` in a worker thread: the event loop goes on meanwhile. A cancelled
-    caller stops waiting at once; the call finishes in its thread (a token fetch stores its
-    token and releases its locks), so that no lock is left held."""
-    call = functools.partial(function, *args)
-    return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+for _name in __all__:
+    globals()[_name].__module__ = __name__  # documented, pickled and shown under this name
+del _name

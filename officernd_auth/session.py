@@ -10,10 +10,8 @@ The ``OAuth2Session`` surface (token dict, ``fetch_token``...) lives in
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import unquote, urlsplit
 
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
@@ -29,6 +27,7 @@ from .oauth2 import (
     refuse_other_flows,
     token_listener,
 )
+from .organisation import DEFAULT_TIMEOUT, IDEMPOTENT, check_org, organisation_url, resolve
 from .paging import PAGE_SIZE, pages, with_progress
 from .provider import TokenProvider, resolve_provider
 from .redact import Secret
@@ -49,15 +48,9 @@ __all__ = ["DEFAULT_TIMEOUT", "OfficeRNDSession"]
 
 logger = logging.getLogger(__name__)
 
-#: ``(connect, read)`` seconds applied when a call passes no timeout.
-DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _ABSOLUTE = ("https://", "http://")
 #: Statuses the session looks at after a call: 401 (heal), 429 (retry), 500 (a wrong slug).
 _WATCHED = frozenset({401, 429, 500})
-_ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
-# Paths made of plain segments cannot leave the organisation and need no further checks.
-_PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
 
 
 @with_provider_options
@@ -139,11 +132,7 @@ class OfficeRNDSession(ClientCredentialsSession):
         resolved_api_url = check_url(
             "api_url", front_end_setting("api_url", api_url) or DEFAULT_API_URL
         )
-        if self.org is not None and (not self.org or "/" in self.org or self.org in {".", ".."}):
-            raise ConfigurationError(
-                f"org {self.org!r} is not an organisation slug: use the path segment of your "
-                "admin portal, app.officernd.com/<slug>"
-            )
+        check_org(self.org)
         self.api_version = api_version
         self.api_url = resolved_api_url
         self.max_rate_limit_retries = max(0, int(max_rate_limit_retries))
@@ -193,12 +182,7 @@ class OfficeRNDSession(ClientCredentialsSession):
         Raises:
             ConfigurationError: no organisation was given.
         """
-        if not self.org:
-            raise ConfigurationError(
-                "org is missing: pass org=... or set OFFICERND_ORG to resolve short paths "
-                "(or call with an absolute URL)"
-            )
-        return f"{self.api_url}/api/{self.api_version}/organizations/{self.org}"
+        return organisation_url(self.api_url, self.api_version, self.org)
 
     @property
     def default_timeout(self) -> float | tuple[float, float] | None:
@@ -220,36 +204,7 @@ class OfficeRNDSession(ClientCredentialsSession):
             ValueError: the path tries to leave the organisation (``..``, ``//host``, encoded
                 slashes); use an absolute URL for anything outside it.
         """
-        if path.startswith(("https://", "http://")):
-            return path  # absolute: the common case, decided without parsing
-        bare = path.lstrip("/")
-        if bare.startswith(("api/v1/organizations/", "api/v2/organizations/")):
-            # A full API path given as a short one: resolved against the API origin, never
-            # appended to the organisation's path (that would double the prefix).
-            self._check_segments(bare)
-            return f"{self.api_url}/{bare}"
-        if _PLAIN_PATH.fullmatch(path):
-            return f"{self.base_url}/{path.lstrip('/')}"  # nothing to escape with: no parsing
-        parts = urlsplit(path)
-        if parts.scheme and parts.netloc:
-            return path
-        if path.startswith("//") or parts.scheme:
-            raise ValueError(
-                f"{path!r} is neither a path nor an absolute URL: write 'https://host/...' for "
-                "another host, or a path such as 'members'"
-            )
-        self._check_segments(path)
-        return f"{self.base_url}/{path.lstrip('/')}"
-
-    @staticmethod
-    def _check_segments(path: str) -> None:
-        parts = urlsplit(path)
-        segments = unquote(parts.path).split("/")
-        if any(s in {".", ".."} for s in segments) or _ESCAPES.search(parts.path):
-            raise ValueError(
-                f"path {path!r} tries to leave the organisation: use an absolute URL for "
-                "resources outside it"
-            )
+        return resolve(path, self.api_url, self.api_version, self.org)
 
     def request(  # type: ignore[override]
         self,
@@ -336,7 +291,7 @@ class OfficeRNDSession(ClientCredentialsSession):
     ) -> requests.Response:
         """What the session does after a call: heal a 401 (when :meth:`request` signed the
         call without the auth's hook), retry a 429, explain a 500 for a wrong slug."""
-        if response.status_code == 429 and method.upper() in _IDEMPOTENT:
+        if response.status_code == 429 and method.upper() in IDEMPOTENT:
             response = self._retry_rate_limited(response, method, url, call)
         if response.status_code == 401 and inline:
             response = self._heal(response, call)

@@ -1,0 +1,393 @@
+"""``OfficeRNDClient`` and ``AsyncOfficeRNDClient``: an ``httpx.Client`` and an
+``httpx.AsyncClient`` for one OfficeRND organisation; imported from :mod:`officernd_auth.httpx`.
+
+What ``OfficeRNDSession`` adds to a ``requests.Session``, added to httpx's clients: short paths
+resolved inside the organisation, a default timeout, ``paginate``, the API's 429 retried on
+idempotent calls and a wrong organisation explained. The token comes from an
+:class:`~officernd_auth.httpx.OfficeRNDAuth` scoped to the API origin; the token request travels
+over the client's own connection settings (:mod:`officernd_auth.httpx_transport`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Any
+
+import anyio
+import httpx
+
+from .client import parse_retry_after
+from .errors import ConfigurationError
+from .hints import ORGANISATION_HINT, organisation_not_found
+from .httpx_auth import OfficeRNDAuth
+from .httpx_transport import HttpxTransport
+from .organisation import DEFAULT_TIMEOUT, IDEMPOTENT, check_org, organisation_url, resolve
+from .paging import PAGE_SIZE, async_pages, pages, with_progress
+from .provider import TokenProvider, resolve_provider
+from .redact import Secret
+from .settings import (
+    DEFAULT_API_URL,
+    OPTION_NAMES,
+    front_end_setting,
+    mask_client_id,
+    with_provider_options,
+)
+from .urls import check_url, url_path
+
+__all__ = ["AsyncOfficeRNDClient", "OfficeRNDClient"]
+
+logger = logging.getLogger(__name__)
+
+# Keywords of both httpx and the provider: the client's connection settings, which its token
+# request travels with too.
+_HTTPX_TOO = frozenset({"verify", "cert"})
+_REFUSED = {
+    "auth": "the client authenticates itself; share a token with provider=, or use "
+    "httpx.Client(auth=officernd_auth.httpx.OfficeRNDAuth(...)) for a client of your own",
+    "base_url": "the base URL is the organisation's: pass org= and api_url=",
+    "proxies": "proxies= is requests' spelling: httpx clients take proxy= or mounts=",
+}
+
+
+class _Organisation:
+    """What both clients add to httpx's: the organisation, the token, the 429 policy."""
+
+    org: str | None
+    api_url: str
+    api_version: str
+    max_rate_limit_retries: int
+    max_retry_after: float
+    _provider: TokenProvider
+    _token_transport: HttpxTransport | None
+
+    def _configure(
+        self,
+        where: str,
+        credentials: tuple[str | None, Any, str | Iterable[str] | None],
+        org: str | None,
+        api_url: str | None,
+        timeout: Any,
+        retries: tuple[int, float],
+        provider: TokenProvider | None,
+        options: dict[str, Any],
+        asynchronous: bool,
+    ) -> dict[str, Any]:
+        """Check and keep this client's settings; return ``httpx``'s keywords."""
+        for name, why in _REFUSED.items():
+            if name in options:
+                raise ConfigurationError(f"{where} takes no {name}=: {why}")
+        provider_options = {
+            k: options.pop(k) for k in list(options) if k in OPTION_NAMES and k not in _HTTPX_TOO
+        }
+        self.org = check_org(front_end_setting("org", org))
+        owns_provider = provider is None
+        if owns_provider:
+            provider_options.setdefault("api_version", "v2")
+        client_id, secret, scope = credentials
+        self._provider = resolve_provider(
+            client_id, secret, scope, provider=provider, where=where,
+            missing_too=() if self.org else ("org",), **provider_options,
+        )  # fmt: skip
+        self.api_version = self._provider.api_version or "v2"
+        self.api_url = check_url(
+            "api_url", front_end_setting("api_url", api_url) or DEFAULT_API_URL
+        )
+        self.max_rate_limit_retries = max(0, int(retries[0]))
+        self.max_retry_after = float(retries[1])
+        self._token_transport = None
+        if owns_provider:
+            self._token_transport = HttpxTransport(options, asynchronous=asynchronous)
+            self._provider.use_transport(self._token_transport)
+        base = organisation_url(self.api_url, self.api_version, self.org) if self.org else ""
+        auth = OfficeRNDAuth(provider=self._provider, api_url=self.api_url, allowed_hosts=())
+        return {**options, "auth": auth, "base_url": base, "timeout": _httpx_timeout(timeout)}
+
+    @property
+    def provider(self) -> TokenProvider:
+        """The :class:`~officernd_auth.provider.TokenProvider` this client takes tokens from."""
+        return self._provider
+
+    def url_for(self, path: str) -> str:
+        """Resolve ``path`` inside the organisation; absolute URLs come back unchanged.
+
+        Raises:
+            ValueError: the path tries to leave the organisation (``..``, ``//host``, encoded
+                slashes); use an absolute URL for anything outside it.
+            ConfigurationError: a short path, and no organisation.
+        """
+        return resolve(path, self.api_url, self.api_version, self.org)
+
+    def _resolved(self, url: httpx.URL | str) -> httpx.URL | str:
+        if isinstance(url, httpx.URL):
+            return url if url.is_absolute_url else self.url_for(str(url))
+        return self.url_for(url)
+
+    def _rate_limited_wait(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before sending a 429'd call again, or None: do not."""
+        request = response.request
+        if attempt >= self.max_rate_limit_retries or request.method not in IDEMPOTENT:
+            return None
+        try:
+            _ = request.content  # a body already read can be sent again
+        except httpx.RequestNotRead:
+            return None
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        wait = min(wait if wait is not None else 2.0**attempt, self.max_retry_after)
+        logger.warning(
+            "%s %s answered 429; retrying in %.1f s", request.method, url_path(str(request.url)),
+            wait,
+        )  # fmt: skip
+        return wait
+
+    def _check_organisation(self, response: httpx.Response) -> None:
+        """OfficeRND answers a wrong slug with 500 "Organization not found": say what to do."""
+        if response.status_code != 500 or getattr(self, "_warned_org", False):
+            return
+        try:
+            content = response.content
+        except httpx.ResponseNotRead:
+            return  # streamed: not ours to read
+        if organisation_not_found(500, content):
+            self._warned_org = True
+            logger.warning(
+                "%s answered 500 'Organization not found' for org %r: %s; pass it as org= or "
+                "set OFFICERND_ORG.",
+                url_path(str(response.url)), self.org, ORGANISATION_HINT,
+            )  # fmt: skip
+
+    def _describe(self, name: str) -> str:
+        provider = self._provider
+        return (
+            f"<{name} org={self.org!r} api={self.api_version} "
+            f"client_id={mask_client_id(provider.client_id)!r} "
+            f"scope={' '.join(provider.scopes)!r} token={provider.status()} "
+            f"token_requests={provider.token_requests}>"
+        )
+
+
+@with_provider_options
+class OfficeRNDClient(_Organisation, httpx.Client):
+    """An ``httpx.Client`` authorised for one OfficeRND organisation.
+
+    Takes what :class:`~officernd_auth.OfficeRNDSession` takes, with the same defaults from the
+    ``OFFICERND_*`` environment, and ``httpx.Client``'s own keywords (``headers``,
+    ``event_hooks``, ``verify``, ``cert``, ``proxy``, ``mounts``, ``transport``, ``trust_env``,
+    ``limits``...). The token request travels with the client's ``verify``, ``cert``,
+    ``trust_env``, ``proxy``, ``mounts``, ``transport``, ``http1`` and ``http2``, never through
+    its event hooks, headers, cookies or redirects. Constructing does no network I/O.
+
+    Args:
+        client_id: the application's client id (``OFFICERND_CLIENT_ID``).
+        client_secret: its secret (``OFFICERND_CLIENT_SECRET``); never shown anywhere.
+        scope: space-separated string or list (``OFFICERND_SCOPE``).
+        org: the organisation slug (``OFFICERND_ORG``), needed for short paths.
+        api_url: the API origin (``OFFICERND_API_URL``); only this origin receives the token.
+        timeout: as httpx's, or ``(connect, read)`` seconds (default (10, 60)); it also bounds
+            the wait for a token.
+        max_rate_limit_retries: how often an API 429 on an idempotent call is retried.
+        max_retry_after: the longest ``Retry-After`` (seconds) that is waited for.
+        provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share (its
+            token requests then keep their own transport).
+        {provider_options}
+
+    ``auth=``, ``base_url=`` and requests' ``proxies=`` are refused with the reason.
+
+    Example:
+        >>> client = OfficeRNDClient("my-id", "my-secret", "flex.community.members.read",
+        ...                          org="acme")
+        >>> # members = list(client.paginate("members"))
+    """
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scope: str | Iterable[str] | None = None,
+        *,
+        org: str | None = None,
+        api_url: str | None = None,
+        timeout: Any = DEFAULT_TIMEOUT,
+        max_rate_limit_retries: int = 2,
+        max_retry_after: float = 30.0,
+        provider: TokenProvider | None = None,
+        **options: Any,
+    ) -> None:
+        """Build the client; see the class documentation for the arguments."""
+        secret = Secret.wrap(client_secret)  # no frame holds the secret as text
+        del client_secret
+        settings = self._configure(
+            "OfficeRNDClient()", (client_id, secret, scope), org, api_url, timeout,
+            (max_rate_limit_retries, max_retry_after), provider, options, asynchronous=False,
+        )  # fmt: skip
+        super().__init__(**settings)
+
+    def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
+        """``httpx.Client.build_request``, with ``url`` resolved by :meth:`url_for`."""
+        return super().build_request(method, self._resolved(url), **kwargs)
+
+    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        """``httpx.Client.send``; an API 429 on an idempotent call is sent again after its
+        ``Retry-After`` (at most ``max_retry_after`` s, ``max_rate_limit_retries`` times)."""
+        response = super().send(request, **kwargs)
+        attempt = 0
+        while response.status_code == 429:
+            wait = self._rate_limited_wait(response, attempt)
+            if wait is None:
+                break
+            response.close()
+            self._provider.sleep(wait)
+            response = super().send(request, **kwargs)
+            attempt += 1
+        self._check_organisation(response)
+        return response
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int | None = None,
+        progress: bool = False,
+    ) -> Iterator[Any]:
+        """Yield every item of a list, following the cursors page by page, as
+        :meth:`OfficeRNDSession.paginate <officernd_auth.OfficeRNDSession.paginate>` does.
+
+        Raises:
+            httpx.HTTPStatusError: a page answered with an error status.
+        """
+        items = pages(self.get, path, params, page_size or PAGE_SIZE[self.api_version])
+        return with_progress(items, path) if progress else items
+
+    def close(self) -> None:
+        """Close the client and the connections of its token requests."""
+        super().close()
+        if self._token_transport is not None:
+            self._token_transport.close()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        super().__exit__(exc_type, exc_value, traceback)
+        if self._token_transport is not None:
+            self._token_transport.close()
+
+    def __repr__(self) -> str:
+        return self._describe("officernd_auth.httpx.OfficeRNDClient")
+
+
+@with_provider_options
+class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` authorised for one OfficeRND organisation.
+
+    The arguments are :class:`OfficeRNDClient`'s, with ``httpx.AsyncClient``'s keywords. A token
+    is fetched or renewed in a worker thread, its request sent on this client's event loop over
+    the client's connection settings (async ``transport`` and ``mounts`` included): the loop
+    never waits on a lock or the network for it. Retries of a 429 wait with ``anyio.sleep``.
+
+    Args:
+        client_id: the application's client id (``OFFICERND_CLIENT_ID``).
+        client_secret: its secret (``OFFICERND_CLIENT_SECRET``); never shown anywhere.
+        scope: space-separated string or list (``OFFICERND_SCOPE``).
+        org: the organisation slug (``OFFICERND_ORG``), needed for short paths.
+        api_url: the API origin (``OFFICERND_API_URL``); only this origin receives the token.
+        timeout: as httpx's, or ``(connect, read)`` seconds (default (10, 60)).
+        max_rate_limit_retries: how often an API 429 on an idempotent call is retried.
+        max_retry_after: the longest ``Retry-After`` (seconds) that is waited for.
+        provider: an existing :class:`~officernd_auth.provider.TokenProvider` to share.
+        {provider_options}
+
+    Example:
+        >>> async def main() -> None:
+        ...     async with AsyncOfficeRNDClient(org="acme") as client:
+        ...         members = [m async for m in client.paginate("members")]
+    """
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        scope: str | Iterable[str] | None = None,
+        *,
+        org: str | None = None,
+        api_url: str | None = None,
+        timeout: Any = DEFAULT_TIMEOUT,
+        max_rate_limit_retries: int = 2,
+        max_retry_after: float = 30.0,
+        provider: TokenProvider | None = None,
+        **options: Any,
+    ) -> None:
+        """Build the client; see the class documentation for the arguments."""
+        secret = Secret.wrap(client_secret)  # no frame holds the secret as text
+        del client_secret
+        settings = self._configure(
+            "AsyncOfficeRNDClient()", (client_id, secret, scope), org, api_url, timeout,
+            (max_rate_limit_retries, max_retry_after), provider, options, asynchronous=True,
+        )  # fmt: skip
+        super().__init__(**settings)
+
+    def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
+        """``httpx.AsyncClient.build_request``, with ``url`` resolved by :meth:`url_for`."""
+        return super().build_request(method, self._resolved(url), **kwargs)
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        """``httpx.AsyncClient.send``; an API 429 on an idempotent call is sent again after its
+        ``Retry-After``, as :meth:`OfficeRNDClient.send` does."""
+        response = await super().send(request, **kwargs)
+        attempt = 0
+        while response.status_code == 429:
+            wait = self._rate_limited_wait(response, attempt)
+            if wait is None:
+                break
+            await response.aclose()
+            sleep = self._provider.sleep
+            if sleep is time.sleep:
+                await anyio.sleep(wait)
+            else:
+                sleep(wait)  # the caller's own (a test's recorder)
+            response = await super().send(request, **kwargs)
+            attempt += 1
+        self._check_organisation(response)
+        return response
+
+    def paginate(
+        self, path: str, params: Mapping[str, Any] | None = None, *, page_size: int | None = None
+    ) -> AsyncIterator[Any]:
+        """Yield every item of a list (``async for``), following the cursors page by page.
+
+        Raises:
+            httpx.HTTPStatusError: a page answered with an error status.
+        """
+        return async_pages(self.get, path, params, page_size or PAGE_SIZE[self.api_version])
+
+    async def aclose(self) -> None:
+        """Close the client and the connections of its token requests."""
+        await super().aclose()
+        if self._token_transport is not None:
+            await self._token_transport.aclose()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await super().__aexit__(exc_type, exc_value, traceback)
+        if self._token_transport is not None:
+            await self._token_transport.aclose()
+
+    def __repr__(self) -> str:
+        return self._describe("officernd_auth.httpx.AsyncOfficeRNDClient")
+
+
+def _httpx_timeout(timeout: Any) -> Any:
+    """requests' ``(connect, read)`` pair as an ``httpx.Timeout``; anything else as it is."""
+    if isinstance(timeout, tuple) and len(timeout) == 2:
+        connect, read = timeout
+        return httpx.Timeout(read, connect=connect)
+    return timeout

@@ -1,0 +1,93 @@
+"""Short paths inside one organisation, for every front end: ``"members"`` ->
+``{api_url}/api/{version}/organizations/{org}/members``, and nothing that leaves it.
+
+No HTTP library here: the requests session and the httpx clients resolve their paths with it.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+from .errors import ConfigurationError
+
+__all__ = ["DEFAULT_TIMEOUT", "IDEMPOTENT", "check_org", "organisation_url", "resolve"]
+
+#: ``(connect, read)`` seconds applied when a call passes no timeout.
+DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+#: The methods whose API 429 is retried after its ``Retry-After``.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+_ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
+# Paths made of plain segments cannot leave the organisation and need no further checks.
+_PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
+
+
+def check_org(org: str | None) -> str | None:
+    """``org`` if it is an organisation slug (or None).
+
+    Raises:
+        ConfigurationError: it is empty or not one path segment.
+    """
+    if org is not None and (not org or "/" in org or org in {".", ".."}):
+        raise ConfigurationError(
+            f"org {org!r} is not an organisation slug: use the path segment of your admin "
+            "portal, app.officernd.com/<slug>"
+        )
+    return org
+
+
+def organisation_url(api_url: str, api_version: str, org: str | None) -> str:
+    """``{api_url}/api/{api_version}/organizations/{org}``.
+
+    Raises:
+        ConfigurationError: no organisation was given.
+    """
+    if not org:
+        raise ConfigurationError(
+            "org is missing: pass org=... or set OFFICERND_ORG to resolve short paths "
+            "(or call with an absolute URL)"
+        )
+    return f"{api_url}/api/{api_version}/organizations/{org}"
+
+
+def resolve(path: str, api_url: str, api_version: str, org: str | None) -> str:
+    """Resolve ``path`` inside the organisation; absolute URLs come back unchanged.
+
+    A full API path (``api/v2/organizations/acme/...``) is resolved against the API origin.
+
+    Raises:
+        ValueError: the path tries to leave the organisation (``..``, ``//host``, encoded
+            slashes); use an absolute URL for anything outside it.
+        ConfigurationError: a short path, and no organisation.
+    """
+    if path.startswith(("https://", "http://")):
+        return path  # absolute: the common case, decided without parsing
+    bare = path.lstrip("/")
+    if bare.startswith(("api/v1/organizations/", "api/v2/organizations/")):
+        # A full API path given as a short one: resolved against the API origin, never
+        # appended to the organisation's path (that would double the prefix).
+        _check_segments(bare)
+        return f"{api_url}/{bare}"
+    if _PLAIN_PATH.fullmatch(path):  # nothing to escape with: no parsing
+        return f"{organisation_url(api_url, api_version, org)}/{bare}"
+    parts = urlsplit(path)
+    if parts.scheme and parts.netloc:
+        return path
+    if path.startswith("//") or parts.scheme:
+        raise ValueError(
+            f"{path!r} is neither a path nor an absolute URL: write 'https://host/...' for "
+            "another host, or a path such as 'members'"
+        )
+    _check_segments(path)
+    return f"{organisation_url(api_url, api_version, org)}/{bare}"
+
+
+def _check_segments(path: str) -> None:
+    parts = urlsplit(path)
+    segments = unquote(parts.path).split("/")
+    if any(s in {".", ".."} for s in segments) or _ESCAPES.search(parts.path):
+        raise ValueError(
+            f"path {path!r} tries to leave the organisation: use an absolute URL for "
+            "resources outside it"
+        )
