@@ -12,26 +12,69 @@ import requests
 from fault_matrix import ROWS, Row, render
 
 from officernd_auth import OfficeRNDAuth, OfficeRNDSession, RateLimitedError
-from officernd_auth.testing import FakeClock, FakeOfficeRND
+from officernd_auth.testing import App, FakeClock, FakeOfficeRND
 
 MEMBERS = "/api/v2/organizations/acme/members"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "fault-matrix.rst"
 
 
-@pytest.fixture(params=["session", "auth"])
+@pytest.fixture(params=["session", "auth", "httpx-client", "httpx-async-client"])
 def call(
     request: pytest.FixtureRequest,
     fake: FakeOfficeRND,
     make_session: Callable[..., OfficeRNDSession],
     make_auth: Callable[..., OfficeRNDAuth],
-) -> Callable[[], requests.Response]:
+) -> Callable[[], Any]:
     options: dict[str, Any] = {"token_timeout": (2.0, 0.3)}
     if request.param == "session":
         session = make_session(**options)
         return lambda: session.get("members")
+    if request.param.startswith("httpx"):
+        return request.getfixturevalue("httpx_call")(request.param, options)
     http = requests.Session()
     http.auth = make_auth(**options)
     return lambda: http.get(fake.api_url + MEMBERS, timeout=10)
+
+
+@pytest.fixture
+def httpx_call(
+    request: pytest.FixtureRequest,
+    fake: FakeOfficeRND,
+    app: App,
+    clock: FakeClock,
+    sleeps: list[float],
+) -> Callable[[str, dict[str, Any]], Callable[[], Any]]:
+    """The same call through an httpx client of ours: the token request then goes over httpx
+    (sync, or async on the client's event loop, run by a blocking portal)."""
+    from anyio.from_thread import start_blocking_portal
+
+    from officernd_auth.httpx import OfficeRNDClient
+
+    def make(kind: str, options: dict[str, Any]) -> Callable[[], Any]:
+        given: dict[str, Any] = {
+            "client_id": app.client_id, "client_secret": app.client_secret,
+            "scope": "flex.community.members.read flex.space.bookings.read", "org": "acme",
+            "api_url": fake.api_url, "token_url": fake.token_url, "clock": clock,
+            "sleep": sleeps.append, **options,
+        }  # fmt: skip
+        if kind == "httpx-client":
+            client = OfficeRNDClient(**given)
+            request.addfinalizer(client.close)
+            return lambda: client.get("members")
+        portal_context = start_blocking_portal()
+        portal = portal_context.__enter__()
+        request.addfinalizer(lambda: portal_context.__exit__(None, None, None))
+        aclient = portal.call(_async_client, given)
+        request.addfinalizer(lambda: portal.call(aclient.aclose))
+        return lambda: portal.call(aclient.get, "members")
+
+    return make
+
+
+async def _async_client(given: dict[str, Any]) -> Any:
+    from officernd_auth.httpx import AsyncOfficeRNDClient
+
+    return AsyncOfficeRNDClient(**given)  # made on the portal's event loop
 
 
 @pytest.mark.parametrize("phase", ["first-fetch", "renewal"])
@@ -39,7 +82,7 @@ def call(
 def test_fault(
     row: Row,
     phase: str,
-    call: Callable[[], requests.Response],
+    call: Callable[[], Any],
     fake: FakeOfficeRND,
     clock: FakeClock,
 ) -> None:

@@ -20,7 +20,7 @@ import requests
 from officernd_auth import OfficeRNDAuth as RequestsAuth
 from officernd_auth.cache import FileTokenCache, MemoryTokenCache
 from officernd_auth.httpx import OfficeRNDAuth
-from officernd_auth.testing import App, FakeOfficeRND, Fault
+from officernd_auth.testing import App, FakeClock, FakeOfficeRND, Fault
 
 SCOPE = "flex.community.members.read"
 MEMBERS = "/api/v2/organizations/acme/members"
@@ -231,3 +231,41 @@ def test_importing_the_package_does_not_import_httpx() -> None:
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert done.stdout.strip() == "False"
+
+
+def test_after_expiry_a_thousand_tasks_and_sixty_four_loops_make_one_token_request_each() -> None:
+    clock = FakeClock()
+    with FakeOfficeRND(clock=clock) as server:
+        server.seed_sample()
+        app = server.add_app([SCOPE])
+        auth = _auth(server, app, clock=clock)
+        url = server.api_url + MEMBERS
+
+        async def tasks(count: int) -> set[int]:
+            limits = httpx.Limits(max_connections=20)
+            async with httpx.AsyncClient(auth=auth, limits=limits) as client:
+                calls = [client.get(url, params={"$limit": 1}) for _ in range(count)]
+                return {r.status_code for r in await asyncio.gather(*calls)}
+
+        assert asyncio.run(tasks(1)) == {200}
+        clock.advance(3600)  # the token has run out: every caller must wait for the next one
+        server.fail_next_token_requests(Fault.slow(0.5))
+        assert asyncio.run(tasks(1000)) == {200}
+        assert server.token_request_count == 2
+
+        clock.advance(3600)
+        server.fail_next_token_requests(Fault.slow(0.5))
+        barrier = threading.Barrier(64)
+        statuses: list[set[int]] = []
+
+        def worker() -> None:
+            barrier.wait()
+            statuses.append(asyncio.run(tasks(1)))
+
+        threads = [threading.Thread(target=worker) for _ in range(64)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert statuses == [{200}] * 64
+        assert server.token_request_count == 3
