@@ -16,6 +16,7 @@ from officernd_auth import (
     TokenProvider,
 )
 from officernd_auth.cache import BaseTokenCache, FileTokenCache
+from officernd_auth.httpx import AsyncOfficeRNDClient, OfficeRNDClient
 from officernd_auth.httpx import OfficeRNDAuth as HttpxAuth
 
 
@@ -37,6 +38,11 @@ async def fetch_async(auth: HttpxAuth) -> int:
     async with httpx.AsyncClient(auth=auth) as client:
         answer: httpx.Response = await client.get("https://app.officernd.com/")
     return answer.status_code
+
+
+async def members_async() -> list[str]:
+    async with AsyncOfficeRNDClient(org="acme", timeout=(5.0, 30.0)) as client:
+        return [str(member["name"]) async for member in client.paginate("members")]
 
 
 def main() -> int:
@@ -62,4 +68,8 @@ def main() -> int:
     with httpx.Client(auth=HttpxAuth(provider=provider)) as client:
         status: int = client.get("https://app.officernd.com/").status_code
     status += asyncio.run(fetch_async(HttpxAuth("id", "secret", "flex.community.members.read")))
+    with OfficeRNDClient(provider=provider, org="acme") as org_client:
+        names += [str(m["name"]) for m in org_client.paginate("members", page_size=10)]
+        status += org_client.get("members").status_code
+    names += asyncio.run(members_async())
     return len(names) + response.status_code + len(bearer) + int(cached.authorized) + status
