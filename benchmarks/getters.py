@@ -115,6 +115,10 @@ def getter_for(
     row, by its table name (the timed table and the instruction counts build them the same way)."""
     if name.endswith(SOCKET):
         return _socket_getter(name.removesuffix(SOCKET), fake)
+    if name.startswith(HTTPX_PREFIXES) or "httpx" in name:
+        from . import httpx_rows
+
+        return httpx_rows.getter(name, credentials(fake))
     if name == FLOOR:
         return floor_getter()
     if name == STATIC:
@@ -148,6 +152,9 @@ def _socket_getter(name: str, fake: FakeOfficeRND) -> peers.Getter:
         return peers.officernd_session(c, api_url=f"http://{origin}")
     return peers.LIBRARIES[name](c)
 
+
+#: The rows of :mod:`benchmarks.httpx_rows` (also named by "httpx" in them).
+HTTPX_PREFIXES = ("officernd-auth (OfficeRNDClient", "officernd-auth (AsyncOfficeRNDClient")
 
 FILE_CACHE = "officernd-auth (auth, file cache)"
 REDIS_CACHE = "officernd-auth (auth, Redis cache)"

@@ -79,6 +79,10 @@ def child(name: str, calls: int, threads: int, rounds: int, native: float) -> No
     API = socket_url() if name.endswith(SOCKET) else CANNED
 
     def run(get: Callable[[str], object], n: int) -> None:
+        batch = getattr(get, "batch", None)  # an async getter: n requests on its event loop
+        if batch is not None and not threads:
+            batch(API, n)
+            return
         if not threads:
             for _ in range(n):
                 get(API)

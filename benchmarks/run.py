@@ -13,6 +13,7 @@ from .common import Report, table
 from .concurrency import measure_fleet, measure_herd, measure_processes
 from .footprint import measure_credentials, measure_emulator, measure_memory, measure_startup
 from .getters import FLOOR, OURS
+from .httpx_rows import measure_httpx_herd, measure_httpx_instructions
 from .overhead import measure_instructions, measure_overhead, measure_scale, measure_sockets
 
 
@@ -70,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="MEASURE",
         help="run only this measure (repeatable): overhead, instructions (table 1b without the "
-        "timed table 1, for another Python), sockets, herd, processes, "
+        "timed table 1, for another Python), sockets, herd, httpx (table 1d), httpx-herd, "
+        "processes, "
         "start-up, memory, credentials, emulator, scale, fleet",
     )
     parser.add_argument(
@@ -116,6 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             lambda: measure_sockets(report, 20 if quick else 300, 1 if quick else args.processes),
         ),
         ("herd", lambda: measure_herd(report, 8 if quick else 64, 2 if quick else 70)),
+        (
+            "httpx",
+            lambda: measure_httpx_instructions(
+                report, 20 if quick else 300, 1 if quick else args.processes
+            ),
+        ),
+        (
+            "httpx-herd",
+            lambda: measure_httpx_herd(
+                report, 8 if quick else 64, 50 if quick else 1000, 2 if quick else 70
+            ),
+        ),
         ("processes", lambda: measure_processes(report, 2 if quick else 8, 2 if quick else 25)),
         ("start-up", lambda: measure_startup(report, 2 if quick else 15, 1 if quick else 3)),
         ("memory", lambda: measure_memory(report, 2_000 if quick else 200_000)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 # Keywords of both httpx and the provider: the client's connection settings, which its token
 # request travels with too.
 _HTTPX_TOO = frozenset({"verify", "cert"})
+_ABSOLUTE = ("https://", "http://")
+#: Statuses a client looks at after a call: 429 (retry), 500 (a wrong slug).
+_WATCHED = frozenset({429, 500})
 _REFUSED = {
     "auth": "the client authenticates itself; share a token with provider=, or use "
     "httpx.Client(auth=officernd_auth.httpx.OfficeRNDAuth(...)) for a client of your own",
@@ -62,6 +65,20 @@ class _Organisation:
     max_retry_after: float
     _provider: TokenProvider
     _token_transport: HttpxTransport | None
+    #: ``build_request`` and ``send`` as ``super()`` in the client class would find them, for
+    #: this class's MRO (a user's mixin after ours still sees every call); found once per class,
+    #: not on every call.
+    _next_build: Callable[..., httpx.Request]
+    _next_send: Callable[..., Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mro = cls.__mro__
+        owner = next((k for k in mro if k.__dict__.get("_client_class")), cls)
+        later = mro[mro.index(owner) + 1 :]
+        for name in ("build_request", "send"):
+            found = next(k.__dict__[name] for k in later if name in k.__dict__)
+            setattr(cls, f"_next_{name.split('_')[0]}", staticmethod(found))
 
     def _configure(
         self,
@@ -144,7 +161,7 @@ class _Organisation:
 
     def _check_organisation(self, response: httpx.Response) -> None:
         """OfficeRND answers a wrong slug with 500 "Organization not found": say what to do."""
-        if response.status_code != 500 or getattr(self, "_warned_org", False):
+        if response.status_code != 500 or self.__dict__.get("_warned_org"):
             return
         try:
             content = response.content
@@ -201,6 +218,8 @@ class OfficeRNDClient(_Organisation, httpx.Client):
         >>> # members = list(client.paginate("members"))
     """
 
+    _client_class = True  # the class whose base's build_request and send it calls
+
     def __init__(
         self,
         client_id: str | None = None,
@@ -226,12 +245,17 @@ class OfficeRNDClient(_Organisation, httpx.Client):
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
         """``httpx.Client.build_request``, with ``url`` resolved by :meth:`url_for`."""
-        return super().build_request(method, self._resolved(url), **kwargs)
+        if url.__class__ is not str or not url.startswith(_ABSOLUTE):  # type: ignore[union-attr, unused-ignore]
+            url = self._resolved(url)
+        # What super() would find, looked up once per class (see _Organisation): every call.
+        return self._next_build(self, method, url, **kwargs)
 
     def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         """``httpx.Client.send``; an API 429 on an idempotent call is sent again after its
         ``Retry-After`` (at most ``max_retry_after`` s, ``max_rate_limit_retries`` times)."""
-        response = super().send(request, **kwargs)
+        response: httpx.Response = self._next_send(self, request, **kwargs)
+        if response.status_code not in _WATCHED:
+            return response
         attempt = 0
         while response.status_code == 429:
             wait = self._rate_limited_wait(response, attempt)
@@ -239,7 +263,7 @@ class OfficeRNDClient(_Organisation, httpx.Client):
                 break
             response.close()
             self._provider.sleep(wait)
-            response = super().send(request, **kwargs)
+            response = self._next_send(self, request, **kwargs)
             attempt += 1
         self._check_organisation(response)
         return response
@@ -308,6 +332,8 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
         ...         members = [m async for m in client.paginate("members")]
     """
 
+    _client_class = True  # the class whose base's build_request and send it calls
+
     def __init__(
         self,
         client_id: str | None = None,
@@ -333,12 +359,16 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
         """``httpx.AsyncClient.build_request``, with ``url`` resolved by :meth:`url_for`."""
-        return super().build_request(method, self._resolved(url), **kwargs)
+        if url.__class__ is not str or not url.startswith(_ABSOLUTE):  # type: ignore[union-attr, unused-ignore]
+            url = self._resolved(url)
+        return self._next_build(self, method, url, **kwargs)
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         """``httpx.AsyncClient.send``; an API 429 on an idempotent call is sent again after its
         ``Retry-After``, as :meth:`OfficeRNDClient.send` does."""
-        response = await super().send(request, **kwargs)
+        response: httpx.Response = await self._next_send(self, request, **kwargs)
+        if response.status_code not in _WATCHED:
+            return response
         attempt = 0
         while response.status_code == 429:
             wait = self._rate_limited_wait(response, attempt)
@@ -350,7 +380,7 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
                 await anyio.sleep(wait)
             else:
                 sleep(wait)  # the caller's own (a test's recorder)
-            response = await super().send(request, **kwargs)
+            response = await self._next_send(self, request, **kwargs)
             attempt += 1
         self._check_organisation(response)
         return response

@@ -227,9 +227,10 @@ def test_async_token_request_goes_over_the_clients_async_transport_on_its_loop(
         stop = asyncio.Event()
         beating = asyncio.create_task(heartbeat(stop))
         async with AsyncOfficeRNDClient(**_options(live, live_app, transport=transport)) as c:
-            answers = await asyncio.gather(*(c.get("members") for _ in range(50)))
-        stop.set()
-        await beating
+            first = await c.get("members")  # the 1 s token request: the heartbeat goes on
+            stop.set()
+            await beating
+            answers = [first, *await asyncio.gather(*(c.get("members") for _ in range(49)))]
         assert transport.threads == {threading.get_ident()}  # every send on this loop
         return [a.status_code for a in answers]
 
@@ -266,3 +267,21 @@ def test_a_shared_provider_keeps_its_transport_and_token(
             assert c.get("members").status_code == 200
             assert c.provider is session.provider
     assert live.token_request_count == 1
+
+
+def test_a_subclass_and_a_mixin_after_ours_still_see_every_call(
+    live: FakeOfficeRND, live_app: App
+) -> None:
+    seen: list[str] = []
+
+    class Tracing(httpx.Client):
+        def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+            seen.append(str(request.url))
+            return super().send(request, **kwargs)
+
+    class Mine(OfficeRNDClient, Tracing):
+        pass
+
+    with Mine(**_options(live, live_app)) as client:
+        assert client.get("members").status_code == 200
+    assert seen == [f"{live.api_url}/api/v2/organizations/acme/members"]
