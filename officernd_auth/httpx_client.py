@@ -244,7 +244,7 @@ class OfficeRNDClient(_Organisation, httpx.Client):
         super().__init__(**settings)
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
-        """``httpx.Client.build_request``, with ``url`` resolved by :meth:`url_for`."""
+        """``httpx.Client.build_request``, with ``url`` resolved by ``url_for``."""
         if url.__class__ is not str or not url.startswith(_ABSOLUTE):  # type: ignore[union-attr, unused-ignore]
             url = self._resolved(url)
         # What super() would find, looked up once per class (see _Organisation): every call.
@@ -358,7 +358,7 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
         super().__init__(**settings)
 
     def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
-        """``httpx.AsyncClient.build_request``, with ``url`` resolved by :meth:`url_for`."""
+        """``httpx.AsyncClient.build_request``, with ``url`` resolved by ``url_for``."""
         if url.__class__ is not str or not url.startswith(_ABSOLUTE):  # type: ignore[union-attr, unused-ignore]
             url = self._resolved(url)
         return self._next_build(self, method, url, **kwargs)
