@@ -230,19 +230,43 @@ def _threads(get: Callable[[str], Any], url: str, threads: int) -> int:
     return failures
 
 
-def _tasks(get: AsyncGetter, url: str, tasks: int) -> int:
-    """Failures of ``tasks`` tasks making one call each at once on the getter's loop."""
+#: Requests in flight at once in the async herd. With 1,000 requests queued at once on 64
+#: connections, httpcore's pool spends seconds re-assigning them (quadratic in the queue: ~120 s
+#: of CPU, measured with cProfile) and starves its own loop into connect and pool timeouts,
+#: whatever the auth: a burst through a semaphore measures the token logic, not that.
+IN_FLIGHT = 64
 
-    async def one() -> bool:
-        try:
-            return bool((await get.client.get(url)).status_code == 200)
-        except Exception:
-            return False
 
-    async def all_of_them() -> list[bool]:
-        return list(await asyncio.gather(*(one() for _ in range(tasks))))
+def _tasks(get: AsyncGetter, url: str, tasks: int) -> tuple[int, float]:
+    """Failures of ``tasks`` tasks making one call each on the getter's loop (at most
+    :data:`IN_FLIGHT` at once), and the longest the loop stalled meanwhile (a heartbeat's
+    lateness, seconds)."""
 
-    return get.loop.run_until_complete(all_of_them()).count(False)
+    async def one(gate: asyncio.Semaphore) -> bool:
+        async with gate:
+            try:
+                return bool((await get.client.get(url)).status_code == 200)
+            except Exception:
+                return False
+
+    async def all_of_them() -> tuple[int, float]:
+        gate = asyncio.Semaphore(IN_FLIGHT)
+        late = [0.0]
+        done = asyncio.Event()
+
+        async def heartbeat() -> None:
+            while not done.is_set():
+                started = time.monotonic()
+                await asyncio.sleep(0.005)
+                late.append(time.monotonic() - started - 0.005)
+
+        beating = asyncio.create_task(heartbeat())
+        answers = await asyncio.gather(*(one(gate) for _ in range(tasks)))
+        done.set()
+        await beating
+        return answers.count(False), max(late)
+
+    return get.loop.run_until_complete(all_of_them())
 
 
 def measure_httpx_herd(report: Report, threads: int, tasks: int, lifetime: int) -> None:
@@ -256,17 +280,18 @@ def measure_httpx_herd(report: Report, threads: int, tasks: int, lifetime: int) 
         fake.fail_next_token_requests(Fault.slow(0.2), count=10_000)
         get = _herd_getter(name, credentials(fake), fake.api_url)
         url = fake.api_url + "/api/v2/organizations/acme/members?$limit=1"
-        failures = _run(get, url, threads, tasks)
+        first = _run(get, url, threads, tasks)
         # Counted from the start: Authlib's first token, fetched by hand, is its cold start.
-        runs.append((name, fake, get, url, fake.token_request_count, failures))
+        runs.append((name, fake, get, url, fake.token_request_count, first))
     time.sleep(lifetime + 1.5)  # every row's token has now expired
     rows = []
-    for name, fake, get, url, cold, cold_failures in runs:
+    for name, fake, get, url, cold, (cold_failures, cold_stall) in runs:
         before = fake.token_request_count
-        failures = _run(get, url, threads, tasks)
+        again, stall = _run(get, url, threads, tasks)
         crowd = f"{tasks} tasks" if isinstance(get, AsyncGetter) else f"{threads} threads"
+        stalled = f"{max(cold_stall, stall) * 1000:.0f}" if isinstance(get, AsyncGetter) else ""
         rows.append((name, crowd, cold, cold_failures, fake.token_request_count - before,
-                     failures))  # fmt: skip
+                     again, stalled))  # fmt: skip
         fake.stop()
     report.tables.append(
         table(
@@ -286,8 +311,10 @@ def measure_httpx_herd(report: Report, threads: int, tasks: int, lifetime: int) 
     )
 
 
-def _run(get: Any, url: str, threads: int, tasks: int) -> int:
-    return _tasks(get, url, tasks) if isinstance(get, AsyncGetter) else _threads(get, url, threads)
+def _run(get: Any, url: str, threads: int, tasks: int) -> tuple[int, float]:
+    if isinstance(get, AsyncGetter):
+        return _tasks(get, url, tasks)
+    return _threads(get, url, threads), 0.0
 
 
 def _herd_getter(name: str, c: peers.Credentials, api_url: str) -> Any:

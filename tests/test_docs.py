@@ -27,6 +27,7 @@ PRODUCTION_API = "https://app.officernd.com"
 RUN_BY_TESTS = {
     "webhooks.rst": 3,  # tests/test_webhook_frameworks.py
     "testing.rst": 3,  # tests/compat/test_docs_testing_examples.py
+    "httpx.rst": 1,  # tests/test_httpx_guide.py (FastAPI, integrations)
 }
 
 
