@@ -15,21 +15,10 @@ from officernd_auth.testing import FakeOfficeRND
 
 from . import peers
 from .common import CannedAdapter
+from .peers import credentials as credentials
+from .peers import emulator as emulator
 
 OURS = ("officernd-auth (session)", "officernd-auth (auth)")
-
-
-def emulator(**kwargs: Any) -> FakeOfficeRND:
-    fake = FakeOfficeRND(**kwargs).start()
-    fake.seed_sample()
-    return fake
-
-
-def credentials(fake: FakeOfficeRND) -> peers.Credentials:
-    app = fake.add_app([peers.SCOPE])
-    return peers.Credentials(
-        app.client_id, app.client_secret, fake.token_url, f"{fake.host}:{fake.port}"
-    )
 
 
 def cli_environment(fake: FakeOfficeRND, cache: str) -> dict[str, str]:

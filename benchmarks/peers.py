@@ -14,6 +14,8 @@ from typing import Any
 
 import requests
 
+from officernd_auth.testing import FakeOfficeRND
+
 SCOPE = "flex.community.members.read"
 
 
@@ -32,6 +34,17 @@ class Credentials:
 
 
 Getter = Callable[[str], requests.Response]
+
+
+def emulator(**kwargs: Any) -> FakeOfficeRND:
+    fake = FakeOfficeRND(**kwargs).start()
+    fake.seed_sample()
+    return fake
+
+
+def credentials(fake: FakeOfficeRND) -> Credentials:
+    app = fake.add_app([SCOPE])
+    return Credentials(app.client_id, app.client_secret, fake.token_url, f"{fake.host}:{fake.port}")
 
 
 def officernd_session(c: Credentials, adapter: Any = None, **kw: Any) -> Getter:

@@ -13,7 +13,7 @@ from .common import Report, table
 from .concurrency import measure_fleet, measure_herd, measure_processes
 from .footprint import measure_credentials, measure_emulator, measure_memory, measure_startup
 from .getters import FLOOR, OURS
-from .httpx_rows import measure_httpx_herd, measure_httpx_instructions
+from .httpx_tables import measure_httpx_herd, measure_httpx_instructions
 from .overhead import measure_instructions, measure_overhead, measure_scale, measure_sockets
 
 

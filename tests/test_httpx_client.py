@@ -285,3 +285,29 @@ def test_a_subclass_and_a_mixin_after_ours_still_see_every_call(
     with Mine(**_options(live, live_app)) as client:
         assert client.get("members").status_code == 200
     assert seen == [f"{live.api_url}/api/v2/organizations/acme/members"]
+
+
+def test_the_token_goes_only_to_the_api_origin_sync_and_async(
+    live: FakeOfficeRND, live_app: App
+) -> None:
+    seen: list[httpx.Headers] = []
+
+    def foreign(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers)
+        return httpx.Response(401 if len(seen) == 1 else 200, json={})
+
+    other = "http://127.0.0.2:8443"  # another host: another origin
+    mounts = {other: httpx.MockTransport(foreign)}
+    with OfficeRNDClient(**_options(live, live_app), mounts=mounts) as client:
+        assert client.get("members").status_code == 200  # the token is held
+        assert client.get(f"{other}/x").status_code == 401  # not healed: not our origin
+
+    async def main() -> int:
+        amounts = {other: httpx.MockTransport(foreign)}
+        async with AsyncOfficeRNDClient(**_options(live, live_app), mounts=amounts) as client:
+            assert (await client.get("members")).status_code == 200
+            return (await client.get(f"{other}/y")).status_code
+
+    assert asyncio.run(main()) == 200
+    assert [h.get("Authorization") for h in seen] == [None, None]
+    assert live.token_request_count == 2  # one per client (each its own memory cache)

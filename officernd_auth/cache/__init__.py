@@ -18,7 +18,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..settings import ENVIRONMENT
-from .base import FILE_FORMAT, BaseTokenCache, TokenCache, cache_key
+from .base import (
+    FILE_FORMAT,
+    BaseTokenCache,
+    TokenCache,
+    application_key,
+    cache_key,
+    record_of,
+    token_from_record,
+)
 from .file import CacheEntry, FileTokenCache, default_cache_dir
 from .memory import DEFAULT_MEMORY_CACHE, MemoryTokenCache
 from .resolve import resolve_token_cache
@@ -39,9 +47,12 @@ __all__ = [
     "MemoryTokenCache",
     "RedisTokenCache",
     "TokenCache",
+    "application_key",
     "cache_key",
     "default_cache_dir",
+    "record_of",
     "resolve_token_cache",
+    "token_from_record",
 ]
 
 
