@@ -51,7 +51,9 @@ napoleon_use_ivar = True
 
 # Every example runs against a fresh emulator, with the environment a user's would have:
 # OFFICERND_TOKEN_URL / OFFICERND_API_URL point at the emulator instead of OfficeRND.
-doctest_global_setup = """
+doctest_global_setup = f"""
+DOCS = {str(HERE)!r}
+""" + """
 import os
 import officernd_auth
 from officernd_auth.testing import FakeOfficeRND

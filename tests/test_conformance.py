@@ -4,6 +4,8 @@ Redis caches pass it, and three caches broken on purpose each fail with the rule
 from __future__ import annotations
 
 import json
+import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,32 @@ from officernd_auth.cache import (
 from officernd_auth.testing import FakeOfficeRND
 from officernd_auth.testing.conformance import ContractViolation, TokenCacheContract
 from officernd_auth.token import Token
+
+# The guide's sample backend (docs/caches.rst), importable by name in the kit's other processes.
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+sys.path.insert(0, str(EXAMPLES))
+from sqlite_token_cache import SqliteTokenCache  # noqa: E402
+
+
+class TestSqliteSample(TokenCacheContract):
+    """The guide's example of a cache of your own passes the kit."""
+
+    def make_cache(self, tmp_path: Path) -> TokenCache:
+        cache: TokenCache = SqliteTokenCache(tmp_path / "tokens.db")
+        return cache
+
+    def raw_records(self, cache: TokenCache) -> bytes:
+        return Path(tmp_sqlite(cache)).read_bytes()
+
+    def corrupt(self, cache: TokenCache, key: str) -> bool:
+        with sqlite3.connect(tmp_sqlite(cache)) as db:
+            db.execute("REPLACE INTO tokens VALUES (?, ?)", (key, '{"format": 1, "x": [}'))
+        return True
+
+
+def tmp_sqlite(cache: TokenCache) -> str:
+    path: str = getattr(cache, "path")  # noqa: B009 (the sample is untyped)
+    return path
 
 
 class TestMemoryTokenCache(TokenCacheContract):
