@@ -51,9 +51,11 @@ napoleon_use_ivar = True
 
 # Every example runs against a fresh emulator, with the environment a user's would have:
 # OFFICERND_TOKEN_URL / OFFICERND_API_URL point at the emulator instead of OfficeRND.
-doctest_global_setup = f"""
+doctest_global_setup = (
+    f"""
 DOCS = {str(HERE)!r}
-""" + """
+"""
+    + """
 import os
 import officernd_auth
 from officernd_auth.testing import FakeOfficeRND
@@ -75,6 +77,7 @@ os.environ.update(
 )
 os.environ.pop("OFFICERND_TOKEN_CACHE", None)
 """
+)
 doctest_global_cleanup = """
 os.environ.clear()
 os.environ.update(_saved_environment)
