@@ -103,9 +103,8 @@ IN_FLIGHT = 64
 
 
 def _tasks(get: AsyncGetter, url: str, tasks: int) -> tuple[int, float]:
-    """Failures of ``tasks`` tasks making one call each on the getter's loop (at most
-    :data:`IN_FLIGHT` at once), and the longest the loop stalled meanwhile (a heartbeat's
-    lateness, seconds)."""
+    """Failures of ``tasks`` tasks making one call each on the getter's loop, at most
+    :data:`IN_FLIGHT` at once (and 0.0: see :func:`measure_httpx_herd` on loop stalls)."""
 
     async def one(gate: asyncio.Semaphore) -> bool:
         async with gate:
@@ -114,29 +113,22 @@ def _tasks(get: AsyncGetter, url: str, tasks: int) -> tuple[int, float]:
             except Exception:
                 return False
 
-    async def all_of_them() -> tuple[int, float]:
+    async def all_of_them() -> int:
         gate = asyncio.Semaphore(IN_FLIGHT)
-        late = [0.0]
-        done = asyncio.Event()
+        return list(await asyncio.gather(*(one(gate) for _ in range(tasks)))).count(False)
 
-        async def heartbeat() -> None:
-            while not done.is_set():
-                started = time.monotonic()
-                await asyncio.sleep(0.005)
-                late.append(time.monotonic() - started - 0.005)
-
-        beating = asyncio.create_task(heartbeat())
-        answers = await asyncio.gather(*(one(gate) for _ in range(tasks)))
-        done.set()
-        await beating
-        return answers.count(False), max(late)
-
-    return get.loop.run_until_complete(all_of_them())
+    return get.loop.run_until_complete(all_of_them()), 0.0
 
 
 def measure_httpx_herd(report: Report, threads: int, tasks: int, lifetime: int) -> None:
     """Table 2b: token requests of a herd of threads (sync rows) and of tasks on one event loop
-    (async rows), at a cold start and after expiry, the token endpoint answering in 200 ms."""
+    (async rows), at a cold start and after expiry, the token endpoint answering in 200 ms.
+
+    How long the event loop stalls is not published here: with the emulator in this process,
+    its server threads take the GIL from the loop (a heartbeat is 20-70 ms late with a cached
+    token and no token logic at all), which says more about the harness than the library. The
+    test suite checks it where it is clean: a heartbeat within 50 ms during a 2 s token request
+    (tests/test_httpx.py)."""
     runs = []
     for name in [*SYNC_ROWS[1:], *ASYNC_ROWS[1:]]:
         fake = peers.emulator(rate_limit=None, expires_in=lifetime)
@@ -148,20 +140,18 @@ def measure_httpx_herd(report: Report, threads: int, tasks: int, lifetime: int) 
         runs.append((name, fake, get, url, fake.token_request_count, first))
     time.sleep(lifetime + 1.5)  # every row's token has now expired
     rows = []
-    for name, fake, get, url, cold, (cold_failures, cold_stall) in runs:
+    for name, fake, get, url, cold, (cold_failures, _) in runs:
         before = fake.token_request_count
-        again, stall = _run(get, url, threads, tasks)
+        again, _ = _run(get, url, threads, tasks)
         crowd = f"{tasks} tasks" if isinstance(get, AsyncGetter) else f"{threads} threads"
-        stalled = f"{max(cold_stall, stall) * 1000:.0f}" if isinstance(get, AsyncGetter) else ""
-        rows.append((name, crowd, cold, cold_failures, fake.token_request_count - before,
-                     again, stalled))  # fmt: skip
+        rows.append((name, crowd, cold, cold_failures, fake.token_request_count - before, again))
         fake.stop()
     report.tables.append(
         table(
             f"2b. httpx thundering herd: {threads} threads (sync) or {tasks} tasks on one event "
             f"loop, {IN_FLIGHT} in flight at once (async), at a cold start, then again after "
             f"expiry (token endpoint answering in 200 ms, {lifetime} s tokens; the emulator's "
-            "API over loopback; the longest the event loop stalled, by a 5 ms heartbeat)",
+            "API over loopback)",
             (
                 "library",
                 "callers",
@@ -169,7 +159,6 @@ def measure_httpx_herd(report: Report, threads: int, tasks: int, lifetime: int) 
                 "failed",
                 "token requests (after expiry)",
                 "failed",
-                "loop stall (ms)",
             ),
             rows,
         )

@@ -41,9 +41,10 @@ class Freshness:
     def _usable(self, token: Token | None) -> bool:
         return token is not None and self.clock() < self.renews_at(token)
 
-    def _held_in_renewal(self) -> Token | None:
+    def held_in_renewal(self) -> Token | None:
         """The held token when it is past its renewal time but has a quarter of the leeway left:
-        while one thread renews it, the others go on sending it instead of waiting."""
+        while one thread (or task) renews it, the others go on sending it instead of waiting.
+        Never a lock, never I/O; ``None`` otherwise."""
         held = self.flight.held
         if held is None or held[0] is not self.token_cache:
             return None

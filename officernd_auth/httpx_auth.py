@@ -22,6 +22,8 @@ import logging
 from collections.abc import AsyncGenerator, Generator, Iterable
 from typing import TYPE_CHECKING
 
+import anyio
+import anyio.lowlevel
 import httpx
 
 from .auth import OfficeRNDAuth as RequestsAuth
@@ -89,6 +91,9 @@ class OfficeRNDAuth(httpx.Auth):
             provider=provider,
             **options,
         )
+        # Per event loop, the task taking a token for the others (see _token_on_loop); an entry
+        # lives only while it does, so no loop is kept.
+        self._fetching: dict[object, anyio.Event] = {}
         if provider is None:
             made = self.rules.provider
             made.use_transport(shared_transport(made.verify, made.cert, made.proxies))
@@ -141,7 +146,7 @@ class OfficeRNDAuth(httpx.Auth):
         if fresh is not None:
             sent = fresh[0][1].authorization
         else:
-            sent = await off_loop(self._token, _timeout_of(request))
+            sent = await self._token_on_loop(_timeout_of(request))
         request.headers["Authorization"] = sent
         response = yield request
         if response.status_code != 401 or not self._heals(request, url, sent):
@@ -168,6 +173,31 @@ class OfficeRNDAuth(httpx.Auth):
             )
             return False
         return True
+
+    async def _token_on_loop(self, timeout: tuple[float | None, float | None] | None) -> str:
+        """The header to send, for a task: one task per event loop takes it in a worker thread,
+        the loop's other tasks wait for that one (a thread each would wake together and keep the
+        loop from the GIL: benchmarks, table 2b) or, while it renews a token that may still be
+        sent, send that one."""
+        loop = anyio.lowlevel.current_token()
+        leader = self._fetching.get(loop)
+        if leader is not None:
+            held = self.provider.held_in_renewal()
+            if held is not None:
+                return held.authorization
+            await leader.wait()
+            fresh = self.provider.fresh_entry()
+            if fresh is not None:
+                return fresh[0][1].authorization
+            # The leader failed or was cancelled: this task asks for itself.
+        done = anyio.Event()
+        self._fetching[loop] = done
+        try:
+            return await off_loop(self._token, timeout)
+        finally:
+            if self._fetching.get(loop) is done:
+                del self._fetching[loop]
+            done.set()
 
     def _token(self, timeout: tuple[float | None, float | None] | None) -> str:
         """The header to send, waiting for a token at most as long as the request's timeout

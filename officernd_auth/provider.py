@@ -307,7 +307,7 @@ class TokenProvider(Freshness):
             return token
         if deadline is None:
             deadline = Deadline.for_call(timeout, self.token_deadline)
-        return self._get_token_locked(deadline, self._held_in_renewal())
+        return self._get_token_locked(deadline, self.held_in_renewal())
 
     def _get_token_locked(self, deadline: Deadline, current: Token | None = None) -> Token:
         """Fetch under the locks, unless another thread already did. With a ``current`` token

@@ -269,3 +269,29 @@ def test_after_expiry_a_thousand_tasks_and_sixty_four_loops_make_one_token_reque
             thread.join()
         assert statuses == [{200}] * 64
         assert server.token_request_count == 3
+
+
+def test_one_worker_thread_per_event_loop_takes_the_token(
+    live: FakeOfficeRND, live_app: App
+) -> None:
+    """The loop's other tasks wait for the one that asked first, not each in a thread of its
+    own (forty threads waking at once would keep the loop from the GIL)."""
+    auth = _auth(live, live_app)
+    live.fail_next_token_requests(Fault.slow(1.0))
+
+    def workers() -> int:
+        return sum(t.name.startswith("AnyIO worker thread") for t in threading.enumerate())
+
+    async def main() -> tuple[set[int], int]:
+        before = workers()
+        async with httpx.AsyncClient(auth=auth) as client:
+            calls = [client.get(live.api_url + MEMBERS, params={"$limit": 1}) for _ in range(100)]
+            gathered = asyncio.gather(*calls)
+            await asyncio.sleep(0.5)  # the token request is under way
+            during = workers() - before
+            return {r.status_code for r in await gathered}, during
+
+    statuses, during = asyncio.run(main())
+    assert statuses == {200}
+    assert during == 1
+    assert live.token_request_count == 1
