@@ -35,6 +35,7 @@ from .resolve import resolve_token_cache
 ENVIRONMENT_VARIABLE = ENVIRONMENT["token_cache"]
 
 if TYPE_CHECKING:
+    from .django import DjangoTokenCache
     from .redis import RedisTokenCache
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "FILE_FORMAT",
     "BaseTokenCache",
     "CacheEntry",
+    "DjangoTokenCache",
     "FileTokenCache",
     "MemoryTokenCache",
     "RedisTokenCache",
@@ -62,4 +64,8 @@ def __getattr__(name: str) -> Any:
         from .redis import RedisTokenCache
 
         return RedisTokenCache
+    if name == "DjangoTokenCache":  # needs Django: imported on first use too
+        from .django import DjangoTokenCache
+
+        return DjangoTokenCache
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

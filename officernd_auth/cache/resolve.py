@@ -14,8 +14,10 @@ def resolve_token_cache(value: TokenCache | str | os.PathLike[str] | None) -> To
     """Turn a ``token_cache=`` setting into a cache.
 
     ``None`` gives ``None`` (the process-wide memory cache); a ``redis://``, ``rediss://`` or
-    ``unix://`` URL gives a :class:`RedisTokenCache`; any other string or path gives a
-    :class:`FileTokenCache` in that directory; a cache object is kept. (``$OFFICERND_TOKEN_CACHE``
+    ``unix://`` URL gives a :class:`RedisTokenCache`; ``django://ALIAS`` a
+    :class:`~officernd_auth.cache.django.DjangoTokenCache` on that alias of ``CACHES``; any
+    other string or path gives a :class:`FileTokenCache` in that directory; a cache object is
+    kept. (``$OFFICERND_TOKEN_CACHE``
     is read by :func:`~officernd_auth.settings.resolve_settings`, which passes it here.)
     """
     if isinstance(value, (str, os.PathLike)):
@@ -24,5 +26,9 @@ def resolve_token_cache(value: TokenCache | str | os.PathLike[str] | None) -> To
             from .redis import RedisTokenCache  # the redis package only when asked for
 
             return RedisTokenCache(text)
+        if text.startswith("django://"):
+            from .django import DjangoTokenCache  # Django only when asked for
+
+            return DjangoTokenCache(text.removeprefix("django://") or "default")
         return FileTokenCache(text)
     return value
