@@ -311,3 +311,22 @@ def test_the_token_goes_only_to_the_api_origin_sync_and_async(
     assert asyncio.run(main()) == 200
     assert [h.get("Authorization") for h in seen] == [None, None]
     assert live.token_request_count == 2  # one per client (each its own memory cache)
+
+
+def test_a_revoked_token_is_healed_once_sync_and_async(live: FakeOfficeRND, live_app: App) -> None:
+    with OfficeRNDClient(**_options(live, live_app)) as client:
+        assert client.get("members").status_code == 200
+        live.expire_tokens()  # revoked at the server: the next call is answered 401
+        healed = client.get("members")
+    assert healed.status_code == 200
+    assert [r.status_code for r in healed.history] == [401]
+
+    async def main() -> list[int]:
+        async with AsyncOfficeRNDClient(**_options(live, live_app)) as client:
+            assert (await client.get("members")).status_code == 200
+            live.expire_tokens()
+            answer = await client.get("members")
+            return [r.status_code for r in answer.history] + [answer.status_code]
+
+    assert asyncio.run(main()) == [401, 200]
+    assert live.token_request_count == 4
