@@ -237,7 +237,7 @@ def test_async_token_request_goes_over_the_clients_async_transport_on_its_loop(
     assert asyncio.run(main()) == [200] * 50
     assert live.token_request_count == 1
     assert [str(r.url) for r in transport.seen].count(live.token_url) == 1
-    assert max(late) < 0.05
+    assert max(late) < 0.25  # blocked, it would be ~1 s late (the 50 ms bound: test_httpx.py)
 
 
 def test_cancelling_the_task_that_fetches_leaves_a_token_for_the_next(
