@@ -91,7 +91,7 @@ class DjangoTokenCache(BaseTokenCache):
         Raises:
             ConfigurationError: the backend cannot be shared between processes.
         """
-        from django.core.cache import caches
+        from django.core.cache import caches  # type: ignore[import-untyped, unused-ignore]
 
         backend = caches[self.alias]
         if self._checked is not type(backend):
@@ -225,7 +225,7 @@ class DjangoTokenCache(BaseTokenCache):
         ``wait`` seconds; a file lock for Django's file-based cache, ``add`` elsewhere."""
         cache = self.cache
         if type(cache).__name__ == "FileBasedCache":
-            from django.conf import settings
+            from django.conf import settings  # type: ignore[import-untyped, unused-ignore]
 
             yield from _file_locked(str(settings.CACHES[self.alias]["LOCATION"]), name, wait)
             return
