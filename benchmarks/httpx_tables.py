@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from officernd_auth.testing import Fault
 
 from . import peers
 from .common import Report, table
+from .concurrency import herd
 from .httpx_rows import (
     ASYNC_ROWS,
     FLOOR_ASYNC,
@@ -68,31 +67,6 @@ def measure_httpx_instructions(report: Report, calls: int, processes: int) -> No
 
 
 # -- table 2b -----------------------------------------------------------------------------------
-
-
-def _threads(get: Callable[[str], Any], url: str, threads: int) -> int:
-    """Failures of ``threads`` threads making one call each at once."""
-    failures = 0
-    barrier = threading.Barrier(threads)
-    lock = threading.Lock()
-
-    def worker() -> None:
-        nonlocal failures
-        barrier.wait()
-        try:
-            ok = get(url).status_code == 200
-        except Exception:
-            ok = False
-        if not ok:
-            with lock:
-                failures += 1
-
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return failures
 
 
 #: Requests in flight at once in the async herd. With 1,000 requests queued at once on 64
@@ -168,4 +142,4 @@ def measure_httpx_herd(report: Report, threads: int, tasks: int, lifetime: int) 
 def _run(get: Any, url: str, threads: int, tasks: int) -> tuple[int, float]:
     if isinstance(get, AsyncGetter):
         return _tasks(get, url, tasks)
-    return _threads(get, url, threads), 0.0
+    return herd(get, url, threads), 0.0

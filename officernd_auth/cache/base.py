@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..records import FILE_FORMAT, cache_key, record_fields, sha256_hex
 from ..token import Token
@@ -25,10 +25,12 @@ __all__ = [
     "BaseTokenCache",
     "TokenCache",
     "application_key",
+    "block_in_record",
     "cache_key",
     "lock_takes_timeout",
     "normalise_url",
     "record_of",
+    "spend_in_record",
     "token_from_record",
 ]
 
@@ -106,6 +108,28 @@ def application_key(token_url: str, client_id: str) -> str:
     with a wrong secret included), so it holds no secret.
     """
     return sha256_hex(f"budget\0{token_url}\0{client_id}".encode())
+
+
+def spend_in_record(
+    record: dict[str, Any], now: float, limit: int | None, window: float
+) -> tuple[float, str] | None:
+    """A shared budget record (``{"sent": [...], "blocked_until": t}``) spends one token
+    request at ``now``, or says how long until one may go and whether a 429 (``"server"``) or
+    the budget decided it (the rule of the file and Django caches' ``spend_budget``)."""
+    sent = [t for t in record["sent"] if now - window < t <= now + window]
+    record["sent"] = sent
+    if now < record["blocked_until"]:
+        return (record["blocked_until"] - now, "server")
+    if limit is not None and len(sent) >= limit:
+        return (min(sent) + window - now, "budget")
+    sent.append(now)
+    return None
+
+
+def block_in_record(record: dict[str, Any], until: float, now: float) -> None:
+    """A shared budget record lets no token request out before ``until`` (it is ``now``)."""
+    record["sent"] = [t for t in record["sent"] if t <= now]
+    record["blocked_until"] = max(record["blocked_until"], until)
 
 
 def record_of(token: Token) -> str:

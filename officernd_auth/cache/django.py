@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, TokenCacheWarning
 from ..token import Token
-from .base import BaseTokenCache, record_of, token_from_record
+from .base import BaseTokenCache, block_in_record, record_of, spend_in_record, token_from_record
 from .memory import MemoryTokenCache
 
 __all__ = ["DjangoTokenCache"]
@@ -177,14 +177,7 @@ class DjangoTokenCache(BaseTokenCache):
         """
         name = f"{self.prefix}budget:{application}"
         with self._budget(name, window) as record:
-            sent = [t for t in record["sent"] if now - window < t <= now + window]
-            record["sent"] = sent
-            if now < record["blocked_until"]:
-                return (record["blocked_until"] - now, "server")
-            if limit is not None and len(sent) >= limit:
-                return (min(sent) + window - now, "budget")
-            sent.append(now)
-            return None
+            return spend_in_record(record, now, limit, window)
 
     def block_budget(self, application: str, until: float, now: float) -> None:
         """Let no process sharing this cache send a token request before ``until``.
@@ -193,8 +186,7 @@ class DjangoTokenCache(BaseTokenCache):
             OSError: the cache cannot be used.
         """
         with self._budget(f"{self.prefix}budget:{application}", until - now) as record:
-            record["sent"] = [t for t in record["sent"] if t <= now]
-            record["blocked_until"] = max(record["blocked_until"], until)
+            block_in_record(record, until, now)
 
     @contextlib.contextmanager
     def _budget(self, name: str, keep: float) -> Iterator[dict[str, Any]]:

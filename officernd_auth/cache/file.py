@@ -20,7 +20,9 @@ from ..token import Token
 from .base import (
     BUDGET_FORMAT,
     BaseTokenCache,
+    block_in_record,
     record_of,
+    spend_in_record,
     token_from_record,
 )
 from .memory import MemoryTokenCache
@@ -231,14 +233,7 @@ class FileTokenCache(BaseTokenCache):
             OSError: the directory cannot be used (the caller falls back to its own budget).
         """
         with self._budget_record(application) as record:
-            sent = [t for t in record["sent"] if now - window < t <= now + window]
-            record["sent"] = sent
-            if now < record["blocked_until"]:
-                return (record["blocked_until"] - now, "server")
-            if limit is not None and len(sent) >= limit:
-                return (min(sent) + window - now, "budget")
-            sent.append(now)
-            return None
+            return spend_in_record(record, now, limit, window)
 
     def block_budget(self, application: str, until: float, now: float) -> None:
         """Let no process sharing this directory send a token request before ``until`` (it
@@ -248,8 +243,7 @@ class FileTokenCache(BaseTokenCache):
             OSError: the directory cannot be used.
         """
         with self._budget_record(application) as record:
-            record["sent"] = [t for t in record["sent"] if t <= now]
-            record["blocked_until"] = max(record["blocked_until"], until)
+            block_in_record(record, until, now)
 
     @contextlib.contextmanager
     def _budget_record(self, application: str) -> Iterator[dict[str, Any]]:
