@@ -222,6 +222,7 @@ class TokenClient:
         )
         overrides = dict(overrides or {})
         connect, read = self._timeouts(deadline, overrides.pop("timeout", None))
+        self.transport.ready()
         started = time.monotonic()
         # Sent by a helper: the encoded body (with the secret) lives only in its frame, which
         # has returned before anything here can raise (error trackers record frames' locals).

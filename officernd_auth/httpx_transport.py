@@ -153,6 +153,14 @@ class HttpxTransport(Transport):
     def session(self) -> requests.Session:
         raise TypeError("an HttpxTransport sends with httpx: it has no requests.Session")
 
+    def ready(self) -> None:
+        """Build the httpx client the next send uses (its TLS context takes tens of
+        milliseconds), so that the token request's read timeout does not count it."""
+        if self._asynchronous and getattr(_for_loop, "active", False):
+            self._async_twin()
+        else:
+            self._sync_client()
+
     def send(
         self,
         url: str,
@@ -232,10 +240,12 @@ class HttpxTransport(Transport):
             return self._client
 
     def _async_twin(self) -> httpx.AsyncClient:
-        # Made on the event loop it serves, by one coroutine at a time (the loop's thread).
-        if self._async_client is None:
-            self._async_client = httpx.AsyncClient(**self._settings, follow_redirects=False)
-        return self._async_client
+        # Made by the thread about to send on the loop (see ready) or on the loop itself; its
+        # connections are opened on the loop it serves.
+        with self._lock:
+            if self._async_client is None:
+                self._async_client = httpx.AsyncClient(**self._settings, follow_redirects=False)
+            return self._async_client
 
     def __reduce__(self) -> tuple[Any, ...]:
         raise TypeError("an HttpxTransport is not pickled: a client attaches its own again")

@@ -46,6 +46,10 @@ class Transport:
         """The session whose adapters and settings carry the request."""
         raise NotImplementedError
 
+    def ready(self) -> None:
+        """Make what a send needs (a client, its TLS context) before the token request's clock
+        starts: the read timeout bounds the server's answer, not our set-up."""
+
     def defaults(self) -> dict[str, Any]:
         """``verify``, ``cert`` and ``proxies`` given to this transport, if any."""
         return {}

@@ -330,3 +330,35 @@ def test_a_revoked_token_is_healed_once_sync_and_async(live: FakeOfficeRND, live
 
     assert asyncio.run(main()) == [401, 200]
     assert live.token_request_count == 4
+
+
+def test_building_the_token_client_does_not_count_against_the_read_timeout(
+    live: FakeOfficeRND, live_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Our httpx client for token requests is built on first use (a TLS context: tens of
+    # milliseconds, more on a loaded machine). Slowed to 0.6 s here, against a 0.3 s read
+    # timeout: counted, the first answer would be "too slow" and a second request sent.
+    class SlowClient(httpx.Client):
+        def __init__(self, **settings: Any) -> None:
+            time.sleep(0.6)
+            super().__init__(**settings)
+
+    class SlowAsyncClient(httpx.AsyncClient):
+        def __init__(self, **settings: Any) -> None:
+            time.sleep(0.6)
+            super().__init__(**settings)
+
+    monkeypatch.setattr(httpx, "Client", SlowClient)
+    monkeypatch.setattr(httpx, "AsyncClient", SlowAsyncClient)
+    options = _options(live, live_app, token_timeout=(2.0, 0.3))
+    with OfficeRNDClient(**options) as client:
+        assert client.get("members").status_code == 200
+    assert live.token_request_count == 1
+
+    async def main() -> int:
+        given = _options(live, live_app, token_timeout=(2.0, 0.3))
+        async with AsyncOfficeRNDClient(**given) as client:
+            return (await client.get("members")).status_code
+
+    assert asyncio.run(main()) == 200
+    assert live.token_request_count == 2
