@@ -22,8 +22,7 @@ import random
 import threading
 import time
 import weakref
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .deadline import Deadline
 from .errors import OfficeRNDAuthError, RateLimitedError, TokenRequestError
@@ -196,7 +195,6 @@ def forget_budgets() -> None:
         budget.clear()
 
 
-@dataclass(frozen=True)
 class RetryPolicy:
     """Whether a token request may be sent, and whether a failed one is tried again.
 
@@ -208,11 +206,43 @@ class RetryPolicy:
         clock: the time source the budget counts in.
     """
 
+    __slots__ = ("backoff", "budget_window", "clock", "max_retries", "token_budget")
+
     max_retries: int
     backoff: float
     token_budget: int | None
     budget_window: float
-    clock: Clock = system_clock
+    clock: Clock
+
+    def __init__(
+        self,
+        max_retries: int,
+        backoff: float,
+        token_budget: int | None,
+        budget_window: float,
+        clock: Clock = system_clock,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "max_retries", max_retries)
+        setter(self, "backoff", backoff)
+        setter(self, "token_budget", token_budget)
+        setter(self, "budget_window", budget_window)
+        setter(self, "clock", clock)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a RetryPolicy is read-only: cannot set {name!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, "
+            f"token_budget={self.token_budget!r}, budget_window={self.budget_window!r}, "
+            f"clock={self.clock!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.max_retries, self.backoff, self.token_budget, self.budget_window,
+                  self.clock)  # fmt: skip
+        return (self.__class__, fields)
 
     @property
     def counted_window(self) -> float:

@@ -14,7 +14,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
@@ -145,40 +144,87 @@ def check_option_names(options: Mapping[str, object], where: str) -> None:
         )
 
 
-@dataclass(frozen=True, eq=False)
 class Settings:
-    """Everything a token provider needs, validated, with every default applied.
+    """Everything a token provider needs, validated, with every default applied. Read-only.
 
     Made by :func:`resolve_settings`; never holds an unchecked value. The client secret is kept
     out of ``repr``. ``token_cache`` is as given (an object, a path, a URL or ``None``): the
     provider turns it into a cache.
     """
 
+    # A plain class with slots, not a dataclass: importing dataclasses (and inspect) costs
+    # more than the rest of the package (benchmarks, start-up table).
+    __slots__ = (
+        "api_version", "backoff", "budget_window", "cert", "client_id", "client_secret",
+        "clock", "leeway", "max_token_retries", "proxies", "scopes", "sleep", "strict_scopes",
+        "token_budget", "token_cache", "token_deadline", "token_timeout", "token_url", "verify",
+    )  # fmt: skip
+
     client_id: str
-    client_secret: str = field(repr=False)
+    client_secret: str
     scopes: tuple[str, ...]
-    token_url: str = DEFAULT_TOKEN_URL
-    api_version: str | None = None
-    leeway: float = DEFAULT_LEEWAY
-    token_cache: Any = None
-    clock: Clock = system_clock
-    token_budget: int | None = DEFAULT_TOKEN_BUDGET
-    budget_window: float = DEFAULT_BUDGET_WINDOW
-    max_token_retries: int = DEFAULT_MAX_TOKEN_RETRIES
-    backoff: float = DEFAULT_BACKOFF
-    strict_scopes: bool = True
-    token_timeout: float | tuple[float, float] = DEFAULT_TOKEN_TIMEOUT
-    token_deadline: float = DEFAULT_TOKEN_DEADLINE
-    verify: bool | str = True
-    cert: str | tuple[str, str] | None = None
-    proxies: Mapping[str, str] = field(default_factory=dict)
-    sleep: Callable[[float], None] = time.sleep
+    token_url: str
+    api_version: str | None
+    leeway: float
+    token_cache: Any
+    clock: Clock
+    token_budget: int | None
+    budget_window: float
+    max_token_retries: int
+    backoff: float
+    strict_scopes: bool
+    token_timeout: float | tuple[float, float]
+    token_deadline: float
+    verify: bool | str
+    cert: str | tuple[str, str] | None
+    proxies: Mapping[str, str]
+    sleep: Callable[[float], None]
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        scopes: tuple[str, ...],
+        token_url: str = DEFAULT_TOKEN_URL,
+        api_version: str | None = None,
+        leeway: float = DEFAULT_LEEWAY,
+        token_cache: Any = None,
+        clock: Clock = system_clock,
+        token_budget: int | None = DEFAULT_TOKEN_BUDGET,
+        budget_window: float = DEFAULT_BUDGET_WINDOW,
+        max_token_retries: int = DEFAULT_MAX_TOKEN_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        strict_scopes: bool = True,
+        token_timeout: float | tuple[float, float] = DEFAULT_TOKEN_TIMEOUT,
+        token_deadline: float = DEFAULT_TOKEN_DEADLINE,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        values = dict(locals())
+        del values["self"]
+        values["proxies"] = {} if proxies is None else proxies
+        setter = object.__setattr__
+        for name, value in values.items():
+            setter(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Settings are read-only: cannot set {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_settings, ({name: getattr(self, name) for name in self.__slots__},))
 
     def __repr__(self) -> str:
         return (
             f"Settings(client_id={mask_client_id(self.client_id)!r}, scopes={self.scopes!r}, "
             f"token_url={self.token_url!r})"
         )
+
+
+def _settings(values: dict[str, Any]) -> Settings:
+    """Settings from their pickled fields."""
+    return Settings(**values)
 
 
 def resolve_settings(

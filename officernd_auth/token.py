@@ -6,8 +6,6 @@ import math
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -30,9 +28,8 @@ class Clock(Protocol):
 system_clock: Clock = time.time
 
 
-@dataclass(frozen=True)
 class Token:
-    """An OAuth 2 access token with an absolute expiry.
+    """An OAuth 2 access token with an absolute expiry. Read-only; equal when every field is.
 
     The access token itself never appears in ``repr`` or ``str``.
 
@@ -42,6 +39,7 @@ class Token:
         obtained_at: when the token response arrived, seconds since the epoch.
         scopes: the scopes the token carries.
         token_type: ``"Bearer"``.
+        authorization: the ``Authorization`` header value, ``"Bearer <token>"``.
 
     Example:
         >>> t = Token("0123abcd", expires_at=3600.0, obtained_at=0.0, scopes=frozenset())
@@ -51,11 +49,55 @@ class Token:
         False
     """
 
-    access_token: str = field(repr=False)
+    # A plain class with slots, not a dataclass: importing dataclasses (and inspect) costs
+    # more than the rest of the package (benchmarks, start-up table).
+    __slots__ = ("access_token", "authorization", "expires_at", "obtained_at", "scopes",
+                 "token_type")  # fmt: skip
+
+    access_token: str
     expires_at: float
     obtained_at: float
-    scopes: frozenset[str] = frozenset()
-    token_type: str = "Bearer"
+    scopes: frozenset[str]
+    token_type: str
+    authorization: str
+
+    def __init__(
+        self,
+        access_token: str,
+        expires_at: float,
+        obtained_at: float,
+        scopes: frozenset[str] = frozenset(),
+        token_type: str = "Bearer",  # noqa: S107 (the token type, not a password)
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "access_token", access_token)
+        setter(self, "expires_at", expires_at)
+        setter(self, "obtained_at", obtained_at)
+        setter(self, "scopes", scopes)
+        setter(self, "token_type", token_type)
+        setter(self, "authorization", f"Bearer {access_token}")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Token is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Token is read-only: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Token)
+        return (self.access_token == other.access_token and self.expires_at == other.expires_at
+                and self.obtained_at == other.obtained_at and self.scopes == other.scopes
+                and self.token_type == other.token_type)  # fmt: skip
+
+    def __hash__(self) -> int:
+        return hash((self.access_token, self.expires_at, self.obtained_at, self.scopes))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.access_token, self.expires_at, self.obtained_at, self.scopes,
+                  self.token_type)  # fmt: skip
+        return (self.__class__, fields)
 
     @property
     def lifetime(self) -> float:
@@ -77,11 +119,6 @@ class Token:
     def expires_in(self, now: float) -> float:
         """Seconds left until expiry (negative once expired)."""
         return self.expires_at - now
-
-    @cached_property
-    def authorization(self) -> str:
-        """The ``Authorization`` header value (built once per token)."""
-        return f"Bearer {self.access_token}"
 
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
         """The token as the dict that ``OAuth2Session.token`` users expect."""

@@ -11,8 +11,7 @@ import stat
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from ..records import owner_is_not_me, read_trusted
 from ..settings import ENVIRONMENT, environment_value
@@ -58,8 +57,7 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("officernd-auth", appauthor=False)) / "tokens"
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     """What ``cache show`` lists: no token value, ever."""
 
     key: str
