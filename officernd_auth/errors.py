@@ -26,16 +26,26 @@ response snippets are scrubbed before they are stored.
 
 Every token-endpoint failure is also an ``oauthlib.oauth2.OAuth2Error``, and
 ``InvalidClientError`` / ``InvalidScopeError`` are also oauthlib's classes of the same names, so
-``except`` clauses written for requests-oauthlib keep working.
+``except`` clauses written for requests-oauthlib keep working. Those classes (and oauthlib)
+are loaded when one of them is first named (:mod:`officernd_auth.token_errors`): importing the
+package, and sending with a cached token, never import oauthlib.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from oauthlib.oauth2 import InvalidClientError as _OAuthlibInvalidClientError
-from oauthlib.oauth2 import InvalidScopeError as _OAuthlibInvalidScopeError
-from oauthlib.oauth2 import OAuth2Error
+from .error_base import OfficeRNDAuthError
+
+if TYPE_CHECKING:
+    from .token_errors import (
+        InvalidClientError,
+        InvalidScopeError,
+        RateLimitedError,
+        TokenEndpointError,
+        TokenRequestError,
+        error_class_for,
+    )
 
 __all__ = [
     "ConfigurationError",
@@ -58,98 +68,12 @@ __all__ = [
 ]
 
 
-class OfficeRNDAuthError(Exception):
-    """Root of every error raised by officernd-auth.
-
-    The message is ``args[0]``; extra attributes live in ``__dict__`` so that
-    ``copy.copy`` and ``pickle`` round-trip every subclass.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    @property
-    def message(self) -> str:
-        """The human-readable message, saying what went wrong and what to do."""
-        return str(self.args[0]) if self.args else ""
-
-
 class ConfigurationError(OfficeRNDAuthError, ValueError):
     """An argument or environment variable is missing or unusable."""
 
 
 class ScopeError(OfficeRNDAuthError, ValueError):
     """A scope is malformed or a near miss of a known scope."""
-
-
-class TokenRequestError(OfficeRNDAuthError, OAuth2Error):
-    """Anything that stopped us getting a token from the token endpoint.
-
-    Attributes:
-        status_code: the HTTP status of the token response, or ``None`` when none came back.
-        error: the RFC 6749 ``error`` code, when the server sent one.
-        description: the server's ``error_description`` (scrubbed), when sent.
-        retryable: ``True`` when the same request may succeed if sent again (a transport
-            failure, a timeout, a 5xx): the retry policy retries only these.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        error: str | None = None,
-        description: str | None = None,
-        retryable: bool = False,
-    ) -> None:
-        # Not OAuth2Error.__init__: it would rewrite the message as "(error) description".
-        Exception.__init__(self, message)
-        self.retryable = retryable
-        self.status_code = status_code  # type: ignore[assignment]
-        self.error = error
-        self.description = description  # type: ignore[assignment]
-        # OAuth2Error's attributes, so code written for oauthlib finds them.
-        self.uri = None
-        self.state = None
-        self.redirect_uri = None
-        self.client_id = None
-        self.scopes = None
-        self.response_type = None
-        self.response_mode = None
-        self.grant_type = None
-
-
-class InvalidClientError(TokenRequestError, _OAuthlibInvalidClientError):
-    """The token endpoint rejected the client id or secret."""
-
-
-class InvalidScopeError(TokenRequestError, _OAuthlibInvalidScopeError):
-    """The token endpoint refused a scope the application was not granted."""
-
-
-class RateLimitedError(TokenRequestError):
-    """Too many token requests: the server answered 429, or our own budget is spent.
-
-    Attributes:
-        retry_after: seconds to wait before the next token request may succeed, if known.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        error: str | None = None,
-        description: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        # Never retryable by the retry policy: a 429 blocks the budget instead.
-        super().__init__(message, status_code=status_code, error=error, description=description)
-        self.retry_after = retry_after
-
-
-class TokenEndpointError(TokenRequestError):
-    """The token endpoint failed: 5xx, transport failure, timeout, or an unusable body."""
 
 
 class ScopeNotGrantedError(OfficeRNDAuthError):
@@ -195,18 +119,22 @@ class TokenCacheWarning(UserWarning):
     """A token cache could not be read or written; officernd-auth carried on without it."""
 
 
-# RFC 6749 section 5.2 error codes -> classes. Codes not listed fall back to TokenRequestError.
-_ERROR_CLASSES: Mapping[str, type[TokenRequestError]] = {
-    "invalid_client": InvalidClientError,
-    "unauthorized_client": InvalidScopeError,
-    "invalid_scope": InvalidScopeError,
-    "temporarily_unavailable": TokenEndpointError,
-    "server_error": TokenEndpointError,
-}
+#: The classes that derive from oauthlib's: loaded on first use (see the module's docstring).
+_TOKEN_ERRORS = frozenset(
+    {"InvalidClientError", "InvalidScopeError", "RateLimitedError", "TokenEndpointError",
+     "TokenRequestError", "error_class_for"}
+)  # fmt: skip
 
 
-def error_class_for(error_code: str | None) -> type[TokenRequestError]:
-    """Return the exception class for an RFC 6749 ``error`` code (base class if unknown)."""
-    if error_code is None:
-        return TokenRequestError
-    return _ERROR_CLASSES.get(error_code, TokenRequestError)
+def __getattr__(name: str) -> object:
+    if name in _TOKEN_ERRORS:
+        from . import token_errors
+
+        value = getattr(token_errors, name)
+        globals()[name] = value  # found directly from now on
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_TOKEN_ERRORS})

@@ -22,12 +22,15 @@ import random
 import threading
 import time
 import weakref
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .deadline import Deadline
-from .errors import OfficeRNDAuthError, RateLimitedError, TokenRequestError
+from .errors import OfficeRNDAuthError
 from .settings import Settings, mask_client_id
 from .token import Clock, system_clock
+
+if TYPE_CHECKING:
+    from .token_errors import RateLimitedError, TokenRequestError
 
 __all__ = [
     "Budget",
@@ -279,6 +282,8 @@ class RetryPolicy:
     ) -> RateLimitedError:
         """The server answered 429: send nothing until its ``Retry-After`` (or a window).
         Returns the error to raise, saying who else now waits."""
+        from .token_errors import RateLimitedError  # oauthlib's subclass: loaded when needed
+
         wait = error.retry_after if error.retry_after is not None else self.budget_window
         budget.block(self.clock() + wait, self.clock)
         _keep_busy(key, budget.local)
@@ -317,6 +322,8 @@ class RetryPolicy:
     ) -> RateLimitedError:
         """The error for a token request the budget did not let out: how long to wait, who
         decided, and where the budget is shared."""
+        from .token_errors import RateLimitedError  # oauthlib's subclass: loaded when needed
+
         wait, reason = refused
         because = f" The last token request failed: {last_error.message}" if last_error else ""
         shared = budget.shared_through

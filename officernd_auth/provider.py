@@ -29,10 +29,8 @@ from .deadline import Deadline, wait_bound
 from .errors import (
     ConfigurationError,
     OfficeRNDAuthError,
-    RateLimitedError,
     ScopeNotGrantedError,
     ScopeNotGrantedWarning,
-    TokenRequestError,
 )
 from .flight import flight_for, registry_sizes, reset, waited_out  # noqa: F401  (registry_sizes: benchmarks)
 from .freshness import Freshness
@@ -313,6 +311,8 @@ class TokenProvider(Freshness):
         """Fetch under the locks, unless another thread already did. With a ``current`` token
         (in its renewal window, still valid), never wait: it is the answer while another thread
         renews, and when the renewal fails."""
+        from .token_errors import TokenRequestError  # oauthlib's subclass: loaded when needed
+
         flight = self.flight
         completed_before = flight.completed
         with self._flight_lock(deadline, wait=current is None) as holding:
@@ -422,6 +422,8 @@ class TokenProvider(Freshness):
     def _fetch_locked(
         self, deadline: Deadline, overrides: Mapping[str, Any] | None = None
     ) -> Token:
+        from .token_errors import RateLimitedError, TokenRequestError
+
         flight, policy = self.flight, self.policy
         budget_key = (origin_url(self.token_url), self.client_id)
         attempt = 0

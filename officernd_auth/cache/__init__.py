@@ -27,7 +27,6 @@ from .base import (
     record_of,
     token_from_record,
 )
-from .file import CacheEntry, FileTokenCache, default_cache_dir
 from .memory import DEFAULT_MEMORY_CACHE, MemoryTokenCache
 from .resolve import resolve_token_cache
 
@@ -36,6 +35,7 @@ ENVIRONMENT_VARIABLE = ENVIRONMENT["token_cache"]
 
 if TYPE_CHECKING:
     from .django import DjangoTokenCache
+    from .file import CacheEntry, FileTokenCache, default_cache_dir
     from .redis import RedisTokenCache
 
 __all__ = [
@@ -59,7 +59,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The Redis backend is imported on first use: most users never need it.
+    # The file backend is imported on first use (the default cache is in memory), the Redis
+    # one too: most users never need it.
+    if name in ("CacheEntry", "FileTokenCache", "default_cache_dir"):
+        from . import file
+
+        return getattr(file, name)
     if name == "RedisTokenCache":
         from .redis import RedisTokenCache
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from .base import TokenCache
-from .file import FileTokenCache
 
 __all__ = ["resolve_token_cache"]
 
@@ -30,5 +29,7 @@ def resolve_token_cache(value: TokenCache | str | os.PathLike[str] | None) -> To
             from .django import DjangoTokenCache  # Django only when asked for
 
             return DjangoTokenCache(text.removeprefix("django://") or "default")
+        from .file import FileTokenCache  # imported when a directory is given
+
         return FileTokenCache(text)
     return value
