@@ -16,7 +16,8 @@ __all__ = [
     "organisation_not_found",
 ]
 
-_API_PATH = re.compile(r"/api/(?P<version>v[12])/organizations/[^/]+/(?P<resource>[^/?#]+)")
+# A pattern, compiled by re on first use (not at import: benchmarks, start-up table).
+_API_PATH = r"/api/(?P<version>v[12])/organizations/[^/]+/(?P<resource>[^/?#]+)"
 
 #: What to do when OfficeRND answers 500 "Organization not found".
 ORGANISATION_HINT = (
@@ -32,7 +33,7 @@ def organisation_not_found(status: int, content: bytes) -> bool:
 
 def needed_scope(method: str, url: str) -> str | None:
     """The scope an API call needs, when its URL is an OfficeRND API path we know."""
-    match = _API_PATH.search(urlsplit(url).path)
+    match = re.search(_API_PATH, urlsplit(url).path)
     if match is None:
         return None
     from .scopes import required_scope  # scopes imports errors (and oauthlib): only when asked

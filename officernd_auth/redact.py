@@ -11,8 +11,9 @@ from urllib.parse import quote, quote_plus, unquote, unquote_plus
 __all__ = ["Secret", "mask_secrets", "scrub", "secret_forms"]
 
 _SNIPPET_LENGTH = 160
-_HEX_RUN = re.compile(r"\b[0-9a-fA-F]{32,}\b")
-_TAGS = re.compile(r"<[^>]*>")
+# Patterns, compiled by re on first use (not at import: benchmarks, start-up table).
+_HEX_RUN = r"\b[0-9a-fA-F]{32,}\b"
+_TAGS = r"<[^>]*>"
 
 
 def _html_unescape(text: str) -> str:
@@ -68,10 +69,10 @@ def _unescape_backslashes(text: str) -> str:
             return chr(int(escape[2:], 16))
         return {"n": "\n", "t": "\t", "r": "\r", "/": "/"}.get(escape[1], escape[1])
 
-    return _BACKSLASH_ESCAPE.sub(one, text)
+    return re.sub(_BACKSLASH_ESCAPE, one, text, flags=re.S)
 
 
-_BACKSLASH_ESCAPE = re.compile(r"\\(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)", re.S)
+_BACKSLASH_ESCAPE = r"\\(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|.)"
 
 #: Ways an echo may have encoded what it repeats; each is undone to look for a secret.
 _DECODERS = (unquote, unquote_plus, _html_unescape, _unescape_backslashes)
@@ -109,9 +110,9 @@ def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     """
     secrets = tuple(secret for secret in secrets if secret)
     text = _reveal(text, secrets)
-    text = _html_unescape(_TAGS.sub(" ", text))
+    text = _html_unescape(re.sub(_TAGS, " ", text))
     text = _reveal(text, secrets)
-    text = _HEX_RUN.sub("***", text)
+    text = re.sub(_HEX_RUN, "***", text)
     text = " ".join(text.split())
     if len(text) > _SNIPPET_LENGTH:
         text = text[: _SNIPPET_LENGTH - 3] + "..."

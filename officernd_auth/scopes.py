@@ -67,17 +67,15 @@ _V2_CATALOGUE: Mapping[str, str] = {
     "user": "auth.signup auth.signin auth.impersonate auth.verify password.update",
 }
 
-_BRACES = re.compile(r"^(?P<head>[^{]*)\{(?P<alts>[^}]*)\}$")
-
 
 def _expand(module: str, entries: str) -> Iterable[str]:
     for entry in entries.split():
-        match = _BRACES.match(entry)
-        if match is None:
+        head, brace, alternatives = entry.partition("{")  # "members.{read,create}"
+        if not brace:
             yield f"flex.{module}.{entry}"
         else:
-            for action in match["alts"].split(","):
-                yield f"flex.{module}.{match['head']}{action}"
+            for action in alternatives.removesuffix("}").split(","):
+                yield f"flex.{module}.{head}{action}"
 
 
 V2_SCOPES = frozenset(
@@ -87,7 +85,8 @@ KNOWN_SCOPES = V1_SCOPES | V2_SCOPES
 
 # One scope token: dot-separated identifiers. Stricter than RFC 6749's "any visible ASCII",
 # because every OfficeRND scope has this shape and the stricter rule catches typos early.
-_SCOPE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)+$")
+# (A pattern, compiled by re on first use, not at import.)
+_SCOPE_RE = r"^[A-Za-z][A-Za-z0-9_-]*(?:\.[A-Za-z][A-Za-z0-9_-]*)+$"
 _HTTP_ACTIONS: Mapping[str, str] = {
     "GET": "read",
     "HEAD": "read",
@@ -143,7 +142,7 @@ def parse_scopes(value: str | Iterable[str] | None) -> tuple[str, ...]:
             raise ScopeError(
                 f"scopes are separated by spaces, not commas or semicolons: use {fixed!r}"
             )
-        if not _SCOPE_RE.match(scope):
+        if not re.match(_SCOPE_RE, scope):
             raise ScopeError(
                 f"{_shorten(scope)!r} is not a valid scope: a scope is dot-separated words of "
                 "letters, digits, '_' or '-', like 'flex.community.members.read'"
