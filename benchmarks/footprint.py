@@ -33,6 +33,9 @@ def measure_startup(report: Report, rounds: int, seeds: int) -> None:
             "from officernd_auth import OfficeRNDAuth": [
                 python, "-c", "from officernd_auth import OfficeRNDAuth",
             ],
+            "... and OfficeRNDAuth(...) made": [
+                python, "-c", "from officernd_auth import OfficeRNDAuth; OfficeRNDAuth()",
+            ],
             "from officernd_auth import OfficeRNDSession": [
                 python, "-c", "from officernd_auth import OfficeRNDSession",
             ],

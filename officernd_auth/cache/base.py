@@ -92,13 +92,24 @@ class BaseTokenCache:
 
 
 def lock_takes_timeout(cache: TokenCache) -> bool:
-    """True when a cache's ``lock`` accepts ``timeout=`` (ours do; older custom caches may not)."""
-    import inspect
+    """True when a cache's ``lock`` accepts ``timeout=`` (ours do; older custom caches may not).
 
-    try:
-        return "timeout" in inspect.signature(cache.lock).parameters
-    except (TypeError, ValueError):
-        return False
+    Read from the code object of ``lock`` (through ``functools.wraps``, as
+    ``contextlib.contextmanager`` leaves it): ``inspect.signature`` would import ``inspect``
+    (~5 ms) when the first provider is made."""
+    function = getattr(cache.lock, "__func__", cache.lock)
+    while hasattr(function, "__wrapped__"):
+        function = function.__wrapped__
+    code = getattr(function, "__code__", None)
+    if code is None:  # not a Python function (a callable object, a builtin)
+        import inspect
+
+        try:
+            return "timeout" in inspect.signature(cache.lock).parameters
+        except (TypeError, ValueError):
+            return False
+    named = code.co_argcount + code.co_kwonlyargcount
+    return "timeout" in code.co_varnames[code.co_posonlyargcount : named]  # not positional-only
 
 
 def application_key(token_url: str, client_id: str) -> str:
