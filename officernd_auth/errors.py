@@ -27,7 +27,7 @@ response snippets are scrubbed before they are stored.
 Every token-endpoint failure is also an ``oauthlib.oauth2.OAuth2Error``, and
 ``InvalidClientError`` / ``InvalidScopeError`` are also oauthlib's classes of the same names, so
 ``except`` clauses written for requests-oauthlib keep working. Those classes (and oauthlib)
-are loaded when one of them is first named (:mod:`officernd_auth.token_errors`): importing the
+are loaded when one of them is first named (from ``officernd_auth.token_errors``): importing the
 package, and sending with a cached token, never import oauthlib.
 """
 

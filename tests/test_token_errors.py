@@ -222,3 +222,35 @@ def test_wider_grant_is_accepted(
     session = make_session()
     session.fetch_token()
     assert "flex.space.locations.read" in session.token["scope"]
+
+
+def test_the_oauthlib_subclasses_load_on_first_use_under_their_public_names() -> None:
+    # A fresh interpreter: importing the errors module imports no oauthlib; naming one of the
+    # token-endpoint errors loads them, as oauthlib's subclasses, reported and pickled as
+    # officernd_auth.errors classes.
+    import subprocess
+    import sys
+
+    code = """if True:
+        import pickle, sys
+        import officernd_auth.errors as errors
+        assert "oauthlib" not in sys.modules
+        from oauthlib.oauth2 import InvalidClientError, OAuth2Error
+        assert issubclass(errors.TokenRequestError, OAuth2Error)
+        assert issubclass(errors.InvalidClientError, InvalidClientError)
+        for name in ("TokenRequestError", "RateLimitedError", "TokenEndpointError"):
+            cls = getattr(errors, name)
+            assert cls.__module__ == "officernd_auth.errors" and cls.__qualname__ == name
+        error = pickle.loads(pickle.dumps(errors.RateLimitedError("wait", retry_after=3.0)))
+        assert type(error) is errors.RateLimitedError and error.retry_after == 3.0
+        assert "TokenRequestError" in dir(errors)
+        try:
+            errors.NoSuchError
+        except AttributeError:
+            pass
+        else:
+            raise AssertionError("no such error")
+        print("ok")
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr
