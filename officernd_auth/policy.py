@@ -235,6 +235,9 @@ class RetryPolicy:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a RetryPolicy is read-only: cannot set {name!r}")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a RetryPolicy is read-only: cannot delete {name!r}")
+
     def __repr__(self) -> str:
         return (
             f"RetryPolicy(max_retries={self.max_retries!r}, backoff={self.backoff!r}, "

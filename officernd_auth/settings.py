@@ -212,6 +212,9 @@ class Settings:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Settings are read-only: cannot set {name!r}")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Settings are read-only: cannot delete {name!r}")
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (_settings, ({name: getattr(self, name) for name in self.__slots__},))
 
