@@ -215,6 +215,84 @@ def measure_credentials(report: Report, total: int) -> None:
     )
 
 
+TENANTS = textwrap.dedent(
+    """
+    import gc, json, sys, tracemalloc
+    import requests
+    from officernd_auth import OfficeRNDAuth
+    from officernd_auth.policy import prune_idle_budgets
+
+    token_url, api, total, warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    now = [__import__("time").time()]
+    clock = lambda: now[0]  # noqa: E731  (moved past the budget window below)
+    http = requests.Session()
+    http.trust_env = False
+    credentials = [(f"tenant-{i:05d}", f"secret-{i:05d}-{'x' * 20}") for i in range(warm + total)]
+    scope = "flex.community.members.read"
+
+    def live(client_id, secret):
+        # a tenant as a service holds one: its auth object, a token fetched, API calls made
+        auth = OfficeRNDAuth(client_id, secret, scope, token_url=token_url, api_url=api,
+                             clock=clock)
+        for _ in range(2):  # the second goes by the remembered token
+            http.get(api + "/api/v2/organizations/acme/members?$limit=1", auth=auth, timeout=10)
+        return auth
+
+    kept = [live(*c) for c in credentials[:warm]]  # warm up: code paths, registries
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    kept += [live(*c) for c in credentials[warm:]]
+    gc.collect()
+    counting = tracemalloc.take_snapshot()
+    now[0] += 62.0  # past the budget window (and its one-second margin)
+    prune_idle_budgets()
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    sites = sorted(after.compare_to(before, "lineno"), key=lambda d: -d.size_diff)[:5]
+    print(json.dumps({
+        "counting": sum(d.size_diff for d in counting.compare_to(before, "filename")) / total,
+        "after": sum(d.size_diff for d in after.compare_to(before, "filename")) / total,
+        "sites": [(f"{d.traceback[0].filename.rsplit('/', 1)[-1]}:{d.traceback[0].lineno}",
+                   d.size_diff / total) for d in sites],
+    }))
+    """
+)
+
+
+def measure_tenants(report: Report, total: int) -> None:
+    """5c: the memory a process keeps per live tenant (an auth object that fetched a token and
+    made a call), by tracemalloc, with the emulator in this process and the tenants in another
+    (the emulator's own records are not counted)."""
+    import json
+
+    warm = max(10, total // 10)
+    with emulator(rate_limit=None) as fake:
+        for i in range(warm + total):
+            fake.add_app([peers.SCOPE], f"tenant-{i:05d}", f"secret-{i:05d}-{'x' * 20}")
+        done = subprocess.run(
+            [sys.executable, "-c", TENANTS, fake.token_url, fake.api_url, str(total), str(warm)],
+            capture_output=True, text=True, check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )  # fmt: skip
+    result = json.loads(done.stdout)
+    sites = ", ".join(f"{site} {size:.0f}" for site, size in result["sites"])
+    version = ".".join(map(str, sys.version_info[:2]))
+    report.tables.append(
+        table(
+            f"5c. Memory: what each of {total:,} live tenants keeps (its auth object, a token "
+            f"fetched from the emulator, two API calls; tracemalloc, Python {version})",
+            ("bytes per tenant, budgets counting", "a minute later", "largest sites (bytes)"),
+            [(f"{result['counting']:.0f}", f"{result['after']:.0f}", sites)],
+        )
+    )
+    report.target(
+        "memory: <= 1 KiB retained per live tenant (after its budget window)",
+        f"{result['after']:.0f} B ({result['counting']:.0f} B within the window)",
+        result["after"] <= 1024,
+    )
+
+
 def measure_emulator(report: Report, calls: int, burst: int) -> None:
     with emulator(rate_limit=None) as fake:
         app = fake.add_app([peers.SCOPE])

@@ -11,7 +11,13 @@ from pathlib import Path
 from . import peers
 from .common import Report, table
 from .concurrency import measure_fleet, measure_herd, measure_processes
-from .footprint import measure_credentials, measure_emulator, measure_memory, measure_startup
+from .footprint import (
+    measure_credentials,
+    measure_emulator,
+    measure_memory,
+    measure_startup,
+    measure_tenants,
+)
 from .getters import FLOOR, OURS
 from .httpx_tables import measure_httpx_herd, measure_httpx_instructions
 from .overhead import measure_instructions, measure_overhead, measure_scale, measure_sockets
@@ -73,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run only this measure (repeatable): overhead, instructions (table 1b without the "
         "timed table 1, for another Python), sockets, herd, httpx (table 1d), httpx-herd, "
         "processes, "
-        "start-up, memory, credentials, emulator, scale, fleet",
+        "start-up, memory, credentials, tenants, emulator, scale, fleet",
     )
     parser.add_argument(
         "--library",
@@ -134,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("start-up", lambda: measure_startup(report, 2 if quick else 15, 1 if quick else 3)),
         ("memory", lambda: measure_memory(report, 2_000 if quick else 200_000)),
         ("credentials", lambda: measure_credentials(report, 2_000 if quick else 100_000)),
+        ("tenants", lambda: measure_tenants(report, 200 if quick else 2_000)),
         ("emulator", lambda: measure_emulator(report, 50 if quick else 500, 8 if quick else 64)),
         (
             "scale",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.auth import AuthBase
@@ -19,6 +19,7 @@ from requests.structures import CaseInsensitiveDict
 
 from .deadline import Deadline
 from .hints import needed_scope
+from .interning import same, shared_table
 from .provider import TokenProvider, resolve_provider
 from .redact import Secret
 from .settings import ProviderOptions, front_end_setting, mask_client_id, with_provider_options
@@ -35,12 +36,15 @@ logger = logging.getLogger(__name__)
 #: The hosts OfficeRND serves its API from; the token goes to no other host by default.
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("app.officernd.com", "staging.officernd.com")
 
-_T = TypeVar("_T")
 #: The empty set every new object starts with (one object, not one per tenant).
 _NOTHING: frozenset[Any] = frozenset()
 _BODY_POSITION = "_officernd_body_position"
 #: How many URL prefixes keep a remembered allow/deny decision.
 _DECISIONS = 1024
+#: A keyword requests did not pass to the response hook.
+_UNSET: Any = object()
+#: No call refused to a fresh token yet.
+_NOT_DENIED: tuple[str, frozenset[tuple[str, str]]] = ("", _NOTHING)
 
 
 @with_provider_options
@@ -105,29 +109,43 @@ class OfficeRNDAuth(AuthBase):
         if api_url is None and allowed_hosts is None:
             api_url = front_end_setting("api_url", None)
         # Shared between objects with the same hosts: one frozenset, not one per tenant.
-        self.allowed_hosts = _shared(frozenset(h.strip().lower() for h in hosts if h.strip()))
+        self.allowed_hosts = same(frozenset(h.strip().lower() for h in hosts if h.strip()))
         #: Origins (scheme, host, port) allowed exactly, from ``api_url``.
-        self.allowed_origins: frozenset[tuple[str, str, int]] = _shared(
+        self.allowed_origins: frozenset[tuple[str, str, int]] = same(
             frozenset([origin_of(check_url("api_url", api_url))] if api_url else [])
         )
-        self._decided: dict[str, bool] = {}
+        # Allow/deny per URL prefix: a function of the two sets above, so shared by every
+        # object that has them (one table, not one per tenant).
+        self._decided: dict[str, bool] = shared_table((self.allowed_hosts, self.allowed_origins))
         # Calls (method, path) answered 401 right after the token was issued: the token is valid
         # but short of a scope there, so another 401 for the same call and token is not worth a
         # token request. Any other call's 401 with that token is still healed (revocation).
-        self._denied: tuple[str, frozenset[tuple[str, str]]] = ("", _NOTHING)
+        self._denied: tuple[str, frozenset[tuple[str, str]]] = _NOT_DENIED
         self._warned_origins: frozenset[str] = _NOTHING  # replaced, not changed
-        self._hook = _response_hook(self)
+        # Made once: what register_hook would add on every call (a bound method: 64 bytes).
+        self._hook = self._on_response
         self._last_allowed = "\x00"  # no URL starts with it
         #: ``(prefix, entry, renew_at, header)``: the header this object sends, without asking
         #: the provider, to URLs starting with ``prefix`` (an allowed origin) while its
         #: provider's flight holds that same ``entry`` and the clock is before ``renew_at``
         #: (see :meth:`~officernd_auth.freshness.Freshness.fresh_entry`); read-only.
         self.sending: tuple[str, object, float, str] = ("\x00", None, 0.0, "")
-        #: requests-oauthlib ``protected_request`` compliance hooks, run on every request that
-        #: carries the token: ``(url, headers, body) -> (url, headers, body)``.
-        self.protected_request_hooks: set[Callable[..., Any]] = set()
+        self._protected: set[Callable[..., Any]] | None = None  # made when first asked for
         if session is not None:
             self._provider.use_transport(SessionTransport(session))
+
+    @property
+    def protected_request_hooks(self) -> set[Callable[..., Any]]:
+        """requests-oauthlib ``protected_request`` compliance hooks, run on every request that
+        carries the token: ``(url, headers, body) -> (url, headers, body)``; add to the set, or
+        assign another."""
+        if self._protected is None:
+            self._protected = set()
+        return self._protected
+
+    @protected_request_hooks.setter
+    def protected_request_hooks(self, hooks: set[Callable[..., Any]]) -> None:
+        self._protected = hooks
 
     @property
     def provider(self) -> TokenProvider:
@@ -150,7 +168,7 @@ class OfficeRNDAuth(AuthBase):
         state = self.__dict__.copy()
         # The flight (a lock) and the remembered token belong to this process; the clock is
         # the provider's, copied with it.
-        del state["_flight"], state["_clock"], state["_hook"]
+        del state["_flight"], state["_clock"], state["_hook"], state["_decided"]
         state["sending"] = ("\x00", None, 0.0, "")
         return state
 
@@ -158,7 +176,8 @@ class OfficeRNDAuth(AuthBase):
         self.__dict__.update(state)
         self._flight = self._provider.flight
         self._clock = self._provider.clock
-        self._hook = _response_hook(self)
+        self._hook = self._on_response
+        self._decided = shared_table((self.allowed_hosts, self.allowed_origins))
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -193,7 +212,7 @@ class OfficeRNDAuth(AuthBase):
                     self._decided.pop(next(iter(self._decided)), None)
             self._decided[prefix] = known
         if known and end >= 0:
-            self._last_allowed = prefix + "/"
+            self._last_allowed = same(prefix + "/")
         return known
 
     def current_authorization(self) -> str:
@@ -251,7 +270,7 @@ class OfficeRNDAuth(AuthBase):
             and entry is self._flight.held
             and self._clock() < renew_at
             and request.body is None
-            and not self.protected_request_hooks
+            and not self._protected
         ):
             request.headers["Authorization"] = authorization
         else:
@@ -274,7 +293,7 @@ class OfficeRNDAuth(AuthBase):
             and entry is self._flight.held
             and self._clock() < renew_at
             and request.body is None
-            and not self.protected_request_hooks
+            and not self._protected
         ):
             request.headers["Authorization"] = authorization
         else:
@@ -287,7 +306,7 @@ class OfficeRNDAuth(AuthBase):
             logger.debug("not sending the token to %s: host not allowed", url_path(url))
             return
         request.headers["Authorization"] = self.current_authorization()
-        if self.protected_request_hooks:
+        if self._protected:
             self._run_protected_request_hooks(request)
         body = request.body
         if body is not None and hasattr(body, "tell"):
@@ -295,6 +314,28 @@ class OfficeRNDAuth(AuthBase):
                 setattr(request, _BODY_POSITION, body.tell())
             except OSError:
                 setattr(request, _BODY_POSITION, None)
+
+    def _on_response(
+        self,
+        response: requests.Response,
+        timeout: Any = _UNSET,
+        verify: Any = _UNSET,
+        proxies: Any = _UNSET,
+        stream: Any = _UNSET,
+        cert: Any = _UNSET,
+        **kwargs: Any,
+    ) -> requests.Response | None:
+        """The response hook: :meth:`handle_401` on a 401, nothing else.
+
+        It names the keywords requests' ``send`` passes to every hook: taking them all as
+        ``**kwargs`` copied them into a new dict on every response, which made the hook a third
+        of this object's cost per request (benchmarks, table 1b)."""
+        if response.status_code != 401:
+            return None  # requests keeps the response
+        given = {"timeout": timeout, "verify": verify, "proxies": proxies}
+        given.update(stream=stream, cert=cert)
+        kwargs.update((name, value) for name, value in given.items() if value is not _UNSET)
+        return self.handle_401(response, **kwargs)
 
     def handle_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         """Response hook: on a 401, renew the token once and re-send the request."""
@@ -380,7 +421,7 @@ class OfficeRNDAuth(AuthBase):
 
     def _run_protected_request_hooks(self, request: requests.PreparedRequest) -> None:
         url, headers, body = request.url, request.headers, request.body
-        for hook in list(self.protected_request_hooks):
+        for hook in list(self._protected or ()):
             url, headers, body = hook(url, headers, body)
         request.url = url
         request.headers = CaseInsensitiveDict(headers)
@@ -451,43 +492,3 @@ class OfficeRNDAuth(AuthBase):
 def _needed_scope(method: str, url: str) -> str:
     scope = needed_scope(method, url)
     return f" (it needs {scope})" if scope else ""
-
-
-_UNSET: Any = object()
-_SHARED: dict[frozenset[Any], frozenset[Any]] = {}
-
-
-def _shared(value: frozenset[_T]) -> frozenset[_T]:
-    """``value``, or an equal frozenset made earlier (bounded: past 64 kinds, ``value``)."""
-    found = _SHARED.get(value)
-    if found is not None:
-        return found
-    if len(_SHARED) < 64:
-        _SHARED[value] = value
-    return value
-
-
-def _response_hook(auth: OfficeRNDAuth) -> Callable[..., requests.Response | None]:
-    """``auth``'s response hook: :meth:`OfficeRNDAuth.handle_401` on a 401, nothing else.
-
-    A plain function naming the keywords requests' ``send`` passes to every hook: a bound
-    method taking ``**kwargs`` copies them into a new dict on every response, which made the
-    hook a third of the auth object's cost per request (benchmarks, table 1b)."""
-
-    def on_response(
-        response: requests.Response,
-        timeout: Any = _UNSET,
-        verify: Any = _UNSET,
-        proxies: Any = _UNSET,
-        stream: Any = _UNSET,
-        cert: Any = _UNSET,
-        **kwargs: Any,
-    ) -> requests.Response | None:
-        if response.status_code != 401:
-            return None  # requests keeps the response
-        given = {"timeout": timeout, "verify": verify, "proxies": proxies}
-        given.update(stream=stream, cert=cert)
-        kwargs.update((name, value) for name, value in given.items() if value is not _UNSET)
-        return auth.handle_401(response, **kwargs)
-
-    return on_response

@@ -132,6 +132,9 @@ class TokenClient:
             :class:`~officernd_auth.transport.PlainTransport` by default.
     """
 
+    # One per provider that fetched a token, for the life of the process: slots keep it small.
+    __slots__ = ("_client_secret", "client_id", "timeout", "token_url", "transport")
+
     def __init__(
         self,
         token_url: str,
@@ -146,14 +149,14 @@ class TokenClient:
         self._client_secret = client_secret
         self.timeout = timeout
         self.transport: Transport = transport if transport is not None else PlainTransport()
-        self._oauth = BackendApplicationClient(client_id)
 
     @classmethod
     def from_settings(cls, settings: Settings, transport: Transport | None = None) -> TokenClient:
         """The client for a provider's ``settings``; without ``transport``, a
         :class:`~officernd_auth.transport.PlainTransport` with their TLS and proxy settings."""
         if transport is None:
-            transport = PlainTransport(settings.verify, settings.cert, settings.proxies)
+            verify, cert, proxies = settings.verify, settings.cert, settings.proxies
+            transport = PlainTransport.for_settings(verify, cert, proxies)
         return cls(
             settings.token_url,
             settings.client_id,
@@ -166,19 +169,20 @@ class TokenClient:
         return f"<TokenClient {self.token_url} client_id={mask_client_id(self.client_id)!r}>"
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["_oauth"]
+        state = {name: getattr(self, name) for name in self.__slots__}
         if not isinstance(state["transport"], PlainTransport):
             state["transport"] = PlainTransport()  # a session's transport is re-attached by it
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._oauth = BackendApplicationClient(self.client_id)
+        for name, value in state.items():
+            setattr(self, name, value)
 
     def build_body(self, scopes: tuple[str, ...]) -> str:
         """The form body: ``grant_type``, ``client_id``, ``client_secret`` and ``scope``."""
-        body: str = self._oauth.prepare_request_body(
+        # oauthlib's client is made per request, not kept: it would keep the last token answer
+        # it parsed, about 1.5 KiB per tenant for the life of the process (benchmarks, table 5c).
+        body: str = BackendApplicationClient(self.client_id).prepare_request_body(
             scope=format_scopes(scopes),
             include_client_id=True,
             client_id=self.client_id,
@@ -355,11 +359,11 @@ class TokenClient:
                 "the token endpoint answered with a scope that is neither a string nor a list",
                 status_code=status,
             )
-        # Let oauthlib parse what we have vetted, so its client state matches the token we use.
+        # Let oauthlib parse what we have vetted too (a client made for it, then dropped).
         # scope=None: oauthlib's own scope comparison raises a bare Warning; we compare as sets.
         failure = ""
         try:
-            self._oauth.parse_request_body_response(
+            BackendApplicationClient(self.client_id).parse_request_body_response(
                 json.dumps(
                     {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime}
                 )

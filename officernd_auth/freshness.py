@@ -24,6 +24,8 @@ class Freshness:
     """The provider's freshness rules (a base class of
     :class:`~officernd_auth.provider.TokenProvider`)."""
 
+    __slots__ = ()
+
     # Set by the provider.
     #: The single-flight state this provider shares with the process's other providers of the
     #: same credential and cache: the lock, the last failure, the held token (read-only).

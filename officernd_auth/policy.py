@@ -41,6 +41,7 @@ __all__ = [
     "budget_count",
     "budget_for",
     "forget_budgets",
+    "prune_idle_budgets",
 ]
 
 #: Why a token request was not let out, as ``(seconds to wait, "server" or "budget")``.
@@ -149,6 +150,8 @@ class SharedBudget:
             self.store.block_budget(self.application, until, clock())
 
 
+_policies: dict[tuple[Any, ...], RetryPolicy] = {}
+
 # Budgets live as long as a provider refers to them (weak values), so a service that serves many
 # credentials does not grow with every one it ever saw. A budget that still counts requests is
 # also held strongly until its window has passed: a provider re-created within the minute must
@@ -171,16 +174,27 @@ def budget_for(token_url: str, client_id: str) -> Budget:
 
 
 def _keep_busy(key: tuple[str, str], budget: Budget) -> None:
-    global _last_prune
     with _registry_lock:
         _busy_budgets[key] = budget
-        now = time.monotonic()
-        if now >= _last_prune + PRUNE_EVERY:
-            # Swept by time, not when the registry has doubled: a budget idle for a window is
-            # gone within the next one, however many tenants came and went.
-            for stale in [k for k, b in _busy_budgets.items() if b.idle()]:
-                del _busy_budgets[stale]
-            _last_prune = now
+        if time.monotonic() >= _last_prune + PRUNE_EVERY:
+            _prune_locked()
+
+
+def prune_idle_budgets() -> None:
+    """Let go of every budget that counts nothing any more (no request in its window, no
+    server wait); done by itself every :data:`PRUNE_EVERY` seconds while token requests go
+    out. A budget no provider refers to then goes too: providers look theirs up per fetch."""
+    with _registry_lock:
+        _prune_locked()
+
+
+def _prune_locked() -> None:
+    global _last_prune
+    # Swept by time, not when the registry has doubled: a budget idle for a window is gone
+    # within the next one, however many tenants came and went.
+    for stale in [k for k, b in _busy_budgets.items() if b.idle()]:
+        del _busy_budgets[stale]
+    _last_prune = time.monotonic()
 
 
 def budget_count() -> int:
@@ -263,14 +277,16 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        """The policy that ``settings`` ask for."""
-        return cls(
-            settings.max_token_retries,
-            settings.backoff,
-            settings.token_budget,
-            settings.budget_window,
-            settings.clock,
-        )
+        """The policy that ``settings`` ask for: one object for every provider that asks for the
+        same (it is read-only)."""
+        fields = (settings.max_token_retries, settings.backoff, settings.token_budget,
+                  settings.budget_window, settings.clock)  # fmt: skip
+        policy = _policies.get(fields) if cls is RetryPolicy else None
+        if policy is None:
+            policy = cls(*fields)
+            if cls is RetryPolicy and len(_policies) < 64:
+                _policies[fields] = policy
+        return policy
 
     def spend(self, budget: Budget | SharedBudget, key: tuple[str, str]) -> Refusal | None:
         """Take one token request from ``budget``: ``None`` when it may be sent, else how many

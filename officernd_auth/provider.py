@@ -38,6 +38,7 @@ from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
 from .redact import Secret
 from .scopes import format_scopes
 from .settings import (
+    FromSettings,
     ProviderOptions,
     Settings,
     check_option_names,
@@ -153,27 +154,34 @@ class TokenProvider(Freshness):
         cls._configure(provider, settings, fetcher)
         return provider
 
+    __slots__ = (
+        "__weakref__", "_fetcher", "_listeners", "_lock_takes_timeout", "clock", "flight", "key",
+        "leeway", "policy", "settings", "token_cache", "token_requests",
+    )  # fmt: skip
+
+    # Read from the settings (kept once, not copied: memory per tenant, benchmarks table 5c).
+    client_id = FromSettings[str]()
+    scopes = FromSettings[tuple[str, ...]]()
+    token_url = FromSettings[str]()
+    api_version = FromSettings["str | None"]()
+    token_budget = FromSettings["int | None"]()
+    budget_window = FromSettings[float]()
+    max_token_retries = FromSettings[int]()
+    backoff = FromSettings[float]()
+    strict_scopes = FromSettings[bool]()
+    token_timeout = FromSettings["float | tuple[float, float]"]()
+    token_deadline = FromSettings[float]()
+    verify = FromSettings["bool | str"]()
+    cert = FromSettings["str | tuple[str, str] | None"]()
+    proxies = FromSettings[Mapping[str, str]]()
+    sleep = FromSettings[Callable[[float], None]]()
+
     def _configure(self, settings: Settings, fetcher: TokenFetcher | None) -> None:
         #: The validated settings this provider was made from.
         self.settings = settings
-        # Copied as plain attributes: the hot path reads some of them on every request.
-        self.client_id = settings.client_id
-        self.scopes = settings.scopes
-        self.token_url = settings.token_url
-        self.api_version = settings.api_version
+        # Plain attributes: the hot path reads them on every request.
         self.leeway = settings.leeway
         self.clock = settings.clock
-        self.token_budget = settings.token_budget
-        self.budget_window = settings.budget_window
-        self.max_token_retries = settings.max_token_retries
-        self.backoff = settings.backoff
-        self.strict_scopes = settings.strict_scopes
-        self.token_timeout = settings.token_timeout
-        self.token_deadline = settings.token_deadline
-        self.verify = settings.verify
-        self.cert = settings.cert
-        self.proxies = settings.proxies
-        self.sleep = settings.sleep
         self.policy = RetryPolicy.from_settings(settings)
         cache = resolve_token_cache(settings.token_cache)
         if cache is not None and not isinstance(cache, TokenCache):
@@ -187,14 +195,15 @@ class TokenProvider(Freshness):
         self.token_requests = 0
         self.key = cache_key(self.token_url, self.client_id, settings.client_secret, self.scopes)
         self._fetcher = fetcher
-        # By id: a listener is removed in O(1) (sessions sharing a provider come and go).
-        self._listeners: dict[int, Callable[[Token], None]] = {}
+        # By id: a listener is removed in O(1) (sessions sharing a provider come and go); made
+        # when the first one is added.
+        self._listeners: dict[int, Callable[[Token], None]] | None = None
         self.flight = flight_for(self.key)
-        self._budget = self._budget_for()
 
     def _budget_for(self) -> Budget | SharedBudget:
         """The application's budget: in the shared cache if it keeps budgets, else this
-        process's."""
+        process's. Looked up for each fetch, not held: a budget that counts nothing any more is
+        swept (see :mod:`officernd_auth.policy`)."""
         # Keyed by the endpoint's origin, not its full URL: every spelling of one server's path
         # (a trailing dot, a query, doubled or escaped slashes) shares one budget.
         server = origin_url(self.token_url)
@@ -211,9 +220,8 @@ class TokenProvider(Freshness):
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        del state["flight"], state["_budget"]
-        state["_listeners"] = {}  # their owners re-register after unpickling
+        state = {name: getattr(self, name) for name in _STATE}
+        state["_listeners"] = None  # their owners re-register after unpickling
         if state["token_cache"] is DEFAULT_MEMORY_CACHE:
             state["token_cache"] = None  # the unpickling process's own default cache
         return state
@@ -221,9 +229,10 @@ class TokenProvider(Freshness):
     def __setstate__(self, state: dict[str, Any]) -> None:
         if state["token_cache"] is None:
             state["token_cache"] = DEFAULT_MEMORY_CACHE
-        self.__dict__.update(state)
+        setter = object.__setattr__  # a subclass may refuse setting attributes itself
+        for name, value in state.items():
+            setter(self, name, value)
         self.flight = flight_for(self.key)
-        self._budget = self._budget_for()
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -243,11 +252,14 @@ class TokenProvider(Freshness):
 
     def add_listener(self, listener: Callable[[Token], None]) -> None:
         """Call ``listener(token)`` after every token this provider fetches."""
+        if self._listeners is None:
+            self._listeners = {}
         self._listeners[id(listener)] = listener
 
     def remove_listener(self, listener: Callable[[Token], None]) -> None:
         """Stop calling ``listener``."""
-        self._listeners.pop(id(listener), None)
+        if self._listeners is not None:
+            self._listeners.pop(id(listener), None)
 
     def close(self) -> None:
         """Close the connections used for token requests."""
@@ -424,26 +436,24 @@ class TokenProvider(Freshness):
     ) -> Token:
         from .token_errors import RateLimitedError, TokenRequestError
 
-        flight, policy = self.flight, self.policy
+        flight, policy, budget = self.flight, self.policy, self._budget_for()
         budget_key = (origin_url(self.token_url), self.client_id)
         attempt = 0
         while True:
-            refused = policy.spend(self._budget, budget_key)
+            refused = policy.spend(budget, budget_key)
             if refused is not None:
                 if attempt > 0 and flight.last_error is not None:
                     # Out of budget mid-retry: the failure the retries were for is the answer,
                     # and it is the answer for the threads waiting on this flight too.
                     raise flight.record(flight.last_error)
-                raise policy.refusal(self._budget, refused, self.client_id, flight.last_error)
+                raise policy.refusal(budget, refused, self.client_id, flight.last_error)
             self.token_requests += 1
             try:
                 token = self.client.fetch_token(
                     self.scopes, self.clock(), deadline=deadline, overrides=overrides
                 )
             except RateLimitedError as exc:
-                raise flight.record(
-                    policy.server_said_wait(self._budget, budget_key, exc)
-                ) from None
+                raise flight.record(policy.server_said_wait(budget, budget_key, exc)) from None
             except TokenRequestError as exc:
                 delay = policy.retry_delay(exc, attempt, deadline)
                 if delay is None:
@@ -471,11 +481,16 @@ class TokenProvider(Freshness):
             warnings.warn(text + "; using the narrower token", ScopeNotGrantedWarning, 3)
         self.token_cache.set(self.key, token)
         self.flight.succeeded(self.token_cache, token)
-        for listener in list(self._listeners.values()):
+        for listener in list((self._listeners or {}).values()):
             listener(token)
         shown = mask_client_id(self.client_id)
         logger.debug("got a token for client %s, valid for %.0f s", shown, token.lifetime)
         return token
+
+
+#: What a provider pickles (its flight belongs to the process: found again when unpickled).
+_STATE = ("_fetcher", "_lock_takes_timeout", "clock", "key", "leeway", "policy", "settings",
+          "token_cache", "token_requests")  # fmt: skip
 
 
 def _requests_client(settings: Settings, transport: Any) -> TokenFetcher:

@@ -12,6 +12,7 @@ import stat
 TYPE_CHECKING = False  # typing itself is not imported: see the module's docstring
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import Any
 
 __all__ = [
     "FILE_FORMAT",
@@ -40,6 +41,17 @@ _B64TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 def sha256_hex(data: bytes) -> str:
     """SHA-256 of ``data`` in hex, from the interpreter's built-in module when it has one
     (``hashlib`` loads OpenSSL first, which costs a cached-token CLI run a fifth of its time)."""
+    digest: str = (_SHA256 or _find_sha256())(data).hexdigest()
+    return digest
+
+
+_SHA256: Any = None
+
+
+def _find_sha256() -> Any:
+    """The built-in SHA-256, looked for once (a failed import is searched for again on every
+    try, through every finder on ``sys.meta_path``)."""
+    global _SHA256
     try:
         from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]  # 3.12+
     except ImportError:
@@ -47,8 +59,8 @@ def sha256_hex(data: bytes) -> str:
             from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]
         except ImportError:  # an interpreter without them
             from hashlib import sha256
-    digest: str = sha256(data).hexdigest()
-    return digest
+    _SHA256 = sha256
+    return sha256
 
 
 def cache_key(token_url: str, client_id: str, client_secret: str, scopes: Iterable[str]) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import cast
 
 from .errors import ScopeError, ScopeMismatchWarning, UnknownScopeWarning
+from .interning import same
 
 __all__ = [
     "KNOWN_SCOPES",
@@ -148,7 +149,7 @@ def parse_scopes(value: str | Iterable[str] | None) -> tuple[str, ...]:
                 "letters, digits, '_' or '-', like 'flex.community.members.read'"
             )
         seen.setdefault(scope, None)
-    return tuple(seen)
+    return same(tuple(seen))
 
 
 def format_scopes(scopes: Iterable[str]) -> str:

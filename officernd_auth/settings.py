@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
 
 from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
 from .redact import Secret
@@ -144,6 +144,33 @@ def check_option_names(options: Mapping[str, object], where: str) -> None:
         )
 
 
+#: The proxies of settings made without any: one empty dict, not one per provider (nothing
+#: changes it: requests copies an empty ``proxies`` before adding the environment's).
+_NO_PROXIES: dict[str, str] = {}
+
+_Value = TypeVar("_Value")
+
+
+class FromSettings(Generic[_Value]):
+    """A read-only attribute that is the same attribute of the object's ``settings``: a
+    provider keeps its settings once instead of copying each (memory per tenant: benchmarks,
+    table 5c)."""
+
+    __slots__ = ("name",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> FromSettings[_Value]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> _Value: ...
+    def __get__(self, instance: object, owner: type) -> Any:
+        if instance is None:
+            return self
+        return getattr(instance.settings, self.name)  # type: ignore[attr-defined]
+
+
 class Settings:
     """Everything a token provider needs, validated, with every default applied. Read-only.
 
@@ -204,7 +231,7 @@ class Settings:
     ) -> None:
         values = dict(locals())
         del values["self"]
-        values["proxies"] = {} if proxies is None else proxies
+        values["proxies"] = _NO_PROXIES if proxies is None else proxies
         setter = object.__setattr__
         for name, value in values.items():
             setter(self, name, value)

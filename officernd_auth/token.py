@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from .interning import same
+
 if TYPE_CHECKING:
     from .deadline import Deadline
 
@@ -51,10 +53,8 @@ class Token:
 
     # A plain class with slots, not a dataclass: importing dataclasses (and inspect) costs
     # more than the rest of the package (benchmarks, start-up table).
-    __slots__ = ("access_token", "authorization", "expires_at", "obtained_at", "scopes",
-                 "token_type")  # fmt: skip
+    __slots__ = ("authorization", "expires_at", "obtained_at", "scopes", "token_type")
 
-    access_token: str
     expires_at: float
     obtained_at: float
     scopes: frozenset[str]
@@ -70,12 +70,18 @@ class Token:
         token_type: str = "Bearer",  # noqa: S107 (the token type, not a password)
     ) -> None:
         setter = object.__setattr__
-        setter(self, "access_token", access_token)
+        # The token is kept once, inside the header value (a process serving many tenants
+        # keeps one string per token, not two: benchmarks, table 5c).
+        setter(self, "authorization", f"Bearer {access_token}")
         setter(self, "expires_at", expires_at)
         setter(self, "obtained_at", obtained_at)
-        setter(self, "scopes", scopes)
+        setter(self, "scopes", same(scopes))  # one set for every tenant with these scopes
         setter(self, "token_type", token_type)
-        setter(self, "authorization", f"Bearer {access_token}")
+
+    @property
+    def access_token(self) -> str:
+        """The bearer token itself."""
+        return self.authorization[7:]
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a Token is read-only: cannot set {name!r}")
@@ -87,12 +93,12 @@ class Token:
         if other.__class__ is not self.__class__:
             return NotImplemented
         assert isinstance(other, Token)
-        return (self.access_token == other.access_token and self.expires_at == other.expires_at
+        return (self.authorization == other.authorization and self.expires_at == other.expires_at
                 and self.obtained_at == other.obtained_at and self.scopes == other.scopes
                 and self.token_type == other.token_type)  # fmt: skip
 
     def __hash__(self) -> int:
-        return hash((self.access_token, self.expires_at, self.obtained_at, self.scopes))
+        return hash((self.authorization, self.expires_at, self.obtained_at, self.scopes))
 
     def __reduce__(self) -> tuple[Any, ...]:
         fields = (self.access_token, self.expires_at, self.obtained_at, self.scopes,

@@ -163,6 +163,23 @@ class PlainTransport(Transport):
         self.proxies = dict(proxies or {})
         self.trust_env = trust_env
 
+    @classmethod
+    def for_settings(
+        cls,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> PlainTransport:
+        """A transport with these settings, one object for every provider that has them (it
+        holds nothing but them; the connections are :func:`shared_session`'s)."""
+        key = (verify, cert, tuple(sorted((proxies or {}).items())))
+        transport = _transports.get(key)
+        if transport is None:
+            transport = cls(verify, cert, proxies)
+            if len(_transports) < 64:  # bounded: past that, one object per provider
+                _transports[key] = transport
+        return transport
+
     def __repr__(self) -> str:
         return f"<PlainTransport verify={self.verify!r} proxies={sorted(self.proxies)!r}>"
 
@@ -178,6 +195,9 @@ class PlainTransport(Transport):
     def close(self) -> None:
         """Close the shared pool's idle connections (it opens new ones when next used)."""
         self.session().close()
+
+
+_transports: dict[tuple[Any, ...], PlainTransport] = {}
 
 
 class SessionTransport(Transport):

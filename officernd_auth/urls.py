@@ -7,6 +7,8 @@ import ipaddress
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .interning import same
+
 if TYPE_CHECKING:
     from .errors import ConfigurationError
 
@@ -69,7 +71,7 @@ def normalise_url(url: str) -> str:
     normalised = f"{scheme}://{netloc}{parts.path or ''}"
     if parts.query:
         normalised += f"?{parts.query}"
-    return normalised
+    return same(normalised)  # every tenant's settings hold it
 
 
 def origin_of(url: str) -> tuple[str, str, int]:
@@ -91,7 +93,7 @@ def origin_url(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     default = {"https": 443, "http": 80}.get(scheme)
-    return f"{scheme}://{host}" if port == default else f"{scheme}://{host}:{port}"
+    return same(f"{scheme}://{host}" if port == default else f"{scheme}://{host}:{port}")
 
 
 def url_path(url: str | None) -> str:

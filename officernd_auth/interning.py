@@ -1,0 +1,50 @@
+"""One object for equal immutable values that many tenants hold: scope sets, host sets, URLs.
+
+A process serving a thousand credentials would otherwise keep a thousand equal frozensets of
+the same scopes, a thousand copies of the token endpoint's URL, and so on (benchmarks, table
+5c: what a live tenant retains).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, TypeVar
+
+__all__ = ["same", "shared_table"]
+
+_H = TypeVar("_H", bound=Hashable)
+
+#: Past this many distinct values, new ones are returned as they are (not remembered): the
+#: table stays bounded whatever the process sees.
+LIMIT = 512
+
+_SEEN: dict[object, object] = {}
+
+
+def same(value: _H) -> _H:
+    """``value``, or an equal value of the same type given earlier (bounded: see
+    :data:`LIMIT`). Only for immutable values."""
+    key = (type(value), value)
+    try:
+        found = _SEEN.get(key)
+    except TypeError:  # not hashable after all (a set given where a frozenset belongs)
+        return value
+    if found is not None:
+        return found  # type: ignore[return-value]
+    if len(_SEEN) < LIMIT:
+        _SEEN[key] = value  # a race stores one of two equal values: either is fine
+    return value
+
+
+_TABLES: dict[Hashable, dict[Any, Any]] = {}
+
+
+def shared_table(key: Hashable) -> dict[Any, Any]:
+    """One dict for every object that passes an equal ``key``: a memo of answers that depend
+    on the key alone (bounded: past 64 keys, a new dict of the caller's own)."""
+    table = _TABLES.get(key)
+    if table is None:
+        table = {}
+        if len(_TABLES) < 64:
+            table = _TABLES.setdefault(key, table)
+    return table
