@@ -36,7 +36,7 @@ def measure_httpx_instructions(report: Report, calls: int, processes: int) -> No
     if not instructions.available():
         report.target("httpx overhead targets", "skipped: valgrind is not installed", False)
         return
-    names = [*SYNC_ROWS, *ASYNC_ROWS]
+    names = instructions.rows_to_count([*SYNC_ROWS, *ASYNC_ROWS])
     found = instructions.per_request(names, calls, processes=processes)
     python = ".".join(map(str, sys.version_info[:3]))
     rows = []

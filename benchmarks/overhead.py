@@ -84,6 +84,7 @@ def measure_instructions(report: Report, names: list[str], calls: int, processes
     if not instructions.available():
         report.target("overhead targets", "skipped: valgrind is not installed", False)
         return
+    names = instructions.rows_to_count(names)
     found = instructions.per_request(names, calls, processes=processes)
     counts = {name: row.median for name, row in found.items()}
     # The chart shows these, not the timed ratios, when they exist.
@@ -160,7 +161,9 @@ def measure_sockets(report: Report, calls: int, processes: int) -> None:
     try:
         assert server.stdout is not None
         os.environ["BENCHMARK_SOCKET_PORT"] = server.stdout.readline().strip()
-        libraries = [FLOOR, *OURS, "authlib (OAuth2Auth)", "requests-oauthlib"]
+        libraries = instructions.rows_to_count(
+            [FLOOR, *OURS, "authlib (OAuth2Auth)", "requests-oauthlib"]
+        )
         names = [name + SOCKET for name in libraries]
         found = instructions.per_request(names, calls, processes=processes)
     finally:

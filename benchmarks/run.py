@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import peers
+from . import instructions, peers
 from .common import Report, table
 from .concurrency import measure_fleet, measure_herd, measure_processes
 from .footprint import (
@@ -98,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     peers.allow_http_token_endpoints()
     quick = args.quick
+    instructions.SMOKE = quick
     report = Report()
     steps: list[tuple[str, Callable[[], None]]] = [
         (

@@ -34,11 +34,11 @@ from .errors import (
 )
 from .flight import flight_for, registry_sizes, reset, waited_out  # noqa: F401  (registry_sizes: benchmarks)
 from .freshness import Freshness
+from .interning import FromSettings
 from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
 from .redact import Secret
 from .scopes import format_scopes
 from .settings import (
-    FromSettings,
     ProviderOptions,
     Settings,
     check_option_names,
@@ -155,13 +155,14 @@ class TokenProvider(Freshness):
         return provider
 
     __slots__ = (
-        "__weakref__", "_fetcher", "_listeners", "_lock_takes_timeout", "clock", "flight", "key",
-        "leeway", "policy", "settings", "token_cache", "token_requests",
+        "__weakref__", "_fetcher", "_listeners", "clock", "flight", "key", "settings",
+        "token_cache", "token_requests",
     )  # fmt: skip
 
     # Read from the settings (kept once, not copied: memory per tenant, benchmarks table 5c).
     client_id = FromSettings[str]()
     scopes = FromSettings[tuple[str, ...]]()
+    leeway = FromSettings[float]()
     token_url = FromSettings[str]()
     api_version = FromSettings["str | None"]()
     token_budget = FromSettings["int | None"]()
@@ -179,10 +180,8 @@ class TokenProvider(Freshness):
     def _configure(self, settings: Settings, fetcher: TokenFetcher | None) -> None:
         #: The validated settings this provider was made from.
         self.settings = settings
-        # Plain attributes: the hot path reads them on every request.
-        self.leeway = settings.leeway
+        # A plain attribute: the hot path reads it on every request.
         self.clock = settings.clock
-        self.policy = RetryPolicy.from_settings(settings)
         cache = resolve_token_cache(settings.token_cache)
         if cache is not None and not isinstance(cache, TokenCache):
             raise ConfigurationError(
@@ -190,20 +189,22 @@ class TokenProvider(Freshness):
                 "subclass officernd_auth.cache.BaseTokenCache to get lock and discard for free"
             )
         self.token_cache: TokenCache = cache if cache is not None else DEFAULT_MEMORY_CACHE
-        self._lock_takes_timeout = lock_takes_timeout(self.token_cache)
         #: How many token requests this provider sent over the network.
         self.token_requests = 0
         self.key = cache_key(self.token_url, self.client_id, settings.client_secret, self.scopes)
         self._fetcher = fetcher
-        # By id: a listener is removed in O(1) (sessions sharing a provider come and go); made
-        # when the first one is added.
+        # By id, removed in O(1) (sessions sharing a provider come and go); made when needed.
         self._listeners: dict[int, Callable[[Token], None]] | None = None
         self.flight = flight_for(self.key)
 
+    @property
+    def policy(self) -> RetryPolicy:
+        """Whether a token request may be sent or retried (shared by equal settings)."""
+        return RetryPolicy.from_settings(self.settings)
+
     def _budget_for(self) -> Budget | SharedBudget:
         """The application's budget: in the shared cache if it keeps budgets, else this
-        process's. Looked up for each fetch, not held: a budget that counts nothing any more is
-        swept (see :mod:`officernd_auth.policy`)."""
+        process's. Looked up per fetch, not held: an idle budget is swept (policy module)."""
         # Keyed by the endpoint's origin, not its full URL: every spelling of one server's path
         # (a trailing dot, a query, doubled or escaped slashes) shares one budget.
         server = origin_url(self.token_url)
@@ -425,7 +426,7 @@ class TokenProvider(Freshness):
 
     def _cache_lock(self, deadline: Deadline) -> AbstractContextManager[None]:
         """The cache's own lock: across processes for the file and Redis caches."""
-        if self._lock_takes_timeout:
+        if lock_takes_timeout(self.token_cache):
             return self.token_cache.lock(self.key, timeout=deadline.remaining())  # type: ignore[call-arg]
         return self.token_cache.lock(self.key)
 
@@ -489,8 +490,7 @@ class TokenProvider(Freshness):
 
 
 #: What a provider pickles (its flight belongs to the process: found again when unpickled).
-_STATE = ("_fetcher", "_lock_takes_timeout", "clock", "key", "leeway", "policy", "settings",
-          "token_cache", "token_requests")  # fmt: skip
+_STATE = ("_fetcher", "clock", "key", "settings", "token_cache", "token_requests")
 
 
 def _requests_client(settings: Settings, transport: Any) -> TokenFetcher:

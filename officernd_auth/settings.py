@@ -14,9 +14,10 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
+from .interning import FromSettings
 from .redact import Secret
 from .token import Clock, system_clock
 from .urls import check_url, normalise_url
@@ -148,27 +149,41 @@ def check_option_names(options: Mapping[str, object], where: str) -> None:
 #: changes it: requests copies an empty ``proxies`` before adding the environment's).
 _NO_PROXIES: dict[str, str] = {}
 
-_Value = TypeVar("_Value")
+#: The settings that are not the credential: many providers have the same ones, and share one
+#: object that holds them (:func:`_options_for`).
+_OPTIONS = (
+    "api_version", "backoff", "budget_window", "cert", "clock", "leeway", "max_token_retries",
+    "proxies", "sleep", "strict_scopes", "token_budget", "token_deadline", "token_timeout",
+    "token_url", "verify",
+)  # fmt: skip
 
 
-class FromSettings(Generic[_Value]):
-    """A read-only attribute that is the same attribute of the object's ``settings``: a
-    provider keeps its settings once instead of copying each (memory per tenant: benchmarks,
-    table 5c)."""
+class _Options:
+    __slots__ = _OPTIONS
 
-    __slots__ = ("name",)
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        for name in _OPTIONS:
+            object.__setattr__(self, name, values[name])
 
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
 
-    @overload
-    def __get__(self, instance: None, owner: type) -> FromSettings[_Value]: ...
-    @overload
-    def __get__(self, instance: object, owner: type) -> _Value: ...
-    def __get__(self, instance: object, owner: type) -> Any:
-        if instance is None:
-            return self
-        return getattr(instance.settings, self.name)  # type: ignore[attr-defined]
+_shared_options: dict[tuple[Any, ...], _Options] = {}
+
+
+def _options_for(values: Mapping[str, Any]) -> _Options:
+    """One :class:`_Options` for every settings with equal options (bounded: past 64 kinds,
+    one of their own)."""
+    proxies = values["proxies"]
+    key = tuple(values[name] if name != "proxies" else tuple(sorted(proxies.items()))
+                for name in _OPTIONS)  # fmt: skip
+    try:
+        found = _shared_options.get(key)
+    except TypeError:  # an unhashable option value (a list where a tuple would do)
+        return _Options(values)
+    if found is None:
+        found = _Options(values)
+        if len(_shared_options) < 64:
+            _shared_options[key] = found
+    return found
 
 
 class Settings:
@@ -180,32 +195,29 @@ class Settings:
     """
 
     # A plain class with slots, not a dataclass: importing dataclasses (and inspect) costs
-    # more than the rest of the package (benchmarks, start-up table).
-    __slots__ = (
-        "api_version", "backoff", "budget_window", "cert", "client_id", "client_secret",
-        "clock", "leeway", "max_token_retries", "proxies", "scopes", "sleep", "strict_scopes",
-        "token_budget", "token_cache", "token_deadline", "token_timeout", "token_url", "verify",
-    )  # fmt: skip
+    # more than the rest of the package (benchmarks, start-up table). The credential and the
+    # cache are its own; the other options are shared with every settings that has the same.
+    __slots__ = ("_options", "client_id", "client_secret", "scopes", "token_cache")
 
     client_id: str
     client_secret: str
     scopes: tuple[str, ...]
-    token_url: str
-    api_version: str | None
-    leeway: float
     token_cache: Any
-    clock: Clock
-    token_budget: int | None
-    budget_window: float
-    max_token_retries: int
-    backoff: float
-    strict_scopes: bool
-    token_timeout: float | tuple[float, float]
-    token_deadline: float
-    verify: bool | str
-    cert: str | tuple[str, str] | None
-    proxies: Mapping[str, str]
-    sleep: Callable[[float], None]
+    token_url = FromSettings[str]("_options")
+    api_version = FromSettings["str | None"]("_options")
+    leeway = FromSettings[float]("_options")
+    clock = FromSettings[Clock]("_options")
+    token_budget = FromSettings["int | None"]("_options")
+    budget_window = FromSettings[float]("_options")
+    max_token_retries = FromSettings[int]("_options")
+    backoff = FromSettings[float]("_options")
+    strict_scopes = FromSettings[bool]("_options")
+    token_timeout = FromSettings["float | tuple[float, float]"]("_options")
+    token_deadline = FromSettings[float]("_options")
+    verify = FromSettings["bool | str"]("_options")
+    cert = FromSettings["str | tuple[str, str] | None"]("_options")
+    proxies = FromSettings[Mapping[str, str]]("_options")
+    sleep = FromSettings[Callable[[float], None]]("_options")
 
     def __init__(
         self,
@@ -230,11 +242,13 @@ class Settings:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         values = dict(locals())
-        del values["self"]
         values["proxies"] = _NO_PROXIES if proxies is None else proxies
         setter = object.__setattr__
-        for name, value in values.items():
-            setter(self, name, value)
+        setter(self, "client_id", client_id)
+        setter(self, "client_secret", client_secret)
+        setter(self, "scopes", scopes)
+        setter(self, "token_cache", token_cache)
+        setter(self, "_options", _options_for(values))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Settings are read-only: cannot set {name!r}")
@@ -243,7 +257,8 @@ class Settings:
         raise AttributeError(f"Settings are read-only: cannot delete {name!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_settings, ({name: getattr(self, name) for name in self.__slots__},))
+        names = ("client_id", "client_secret", "scopes", "token_cache", *_OPTIONS)
+        return (_settings, ({name: getattr(self, name) for name in names},))
 
     def __repr__(self) -> str:
         return (
