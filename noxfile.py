@@ -130,6 +130,16 @@ def docs(session: nox.Session) -> None:
     session.run("sphinx-build", "-b", "doctest", *common, str(build / "doctest"))
 
 
+@nox.session(python=PYTHONS[1])
+def bench(session: nox.Session) -> None:
+    """The benchmarks' smoke run (``--quick``): every measure executes and makes its table; its
+    numbers mean nothing. ``mypy --strict`` on the benchmarks first."""
+    session.install(".[bench,test,typing]", "mypy>=1.10")  # test: redis, for the cache rows
+    session.run("mypy", "--strict", "benchmarks")
+    session.run("python", "-m", "benchmarks", "--quick", "--chart", "", *session.posargs,
+                stdout=subprocess.DEVNULL)  # fmt: skip
+
+
 @nox.session(python=PYTHONS[1:])
 def instructions(session: nox.Session) -> None:
     """Tables 1b and 1c of the benchmarks on Python 3.11, 3.12 and 3.13 (the overhead targets

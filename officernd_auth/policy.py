@@ -182,7 +182,7 @@ def _keep_busy(key: tuple[str, str], budget: Budget) -> None:
 
 def prune_idle_budgets() -> None:
     """Let go of every budget that counts nothing any more (no request in its window, no
-    server wait); done by itself every :data:`PRUNE_EVERY` seconds while token requests go
+    server wait); done by itself every ``PRUNE_EVERY`` seconds while token requests go
     out. A budget no provider refers to then goes too: providers look theirs up per fetch."""
     with _registry_lock:
         _prune_locked()
