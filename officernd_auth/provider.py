@@ -160,22 +160,22 @@ class TokenProvider(Freshness):
     )  # fmt: skip
 
     # Read from the settings (kept once, not copied: memory per tenant, benchmarks table 5c).
-    client_id = FromSettings[str]()
-    scopes = FromSettings[tuple[str, ...]]()
-    leeway = FromSettings[float]()
-    token_url = FromSettings[str]()
-    api_version = FromSettings["str | None"]()
-    token_budget = FromSettings["int | None"]()
-    budget_window = FromSettings[float]()
-    max_token_retries = FromSettings[int]()
-    backoff = FromSettings[float]()
-    strict_scopes = FromSettings[bool]()
-    token_timeout = FromSettings["float | tuple[float, float]"]()
-    token_deadline = FromSettings[float]()
-    verify = FromSettings["bool | str"]()
-    cert = FromSettings["str | tuple[str, str] | None"]()
-    proxies = FromSettings[Mapping[str, str]]()
-    sleep = FromSettings[Callable[[float], None]]()
+    client_id: FromSettings[str] = FromSettings()
+    scopes: FromSettings[tuple[str, ...]] = FromSettings()
+    leeway: FromSettings[float] = FromSettings()
+    token_url: FromSettings[str] = FromSettings()
+    api_version: FromSettings[str | None] = FromSettings()
+    token_budget: FromSettings[int | None] = FromSettings()
+    budget_window: FromSettings[float] = FromSettings()
+    max_token_retries: FromSettings[int] = FromSettings()
+    backoff: FromSettings[float] = FromSettings()
+    strict_scopes: FromSettings[bool] = FromSettings()
+    token_timeout: FromSettings[float | tuple[float, float]] = FromSettings()
+    token_deadline: FromSettings[float] = FromSettings()
+    verify: FromSettings[bool | str] = FromSettings()
+    cert: FromSettings[str | tuple[str, str] | None] = FromSettings()
+    proxies: FromSettings[Mapping[str, str]] = FromSettings()
+    sleep: FromSettings[Callable[[float], None]] = FromSettings()
 
     def _configure(self, settings: Settings, fetcher: TokenFetcher | None) -> None:
         #: The validated settings this provider was made from.

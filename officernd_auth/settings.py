@@ -203,21 +203,21 @@ class Settings:
     client_secret: str
     scopes: tuple[str, ...]
     token_cache: Any
-    token_url = FromSettings[str]("_options")
-    api_version = FromSettings["str | None"]("_options")
-    leeway = FromSettings[float]("_options")
-    clock = FromSettings[Clock]("_options")
-    token_budget = FromSettings["int | None"]("_options")
-    budget_window = FromSettings[float]("_options")
-    max_token_retries = FromSettings[int]("_options")
-    backoff = FromSettings[float]("_options")
-    strict_scopes = FromSettings[bool]("_options")
-    token_timeout = FromSettings["float | tuple[float, float]"]("_options")
-    token_deadline = FromSettings[float]("_options")
-    verify = FromSettings["bool | str"]("_options")
-    cert = FromSettings["str | tuple[str, str] | None"]("_options")
-    proxies = FromSettings[Mapping[str, str]]("_options")
-    sleep = FromSettings[Callable[[float], None]]("_options")
+    token_url: FromSettings[str] = FromSettings("_options")
+    api_version: FromSettings[str | None] = FromSettings("_options")
+    leeway: FromSettings[float] = FromSettings("_options")
+    clock: FromSettings[Clock] = FromSettings("_options")
+    token_budget: FromSettings[int | None] = FromSettings("_options")
+    budget_window: FromSettings[float] = FromSettings("_options")
+    max_token_retries: FromSettings[int] = FromSettings("_options")
+    backoff: FromSettings[float] = FromSettings("_options")
+    strict_scopes: FromSettings[bool] = FromSettings("_options")
+    token_timeout: FromSettings[float | tuple[float, float]] = FromSettings("_options")
+    token_deadline: FromSettings[float] = FromSettings("_options")
+    verify: FromSettings[bool | str] = FromSettings("_options")
+    cert: FromSettings[str | tuple[str, str] | None] = FromSettings("_options")
+    proxies: FromSettings[Mapping[str, str]] = FromSettings("_options")
+    sleep: FromSettings[Callable[[float], None]] = FromSettings("_options")
 
     def __init__(
         self,

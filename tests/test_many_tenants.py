@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from officernd_auth import MemoryTokenCache, OfficeRNDAuth, Token, TokenProvider
+from officernd_auth import MemoryTokenCache, OfficeRNDAuth, RateLimitedError, Token, TokenProvider
 from officernd_auth.testing import FakeOfficeRND
 from officernd_auth.transport import POOL_SIZE
 
@@ -114,3 +114,53 @@ def test_idle_budgets_are_swept_by_time(monkeypatch: pytest.MonkeyPatch) -> None
         fetch(100)
         gc.collect()
         assert sum(ref() is not None for ref in budgets[:100]) == 0  # swept by time
+
+
+def test_a_live_tenants_idle_budget_is_swept_and_made_again_when_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+    import weakref
+
+    from officernd_auth import policy
+    from officernd_auth.testing import FakeClock
+    from officernd_auth.urls import origin_url
+
+    clock = FakeClock()
+    with FakeOfficeRND(clock=clock) as fake:
+        app = fake.add_app([SCOPE])
+        provider = TokenProvider(  # kept alive throughout: a tenant the process still serves
+            app.client_id, app.client_secret, SCOPE, token_url=fake.token_url, clock=clock,
+            token_budget=2, budget_window=60.0,
+        )  # fmt: skip
+        provider.fetch_token()
+        provider.fetch_token()
+        budget = weakref.ref(policy.budget_for(origin_url(fake.token_url), app.client_id))
+        with pytest.raises(RateLimitedError):  # the budget still counts both
+            provider.fetch_token()
+        clock.advance(62)  # past the window and its margin
+        policy.prune_idle_budgets()
+        gc.collect()
+        assert budget() is None  # the provider does not hold it
+        provider.fetch_token()  # a new budget, counting from here
+        provider.fetch_token()
+        with pytest.raises(RateLimitedError):
+            provider.fetch_token()
+        assert fake.token_request_count == 4
+
+
+def test_tenants_with_the_same_options_share_what_does_not_differ() -> None:
+    first = TokenProvider("tenant-a", "secret-a", f"{SCOPE} officernd.api.read")
+    second = TokenProvider("tenant-b", "secret-b", f"{SCOPE} officernd.api.read")
+    assert first.key != second.key
+    assert first.scopes is second.scopes
+    assert first.token_url is second.token_url
+    assert first.policy is second.policy
+    assert first.client.transport is second.client.transport  # holds nothing but its settings
+    with pytest.raises(AttributeError):
+        first.token_url = "https://elsewhere.example/oauth/token"  # type: ignore[misc]
+    assert first.token_url == "https://identity.officernd.com/oauth/token"
+    other = TokenProvider("tenant-c", "secret-c", SCOPE, leeway=30.0)
+    assert other.leeway == 30.0
+    assert first.leeway == 60.0
+    assert other.policy is first.policy  # the retry policy does not depend on the leeway
