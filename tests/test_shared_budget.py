@@ -34,6 +34,20 @@ WORKER = textwrap.dedent(
     fallbacks = []  # the shared store did not answer: this worker fell back to its own budget
     warnings.showwarning = lambda message, category, *_: fallbacks.append(str(message))
     from officernd_auth import OfficeRNDAuthError, RateLimitedError, TokenProvider
+    from officernd_auth.policy import RetryPolicy
+
+    # When this worker asked its budget for each token request it let out (the time the budget
+    # counts it at), and the longest time from there to the end of that request (an upper
+    # bound of the trip to the server: waits for the shared store's lock and stalls included).
+    spends, trip = [], 0.0
+    spend = RetryPolicy.spend
+    def spending(self, budget, key):
+        asked = time.time()
+        refused = spend(self, budget, key)
+        if refused is None:
+            spends.append(asked)
+        return refused
+    RetryPolicy.spend = spending
 
     client_id, secret, token_url, cache, window = sys.argv[1:6]
     provider = TokenProvider(client_id, secret, "flex.community.members.read",
@@ -45,6 +59,7 @@ WORKER = textwrap.dedent(
         time.sleep(0.005)
     refusals, failures, messages = 0, 0, set()
     while time.time() < end_at:
+        before = len(spends)
         try:
             provider.get_token()
         except RateLimitedError as exc:
@@ -52,9 +67,12 @@ WORKER = textwrap.dedent(
             messages.add(exc.message.split(";")[0])
         except OfficeRNDAuthError:
             failures += 1
+        if len(spends) > before:
+            trip = max(trip, time.time() - spends[-1])
         time.sleep(0.02)
     print(json.dumps({"sent": provider.token_requests, "refusals": refusals, "fallbacks": fallbacks,
-                      "failures": failures, "messages": sorted(messages)}))
+                      "failures": failures, "messages": sorted(messages), "spends": spends,
+                      "trip": trip}))
     """
 )
 
@@ -115,15 +133,24 @@ def test_a_fleet_with_a_wrong_secret_stays_within_the_budget_together(shared_cac
             round(record.time - fake.token_requests[0].time, 3) for record in fake.token_requests
         ]
     assert [r["fallbacks"] for r in results] == [[]] * workers  # the shared store answered
-    # At most 5 in any window, for all of them together (the emulator counts arrivals as
-    # OfficeRND does, so it would have answered 429 to a sixth). Not "at most 10 in the run":
-    # under heavy parallel load a worker that decided to call inside the run can be descheduled
-    # for seconds and send in a third window, which is allowed (11 and 14 were seen so).
     assert len(statuses) >= 5, times
-    busiest = max(sum(t <= u < t + WINDOW for u in times) for t in times)
-    assert busiest <= 5, (times, [r["sent"] for r in results])
-    assert 429 not in statuses  # our budget said no before OfficeRND's limit had to (the promise)
     assert sum(r["sent"] for r in results) == len(statuses)
+    # The shared budget let at most 5 out in any window and its margin of 1 s, for all of them
+    # together: what the budget itself decides, whatever the machine does next.
+    spends = sorted(t for r in results for t in r["spends"])
+    assert len(spends) == len(statuses)
+    # (less 10 ms: the budget reads its clock a moment after the worker's ``asked``)
+    assert max(sum(t <= u < t + WINDOW + 0.99 for u in spends) for t in spends) <= 5, spends
+    # And so at most 5 arrived in any window (the emulator counts arrivals as OfficeRND does,
+    # and would have answered 429 to a sixth), as long as no request took longer than the
+    # margin from its budget's yes to its answer. A worker the loaded machine descheduled for
+    # longer in between (seen in CI: seconds) can arrive beside later ones; the budget counts
+    # at the yes and cannot see that stall (not "at most 10 in the run" for the same reason).
+    trip = max(r["trip"] for r in results)
+    if trip <= 1.0:
+        busiest = max(sum(t <= u < t + WINDOW for u in times) for t in times)
+        assert busiest <= 5, (times, [r["sent"] for r in results])
+        assert 429 not in statuses  # our budget said no before OfficeRND's limit had to
     assert sum(r["refusals"] for r in results) > 0
     messages = {m for r in results for m in r["messages"]}
     assert any("counted for every process sharing" in m for m in messages), messages
