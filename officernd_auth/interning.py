@@ -10,20 +10,21 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar, overload
 
-__all__ = ["FromSettings", "same", "shared_table"]
+__all__ = ["FromSettings", "remember", "same", "shared_table"]
 
 _H = TypeVar("_H", bound=Hashable)
+_V = TypeVar("_V")
 
-#: Past this many distinct values, new ones are returned as they are (not remembered): the
-#: table stays bounded whatever the process sees.
+#: How many distinct values a table remembers; when it is full it starts over (see
+#: :func:`remember`), so it stays bounded whatever the process sees.
 LIMIT = 512
 
 _SEEN: dict[object, object] = {}
 
 
 def same(value: _H) -> _H:
-    """``value``, or an equal value of the same type given earlier (bounded: see
-    :data:`LIMIT`). Only for immutable values."""
+    """``value``, or an equal value of the same type given recently (see :func:`remember`).
+    Only for immutable values."""
     key = (type(value), value)
     try:
         found = _SEEN.get(key)
@@ -31,8 +32,16 @@ def same(value: _H) -> _H:
         return value
     if found is not None:
         return found  # type: ignore[return-value]
-    if len(_SEEN) < LIMIT:
-        _SEEN[key] = value  # a race stores one of two equal values: either is fine
+    return remember(_SEEN, key, value)  # a race keeps one of two equal values: either is fine
+
+
+def remember(table: dict[Any, Any], key: Hashable, value: _V, limit: int = LIMIT) -> _V:
+    """Store ``value`` under ``key`` and return it; a full ``table`` is emptied first. What it
+    gave out stays shared by whoever holds it: only later lookups start over (a process that
+    sees more kinds than ``limit`` shares less, never grows)."""
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
     return value
 
 
@@ -41,12 +50,10 @@ _TABLES: dict[Hashable, dict[Any, Any]] = {}
 
 def shared_table(key: Hashable) -> dict[Any, Any]:
     """One dict for every object that passes an equal ``key``: a memo of answers that depend
-    on the key alone (bounded: past 64 keys, a new dict of the caller's own)."""
+    on the key alone (see :func:`remember`)."""
     table = _TABLES.get(key)
     if table is None:
-        table = {}
-        if len(_TABLES) < 64:
-            table = _TABLES.setdefault(key, table)
+        table = remember(_TABLES, key, {}, 64)
     return table
 
 

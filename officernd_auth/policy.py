@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .deadline import Deadline
 from .errors import OfficeRNDAuthError
+from .interning import remember
 from .settings import Settings, mask_client_id
 from .token import Clock, system_clock
 
@@ -281,11 +282,11 @@ class RetryPolicy:
         same (it is read-only)."""
         fields = (settings.max_token_retries, settings.backoff, settings.token_budget,
                   settings.budget_window, settings.clock)  # fmt: skip
-        policy = _policies.get(fields) if cls is RetryPolicy else None
+        if cls is not RetryPolicy:
+            return cls(*fields)
+        policy = _policies.get(fields)
         if policy is None:
-            policy = cls(*fields)
-            if cls is RetryPolicy and len(_policies) < 64:
-                _policies[fields] = policy
+            policy = remember(_policies, fields, cls(*fields), 64)
         return policy
 
     def spend(self, budget: Budget | SharedBudget, key: tuple[str, str]) -> Refusal | None:

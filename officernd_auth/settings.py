@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
-from .interning import FromSettings
+from .interning import FromSettings, remember
 from .redact import Secret
 from .token import Clock, system_clock
 from .urls import check_url, normalise_url
@@ -170,8 +170,7 @@ _shared_options: dict[tuple[Any, ...], _Options] = {}
 
 
 def _options_for(values: Mapping[str, Any]) -> _Options:
-    """One :class:`_Options` for every settings with equal options (bounded: past 64 kinds,
-    one of their own)."""
+    """One :class:`_Options` for every settings with equal options (64 kinds remembered)."""
     proxies = values["proxies"]
     key = tuple(values[name] if name != "proxies" else tuple(sorted(proxies.items()))
                 for name in _OPTIONS)  # fmt: skip
@@ -180,9 +179,7 @@ def _options_for(values: Mapping[str, Any]) -> _Options:
     except TypeError:  # an unhashable option value (a list where a tuple would do)
         return _Options(values)
     if found is None:
-        found = _Options(values)
-        if len(_shared_options) < 64:
-            _shared_options[key] = found
+        found = remember(_shared_options, key, _Options(values), 64)
     return found
 
 

@@ -25,6 +25,8 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util.retry import Retry
 
+from .interning import remember
+
 __all__ = [
     "POOL_SIZE",
     "PlainTransport",
@@ -172,12 +174,12 @@ class PlainTransport(Transport):
     ) -> PlainTransport:
         """A transport with these settings, one object for every provider that has them (it
         holds nothing but them; the connections are :func:`shared_session`'s)."""
+        if cls is not PlainTransport:
+            return cls(verify, cert, proxies)
         key = (verify, cert, tuple(sorted((proxies or {}).items())))
         transport = _transports.get(key)
         if transport is None:
-            transport = cls(verify, cert, proxies)
-            if len(_transports) < 64:  # bounded: past that, one object per provider
-                _transports[key] = transport
+            transport = remember(_transports, key, cls(verify, cert, proxies), 64)
         return transport
 
     def __repr__(self) -> str:

@@ -164,3 +164,13 @@ def test_tenants_with_the_same_options_share_what_does_not_differ() -> None:
     assert other.leeway == 30.0
     assert first.leeway == 60.0
     assert other.policy is first.policy  # the retry policy does not depend on the leeway
+
+
+def test_shared_values_stay_bounded_and_keep_being_shared() -> None:
+    from officernd_auth import interning
+
+    for index in range(interning.LIMIT + 10):  # a process that sees many kinds of value
+        interning.same(f"https://host-{index}.example")
+    made = "".join(["https://", "late.example"])  # built at run time: not an interned literal
+    first = interning.same(made)
+    assert interning.same("".join(["https://", "late.example"])) is first  # still shared
