@@ -8,9 +8,9 @@ the same scopes, a thousand copies of the token endpoint's URL, and so on (bench
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, TypeVar
 
-__all__ = ["FromSettings", "remember", "same", "shared_table"]
+__all__ = ["FromSettings", "remember", "same", "setting", "shared_table"]
 
 _H = TypeVar("_H", bound=Hashable)
 _V = TypeVar("_V")
@@ -57,13 +57,10 @@ def shared_table(key: Hashable) -> dict[Any, Any]:
     return table
 
 
-_Value = TypeVar("_Value")
-
-
-class FromSettings(Generic[_Value]):
+class FromSettings:
     """A read-only attribute that is the same attribute of the object's ``settings`` (or of
     the object named by ``via``): a provider keeps its settings once instead of copying each
-    (memory per tenant: benchmarks, table 5c)."""
+    (memory per tenant: benchmarks, table 5c). Declared with :func:`setting`."""
 
     __slots__ = ("name", "via")
 
@@ -73,11 +70,13 @@ class FromSettings(Generic[_Value]):
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    @overload
-    def __get__(self, instance: None, owner: type) -> FromSettings[_Value]: ...
-    @overload
-    def __get__(self, instance: object, owner: type) -> _Value: ...
     def __get__(self, instance: object, owner: type) -> Any:
         if instance is None:
             return self
         return getattr(getattr(instance, self.via), self.name)
+
+
+def setting(via: str = "settings") -> Any:
+    """A :class:`FromSettings`, typed as the value it reads: ``token_url: str =
+    setting()`` declares a ``str`` attribute to type checkers and the documentation."""
+    return FromSettings(via)

@@ -34,7 +34,7 @@ from .errors import (
 )
 from .flight import flight_for, registry_sizes, reset, waited_out  # noqa: F401  (registry_sizes: benchmarks)
 from .freshness import Freshness
-from .interning import FromSettings
+from .interning import setting
 from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
 from .redact import Secret
 from .scopes import format_scopes
@@ -160,22 +160,22 @@ class TokenProvider(Freshness):
     )  # fmt: skip
 
     # Read from the settings (kept once, not copied: memory per tenant, benchmarks table 5c).
-    client_id: FromSettings[str] = FromSettings()
-    scopes: FromSettings[tuple[str, ...]] = FromSettings()
-    leeway: FromSettings[float] = FromSettings()
-    token_url: FromSettings[str] = FromSettings()
-    api_version: FromSettings[str | None] = FromSettings()
-    token_budget: FromSettings[int | None] = FromSettings()
-    budget_window: FromSettings[float] = FromSettings()
-    max_token_retries: FromSettings[int] = FromSettings()
-    backoff: FromSettings[float] = FromSettings()
-    strict_scopes: FromSettings[bool] = FromSettings()
-    token_timeout: FromSettings[float | tuple[float, float]] = FromSettings()
-    token_deadline: FromSettings[float] = FromSettings()
-    verify: FromSettings[bool | str] = FromSettings()
-    cert: FromSettings[str | tuple[str, str] | None] = FromSettings()
-    proxies: FromSettings[Mapping[str, str]] = FromSettings()
-    sleep: FromSettings[Callable[[float], None]] = FromSettings()
+    client_id: str = setting()
+    scopes: tuple[str, ...] = setting()
+    leeway: float = setting()
+    token_url: str = setting()
+    api_version: str | None = setting()
+    token_budget: int | None = setting()
+    budget_window: float = setting()
+    max_token_retries: int = setting()
+    backoff: float = setting()
+    strict_scopes: bool = setting()
+    token_timeout: float | tuple[float, float] = setting()
+    token_deadline: float = setting()
+    verify: bool | str = setting()
+    cert: str | tuple[str, str] | None = setting()
+    proxies: Mapping[str, str] = setting()
+    sleep: Callable[[float], None] = setting()
 
     def _configure(self, settings: Settings, fetcher: TokenFetcher | None) -> None:
         #: The validated settings this provider was made from.

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
-from .interning import FromSettings, remember
+from .interning import remember, setting
 from .redact import Secret
 from .token import Clock, system_clock
 from .urls import check_url, normalise_url
@@ -200,21 +200,21 @@ class Settings:
     client_secret: str
     scopes: tuple[str, ...]
     token_cache: Any
-    token_url: FromSettings[str] = FromSettings("_options")
-    api_version: FromSettings[str | None] = FromSettings("_options")
-    leeway: FromSettings[float] = FromSettings("_options")
-    clock: FromSettings[Clock] = FromSettings("_options")
-    token_budget: FromSettings[int | None] = FromSettings("_options")
-    budget_window: FromSettings[float] = FromSettings("_options")
-    max_token_retries: FromSettings[int] = FromSettings("_options")
-    backoff: FromSettings[float] = FromSettings("_options")
-    strict_scopes: FromSettings[bool] = FromSettings("_options")
-    token_timeout: FromSettings[float | tuple[float, float]] = FromSettings("_options")
-    token_deadline: FromSettings[float] = FromSettings("_options")
-    verify: FromSettings[bool | str] = FromSettings("_options")
-    cert: FromSettings[str | tuple[str, str] | None] = FromSettings("_options")
-    proxies: FromSettings[Mapping[str, str]] = FromSettings("_options")
-    sleep: FromSettings[Callable[[float], None]] = FromSettings("_options")
+    token_url: str = setting("_options")
+    api_version: str | None = setting("_options")
+    leeway: float = setting("_options")
+    clock: Clock = setting("_options")
+    token_budget: int | None = setting("_options")
+    budget_window: float = setting("_options")
+    max_token_retries: int = setting("_options")
+    backoff: float = setting("_options")
+    strict_scopes: bool = setting("_options")
+    token_timeout: float | tuple[float, float] = setting("_options")
+    token_deadline: float = setting("_options")
+    verify: bool | str = setting("_options")
+    cert: str | tuple[str, str] | None = setting("_options")
+    proxies: Mapping[str, str] = setting("_options")
+    sleep: Callable[[float], None] = setting("_options")
 
     def __init__(
         self,
