@@ -221,7 +221,7 @@ class TokenProvider(Freshness):
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {name: getattr(self, name) for name in _STATE}
+        state = {name: getattr(self, name) for name in _STATE} | getattr(self, "__dict__", {})
         state["_listeners"] = None  # their owners re-register after unpickling
         if state["token_cache"] is DEFAULT_MEMORY_CACHE:
             state["token_cache"] = None  # the unpickling process's own default cache

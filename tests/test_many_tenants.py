@@ -174,3 +174,18 @@ def test_shared_values_stay_bounded_and_keep_being_shared() -> None:
     made = "".join(["https://", "late.example"])  # built at run time: not an interned literal
     first = interning.same(made)
     assert interning.same("".join(["https://", "late.example"])) is first  # still shared
+
+
+class Tagged(TokenProvider):
+    """A user's subclass (at module level: pickle finds classes by name)."""
+
+
+def test_a_provider_subclass_keeps_its_own_attributes_when_pickled() -> None:
+    import pickle
+
+    provider = Tagged("tenant-a", "secret-a", SCOPE)
+    provider.tag = "blue"  # type: ignore[attr-defined]
+    copy = pickle.loads(pickle.dumps(provider))
+    assert copy.tag == "blue"
+    assert copy.key == provider.key
+    assert copy.flight is provider.flight  # the process's flight, found again
