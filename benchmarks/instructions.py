@@ -6,10 +6,9 @@ the scale table shows it), which is wider than the 2-3 % overhead targets. Instr
 not depend on what else the machine does, so the overhead and scale targets are judged on them;
 the timed tables stay beside them.
 
-``python -m benchmarks.instructions NAME CALLS THREADS ROUNDS NATIVE [WARM_UP]`` makes one
-getter, warms it up (first token, caches; WARM_UP requests) and then, ROUNDS times, makes no
-request and then CALLS requests (in this thread, or shared out among THREADS threads started
-together). Before each of these steps
+``python -m benchmarks.instructions NAME CALLS THREADS ROUNDS NATIVE`` makes one getter, warms it
+up (first token, caches) and then, ROUNDS times, makes no request and then CALLS requests (in
+this thread, or shared out among THREADS threads started together). Before each of these steps
 it calls ``os.getppid()``, which nothing else in the process calls: the parent runs the child
 under callgrind with ``--dump-before=getppid``, so each step's instructions land in a file of
 their own. A round's cost per request is (CALLS requests - no request) / CALLS, which leaves out
@@ -61,9 +60,7 @@ class Count:
         return (max(self.rounds) - min(self.rounds)) / self.median
 
 
-def child(
-    name: str, calls: int, threads: int, rounds: int, native: float, warm_up: int = WARM_UP
-) -> None:
+def child(name: str, calls: int, threads: int, rounds: int, native: float) -> None:
     """Run the steps under callgrind (see the module's docstring); with ``native`` 0, time the
     second half of the warm-up without callgrind and print the seconds per request instead.
 
@@ -107,12 +104,12 @@ def child(
         redis = start_redis(scratch) if name == REDIS_CACHE else None
         try:
             get = getter_for(name, fake, scratch, None if redis is None else redis[1])
-            for _ in range(warm_up // 2):
+            for _ in range(WARM_UP // 2):
                 get(API)
             started = time.perf_counter()
-            for _ in range(warm_up - warm_up // 2):
+            for _ in range(WARM_UP - WARM_UP // 2):
                 get(API)
-            seconds = (time.perf_counter() - started) / (warm_up - warm_up // 2)
+            seconds = (time.perf_counter() - started) / (WARM_UP - WARM_UP // 2)
             if not native:
                 print(seconds)
                 return
@@ -161,8 +158,7 @@ def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS, seed: i
     with tempfile.TemporaryDirectory() as out:
         done = subprocess.run(
             [valgrind, "--tool=callgrind", "--dump-before=getppid",
-             f"--callgrind-out-file={out}/cg", *command, str(rounds), native_seconds(name),
-             str(WARM_UP)],
+             f"--callgrind-out-file={out}/cg", *command, str(rounds), native_seconds(name)],
             capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": str(seed)},
         )  # fmt: skip
         if done.returncode:
@@ -178,8 +174,7 @@ def count(name: str, calls: int, threads: int = 0, rounds: int = ROUNDS, seed: i
 def native_seconds(name: str) -> str:
     """The warm-up's seconds per request of NAME without callgrind (one run per getter: it does
     not depend on the thread count)."""
-    command = [sys.executable, "-m", "benchmarks.instructions", name, "0", "0", "0", "0",
-               str(WARM_UP)]  # fmt: skip
+    command = [sys.executable, "-m", "benchmarks.instructions", name, "0", "0", "0", "0"]
     native = subprocess.run(command, capture_output=True, text=True)
     if native.returncode:
         raise RuntimeError(f"native run of {name!r} failed: {native.stderr[-800:]}")
@@ -232,5 +227,4 @@ def available() -> bool:
 
 
 if __name__ == "__main__":
-    child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]),
-          *(int(sys.argv[6]),) if len(sys.argv) > 6 else ())  # fmt: skip
+    child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
