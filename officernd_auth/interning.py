@@ -7,42 +7,42 @@ the same scopes, a thousand copies of the token endpoint's URL, and so on (bench
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-__all__ = ["FromSettings", "remember", "same", "setting", "shared_table"]
+__all__ = ["FromSettings", "one_for", "same", "setting", "shared_table"]
 
 _H = TypeVar("_H", bound=Hashable)
 _V = TypeVar("_V")
 
 #: How many distinct values a table remembers; when it is full it starts over (see
-#: :func:`remember`), so it stays bounded whatever the process sees.
+#: :func:`one_for`), so it stays bounded whatever the process sees.
 LIMIT = 512
 
 _SEEN: dict[object, object] = {}
 
 
 def same(value: _H) -> _H:
-    """``value``, or an equal value of the same type given recently (see :func:`remember`).
+    """``value``, or an equal value of the same type given recently (see :func:`one_for`).
     Only for immutable values."""
-    key = (type(value), value)
+    # A race keeps one of two equal values: either is fine.
+    return one_for(_SEEN, (type(value), value), lambda: value)
+
+
+def one_for(table: dict[Any, Any], key: object, make: Callable[[], _V], limit: int = LIMIT) -> _V:
+    """What ``table`` holds for ``key``, else ``make()``, stored there. A full table is
+    emptied first: what it gave out stays shared by whoever holds it, only later lookups start
+    over (a process that sees more kinds than ``limit`` shares less, never grows). A key that
+    cannot be hashed (a list where a tuple would do) gets ``make()``, not stored."""
     try:
-        found = _SEEN.get(key)
-    except TypeError:  # not hashable after all (a set given where a frozenset belongs)
-        return value
-    if found is not None:
-        return found  # type: ignore[return-value]
-    return remember(_SEEN, key, value)  # a race keeps one of two equal values: either is fine
-
-
-def remember(table: dict[Any, Any], key: Hashable, value: _V, limit: int = LIMIT) -> _V:
-    """Store ``value`` under ``key`` and return it; a full ``table`` is emptied first. What it
-    gave out stays shared by whoever holds it: only later lookups start over (a process that
-    sees more kinds than ``limit`` shares less, never grows)."""
-    if len(table) >= limit:
-        table.clear()
-    table[key] = value
-    return value
+        found = table.get(key)
+    except TypeError:
+        return make()
+    if found is None:
+        if len(table) >= limit:
+            table.clear()
+        found = table[key] = make()
+    return found
 
 
 _TABLES: dict[Hashable, dict[Any, Any]] = {}
@@ -50,11 +50,8 @@ _TABLES: dict[Hashable, dict[Any, Any]] = {}
 
 def shared_table(key: Hashable) -> dict[Any, Any]:
     """One dict for every object that passes an equal ``key``: a memo of answers that depend
-    on the key alone (see :func:`remember`)."""
-    table = _TABLES.get(key)
-    if table is None:
-        table = remember(_TABLES, key, {}, 64)
-    return table
+    on the key alone (see :func:`one_for`)."""
+    return one_for(_TABLES, key, dict, 64)
 
 
 class FromSettings:

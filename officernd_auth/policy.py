@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .deadline import Deadline
 from .errors import OfficeRNDAuthError
-from .interning import remember
+from .interning import one_for
 from .settings import Settings, mask_client_id
 from .token import Clock, system_clock
 
@@ -284,10 +284,7 @@ class RetryPolicy:
                   settings.budget_window, settings.clock)  # fmt: skip
         if cls is not RetryPolicy:
             return cls(*fields)
-        policy = _policies.get(fields)
-        if policy is None:
-            policy = remember(_policies, fields, cls(*fields), 64)
-        return policy
+        return one_for(_policies, fields, lambda: cls(*fields), 64)
 
     def spend(self, budget: Budget | SharedBudget, key: tuple[str, str]) -> Refusal | None:
         """Take one token request from ``budget``: ``None`` when it may be sent, else how many

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
-from .interning import remember, setting
+from .interning import one_for, setting
 from .redact import Secret
 from .token import Clock, system_clock
 from .urls import check_url, normalise_url
@@ -174,13 +174,7 @@ def _options_for(values: Mapping[str, Any]) -> _Options:
     proxies = values["proxies"]
     key = tuple(values[name] if name != "proxies" else tuple(sorted(proxies.items()))
                 for name in _OPTIONS)  # fmt: skip
-    try:
-        found = _shared_options.get(key)
-    except TypeError:  # an unhashable option value (a list where a tuple would do)
-        return _Options(values)
-    if found is None:
-        found = remember(_shared_options, key, _Options(values), 64)
-    return found
+    return one_for(_shared_options, key, lambda: _Options(values), 64)
 
 
 class Settings:

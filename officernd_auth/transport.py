@@ -25,7 +25,7 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .interning import remember
+from .interning import one_for
 
 __all__ = [
     "POOL_SIZE",
@@ -177,10 +177,7 @@ class PlainTransport(Transport):
         if cls is not PlainTransport:
             return cls(verify, cert, proxies)
         key = (verify, cert, tuple(sorted((proxies or {}).items())))
-        transport = _transports.get(key)
-        if transport is None:
-            transport = remember(_transports, key, cls(verify, cert, proxies), 64)
-        return transport
+        return one_for(_transports, key, lambda: cls(verify, cert, proxies), 64)
 
     def __repr__(self) -> str:
         return f"<PlainTransport verify={self.verify!r} proxies={sorted(self.proxies)!r}>"
