@@ -132,7 +132,8 @@ class TokenClient:
             :class:`~officernd_auth.transport.PlainTransport` by default.
     """
 
-    # One per provider that fetched a token, for the life of the process: slots keep it small.
+    # Made per token request by a provider that keeps none (its transport is shared), or kept
+    # by one that was given a transport: slots keep it small.
     __slots__ = ("_client_secret", "client_id", "timeout", "token_url", "transport")
 
     def __init__(

@@ -1,8 +1,9 @@
-"""Single flight: per credential, one lock around fetching, the outcome of the last attempt and
-the token the process holds; and :func:`reset`, which forgets the process-wide state.
+"""Single flight: per credential and cache, one lock around fetching, the outcome of the last
+attempt and the token the process holds; and :func:`reset`, which forgets the process-wide state.
 
-One :class:`Flight` per cache key (token URL, client id, secret hash, scope set), shared by every
-provider of the process with that key, so N threads that need a token make one token request,
+One :class:`Flight` per token cache and cache key (token URL, client id, secret hash, scope set),
+shared by every provider of the process with that cache and key, so N threads that need a token
+make one token request,
 threads that waited on a failing request get its error instead of sending N failing requests,
 and a token one provider fetched or forgot is seen by the others at once.
 """
@@ -10,9 +11,9 @@ and a token one provider fetched or forgot is seen by the others at once.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -29,34 +30,42 @@ __all__ = ["Flight", "flight_for", "registry_sizes", "reset", "waited_out"]
 
 
 class Flight:
-    """Per credential: the lock around fetching, how the last attempt ended, the held token.
+    """Per credential and cache: the lock around fetching, how the last attempt ended, the held
+    token.
 
     Attributes:
-        lock: held around check-fetch-store.
+        cache: the token cache the held token was stored in or read from.
+        lock: held around check-fetch-store; made when a thread first needs it and dropped
+            when no thread holds or waits for it (a lock per idle credential is 88 bytes of
+            a tenant's memory, benchmarks table 5c). ``None`` while no thread needs it.
+        users: the threads holding or waiting for ``lock``.
         completed: token requests finished, successful or not.
         last_error: the failure of the last attempt, ``None`` after a success.
-        held: ``(cache, token)``: the token last stored in or read from ``cache`` by a provider
-            of this process, so the hot path need not ask the cache; ``None`` when forgotten.
-            Set through :meth:`hold`, :meth:`adopt` and :meth:`forget`.
+        held: the token last stored in or read from ``cache`` by a provider of this process, so
+            the hot path need not ask the cache (an adapter that remembers it checks that it is
+            still this same object); ``None`` when forgotten. Set through :meth:`hold`,
+            :meth:`adopt` and :meth:`forget`.
         changes: how many times ``held`` was set or forgotten (see :meth:`adopt`).
         failed_at: ``time.monotonic()`` when the last attempt failed.
     """
 
     __slots__ = (
-        "__weakref__", "changes", "completed", "failed_at", "held", "last_error", "lock",
+        "cache", "changes", "completed", "failed_at", "held", "last_error", "lock", "users",
     )  # fmt: skip
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+        self.lock: threading.Lock | None = None
+        self.users = 0
         self.completed = 0
         self.changes = 0
         self.failed_at = 0.0  # time.monotonic() of the last failed attempt
         self.last_error: OfficeRNDAuthError | None = None
-        self.held: tuple[Any, Token] | None = None
+        self.held: Token | None = None
 
-    def hold(self, cache: object, token: Token) -> None:
-        """Hold ``token``, just stored in or read from ``cache`` under the lock (or seeded)."""
-        self.held = (cache, token)
+    def hold(self, token: Token) -> None:
+        """Hold ``token``, just stored in or read from the cache under the lock (or seeded)."""
+        self.held = token
         self.changes += 1
 
     def forget(self) -> None:
@@ -64,16 +73,14 @@ class Flight:
         self.held = None
         self.changes += 1
 
-    def adopt(self, cache: object, token: Token, seen: int) -> None:
-        """Hold ``token``, read from ``cache`` without the lock, unless the held token changed
-        since ``seen`` (``changes`` before the read) or a thread holds the lock: a token read
-        just before another thread forgot it (a 401) must not replace the one fetched since."""
-        if self.lock.acquire(blocking=False):
-            try:
-                if self.changes == seen:
-                    self.hold(cache, token)
-            finally:
-                self.lock.release()
+    def adopt(self, token: Token, seen: int) -> None:
+        """Hold ``token``, read from the cache without the lock, unless the held token changed
+        since ``seen`` (``changes`` before the read) or a thread holds or waits for the lock: a
+        token read just before another thread forgot it (a 401) must not replace the one
+        fetched since."""
+        with _registry_lock:
+            if not self.users and self.changes == seen:
+                self.hold(token)
 
     @contextlib.contextmanager
     def locked(self, deadline: Deadline, whose: str, *, wait: bool = True) -> Iterator[bool]:
@@ -84,16 +91,27 @@ class Flight:
             TokenEndpointError: another thread's token request (for ``whose``) outlasted the
                 wait (retryable).
         """
-        if not wait:
-            if not self.lock.acquire(blocking=False):
-                yield False
-                return
-        elif not self.lock.acquire(timeout=deadline.lock_timeout()):
-            raise waited_out(deadline, f"another thread's token request for {whose}")
+        with _registry_lock:
+            lock = self.lock
+            if lock is None:
+                lock = self.lock = threading.Lock()
+            self.users += 1
         try:
-            yield True
+            if not wait:
+                if not lock.acquire(blocking=False):
+                    yield False
+                    return
+            elif not lock.acquire(timeout=deadline.lock_timeout()):
+                raise waited_out(deadline, f"another thread's token request for {whose}")
+            try:
+                yield True
+            finally:
+                lock.release()
         finally:
-            self.lock.release()
+            with _registry_lock:
+                self.users -= 1
+                if not self.users:
+                    self.lock = None
 
     def record(self, error: OfficeRNDAuthError) -> OfficeRNDAuthError:
         """Remember that an attempt ended in ``error``; return it (to raise)."""
@@ -102,11 +120,11 @@ class Flight:
         self.failed_at = time.monotonic()
         return error
 
-    def succeeded(self, cache: object, token: Token) -> None:
-        """Remember that an attempt got ``token``, now stored in ``cache``."""
+    def succeeded(self, token: Token) -> None:
+        """Remember that an attempt got ``token``, now stored in the cache."""
         self.last_error = None
         self.completed += 1
-        self.hold(cache, token)
+        self.hold(token)
 
 
 def waited_out(deadline: Deadline, what: str) -> TokenEndpointError:
@@ -121,19 +139,85 @@ def waited_out(deadline: Deadline, what: str) -> TokenEndpointError:
     )
 
 
-# Flights live as long as a provider refers to them (weak values): a service that serves many
-# credentials does not grow with every one it ever saw.
+# Flights live as long as a provider refers to them: a service that serves many credentials
+# does not grow with every one it ever saw. The registry holds them in a plain dict, by cache
+# key (a tuple of them where one key is used with several caches), and lets go of those nothing
+# else refers to any more (their reference count says so) every minute and whenever it has
+# doubled, rather than through a weak reference per flight (88 bytes of every live tenant's
+# memory, benchmarks table 5c). The same lock guards each flight's lock and users.
 _registry_lock = threading.Lock()
-_flights: weakref.WeakValueDictionary[str, Flight] = weakref.WeakValueDictionary()
+_flights: dict[str, Flight | tuple[Flight, ...]] = {}
 
 
-def flight_for(key: str) -> Flight:
-    """The process's flight for one cache key."""
+#: ``sys.getrefcount(d[k])`` of an object only the container ``d`` refers to (2 on CPython
+#: 3.10-3.13: measured here rather than assumed). An interpreter without reference counts
+#: keeps its flights (one per credential and cache it saw).
+def _alone() -> int:
+    if not hasattr(sys, "getrefcount"):  # pragma: no cover (PyPy)
+        return 0
+    probe = {"": object()}
+    return sys.getrefcount(probe[""])
+
+
+_ALONE = _alone()
+#: Seconds between sweeps of the flights no provider refers to.
+SWEEP_EVERY = 60.0
+_sweep = {"at": time.monotonic() + SWEEP_EVERY, "size": 64}
+
+
+def flight_for(cache: object, key: str) -> Flight:
+    """The process's flight for one cache key in ``cache``."""
     with _registry_lock:
-        flight = _flights.get(key)
-        if flight is None:
-            flight = _flights[key] = Flight()
+        found = next((f for f in _group(key) if f.cache is cache), None)
+        if found is not None:
+            return found
+        if len(_flights) >= _sweep["size"] or time.monotonic() >= _sweep["at"]:
+            _sweep_locked()
+        group = _group(key)
+        flight = Flight(cache)
+        _flights[key] = (*group, flight) if group else flight
         return flight
+
+
+def _group(key: str) -> tuple[Flight, ...]:
+    """The flights of one cache key, one per cache (under ``_registry_lock``)."""
+    found = _flights.get(key)
+    if found is None:
+        return ()
+    return (found,) if isinstance(found, Flight) else found
+
+
+def _all_flights() -> list[Flight]:
+    """Every flight of the registry (under ``_registry_lock``)."""
+    return [flight for key in _flights for flight in _group(key)]
+
+
+def _sweep_locked() -> None:
+    """Let go of the flights that only the registry refers to (under ``_registry_lock``: no
+    provider can be handed one meanwhile). Their held token stays in its cache, as before."""
+    flights = _flights
+    alone, refcount = _ALONE, sys.getrefcount
+    if alone:
+        for key in list(flights):
+            value = flights[key]
+            if type(value) is Flight:
+                del value
+                if refcount(flights[key]) <= alone:
+                    del flights[key]
+                continue
+            group: tuple[Flight, ...] = value  # type: ignore[assignment]
+            kept = tuple(group[i] for i in range(len(group)) if refcount(group[i]) > alone)
+            del value, group
+            if not kept:
+                del flights[key]
+            else:
+                flights[key] = kept[0] if len(kept) == 1 else kept
+        if len(flights) * 4 < _sweep["size"]:  # a dict does not shrink by deleting from it
+            kept_all = dict(flights)
+            flights.clear()
+            flights.update(kept_all)
+    _sweep["size"] = max(64, 2 * len(flights))
+    _sweep["at"] = time.monotonic() + SWEEP_EVERY
 
 
 def reset() -> None:
@@ -148,7 +232,7 @@ def reset() -> None:
     """
     DEFAULT_MEMORY_CACHE.clear()
     with _registry_lock:
-        flights = list(_flights.values())
+        flights = _all_flights()
     for flight in flights:
         flight.last_error = None
         flight.forget()
@@ -156,7 +240,9 @@ def reset() -> None:
 
 
 def registry_sizes() -> dict[str, int]:
-    """How many per-credential records the process holds (for memory measurements)."""
+    """How many per-credential records the process holds (for memory measurements): the
+    flights some provider still refers to (the others are swept first)."""
     with _registry_lock:
-        flights = len(_flights)
+        _sweep_locked()
+        flights = len(_all_flights())
     return {"flights": flights, "budgets": budget_count()}

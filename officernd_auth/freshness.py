@@ -30,10 +30,16 @@ class Freshness:
     #: The single-flight state this provider shares with the process's other providers of the
     #: same credential and cache: the lock, the last failure, the held token (read-only).
     flight: Flight
-    token_cache: TokenCache
     key: str
     leeway: float
     clock: Callable[[], float]
+
+    @property
+    def token_cache(self) -> TokenCache:
+        """The token cache this provider stores its tokens in, kept by its flight (one
+        reference per credential and cache, not one per provider)."""
+        cache: TokenCache = self.flight.cache
+        return cache
 
     def renews_at(self, token: Token) -> float:
         """When this provider stops using ``token`` and fetches another: its expiry minus the
@@ -47,10 +53,9 @@ class Freshness:
         """The held token when it is past its renewal time but has a quarter of the leeway left:
         while one thread (or task) renews it, the others go on sending it instead of waiting.
         Never a lock, never I/O; ``None`` otherwise."""
-        held = self.flight.held
-        if held is None or held[0] is not self.token_cache:
+        token = self.flight.held
+        if token is None:
             return None
-        token = held[1]
         left = token.expires_at - self.clock()
         return token if left > token.effective_leeway(self.leeway) / 4 else None
 
@@ -76,13 +81,13 @@ class Freshness:
         """True when a cached token will be used as it is (not expired, not within the leeway)."""
         return self.status().state == "valid"
 
-    def fresh_entry(self) -> tuple[tuple[object, Token], float] | None:
-        """``(entry, renew_at)`` when the held token is fresh: an adapter may send its token
-        without asking again while the flight still holds that same ``entry`` (an identity
-        check) and the clock is before ``renew_at``."""
+    def fresh_entry(self) -> tuple[Token, float] | None:
+        """``(token, renew_at)`` when the held token is fresh: an adapter may send it without
+        asking again while the flight still holds that same token (an identity check:
+        ``flight.held is token``) and the clock is before ``renew_at``."""
         held = self.flight.held
-        if held is not None and held[0] is self.token_cache:
-            renew_at = self.renews_at(held[1])
+        if held is not None:
+            renew_at = self.renews_at(held)
             if self.clock() < renew_at:
                 return held, renew_at
         return None
@@ -91,4 +96,4 @@ class Freshness:
         """The token this process holds, if it is before its renewal time, else ``None``: never
         a lock, never a cache read, never a token request (:meth:`fresh_entry`'s token)."""
         fresh = self.fresh_entry()
-        return None if fresh is None else fresh[0][1]
+        return None if fresh is None else fresh[0]

@@ -120,7 +120,7 @@ class OfficeRNDAuth(httpx.Auth):
                 rules.worth_healing(request.method, url, None)  # says how to allow the origin
             return
         fresh = self.provider.fresh_entry()  # never a lock, never I/O
-        sent = fresh[0][1].authorization if fresh else self._token(_timeout_of(request))
+        sent = fresh[0].authorization if fresh else self._token(_timeout_of(request))
         request.headers["Authorization"] = sent
         response = yield request
         if response.status_code != 401 or not self._heals(request, url, sent):
@@ -144,7 +144,7 @@ class OfficeRNDAuth(httpx.Auth):
             return
         fresh = self.provider.fresh_entry()  # never a lock, never I/O
         if fresh is not None:
-            sent = fresh[0][1].authorization
+            sent = fresh[0].authorization
         else:
             sent = await self._token_on_loop(_timeout_of(request))
         request.headers["Authorization"] = sent
@@ -188,7 +188,7 @@ class OfficeRNDAuth(httpx.Auth):
             await leader.wait()
             fresh = self.provider.fresh_entry()
             if fresh is not None:
-                return fresh[0][1].authorization
+                return fresh[0].authorization
             # The leader failed or was cancelled: this task asks for itself.
         done = anyio.Event()
         self._fetching[loop] = done

@@ -156,7 +156,7 @@ class TokenProvider(Freshness):
 
     __slots__ = (
         "__weakref__", "_fetcher", "_listeners", "clock", "flight", "key", "settings",
-        "token_cache", "token_requests",
+        "token_requests",
     )  # fmt: skip
 
     # Read from the settings (kept once, not copied: memory per tenant, benchmarks table 5c).
@@ -188,26 +188,24 @@ class TokenProvider(Freshness):
                 "token_cache must implement TokenCache (get, set, delete, lock, discard): "
                 "subclass officernd_auth.cache.BaseTokenCache to get lock and discard for free"
             )
-        self.token_cache: TokenCache = cache if cache is not None else DEFAULT_MEMORY_CACHE
         #: How many token requests this provider sent over the network.
         self.token_requests = 0
         self.key = cache_key(self.token_url, self.client_id, settings.client_secret, self.scopes)
         self._fetcher = fetcher
         # By id, removed in O(1) (sessions sharing a provider come and go); made when needed.
         self._listeners: dict[int, Callable[[Token], None]] | None = None
-        self.flight = flight_for(self.key)
+        self.flight = flight_for(DEFAULT_MEMORY_CACHE if cache is None else cache, self.key)
 
     @property
     def policy(self) -> RetryPolicy:
         """Whether a token request may be sent or retried (shared by equal settings)."""
         return RetryPolicy.from_settings(self.settings)
 
-    def _budget_for(self) -> Budget | SharedBudget:
+    def _budget_for(self, server: str) -> Budget | SharedBudget:
         """The application's budget: in the shared cache if it keeps budgets, else this
         process's. Looked up per fetch, not held: an idle budget is swept (policy module)."""
-        # Keyed by the endpoint's origin, not its full URL: every spelling of one server's path
-        # (a trailing dot, a query, doubled or escaped slashes) shares one budget.
-        server = origin_url(self.token_url)
+        # Keyed by the endpoint's origin (``server``), not its full URL: every spelling of one
+        # server's path (a trailing dot, a query, doubled or escaped slashes) shares one budget.
         local = budget_for(server, self.client_id)
         if isinstance(self.token_cache, BudgetStore):
             application = application_key(server, self.client_id)
@@ -228,18 +226,18 @@ class TokenProvider(Freshness):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if state["token_cache"] is None:
-            state["token_cache"] = DEFAULT_MEMORY_CACHE
+        cache = state.pop("token_cache")  # kept by the flight
         setter = object.__setattr__  # a subclass may refuse setting attributes itself
         for name, value in state.items():
             setter(self, name, value)
-        self.flight = flight_for(self.key)
+        self.flight = flight_for(DEFAULT_MEMORY_CACHE if cache is None else cache, self.key)
 
     # -- wiring -------------------------------------------------------------------------------
 
     @property
     def client(self) -> Any:
-        """What sends this provider's token requests (requests' ``TokenClient`` by default)."""
+        """What sends this provider's token requests (requests' ``TokenClient`` by default; kept
+        once asked for, else made per token request: its transport is shared)."""
         if self._fetcher is None:
             self._fetcher = _requests_client(self.settings, None)
         return self._fetcher
@@ -283,7 +281,7 @@ class TokenProvider(Freshness):
         if not isinstance(token, Token):
             token = Token.from_dict(token, self.clock(), default_scopes=self.scopes)
         self.token_cache.set(self.key, token)
-        self.flight.hold(self.token_cache, token)
+        self.flight.hold(token)
         return token
 
     # -- getting a token ----------------------------------------------------------------------
@@ -314,7 +312,7 @@ class TokenProvider(Freshness):
         token = self.token_cache.get(self.key)  # another provider or process may have one
         if self._usable(token):
             assert token is not None
-            self.flight.adopt(self.token_cache, token, seen)
+            self.flight.adopt(token, seen)
             return token
         if deadline is None:
             deadline = Deadline.for_call(timeout, self.token_deadline)
@@ -337,7 +335,7 @@ class TokenProvider(Freshness):
             token = self.token_cache.get(self.key)
             if self._usable(token):
                 assert token is not None
-                flight.hold(self.token_cache, token)
+                flight.hold(token)
                 return token
             just_failed = time.monotonic() - flight.failed_at < RENEWAL_RETRY
             if current is not None and flight.last_error is not None and just_failed:
@@ -346,7 +344,7 @@ class TokenProvider(Freshness):
                 token = self.token_cache.get(self.key)
                 if self._usable(token):
                     assert token is not None
-                    flight.hold(self.token_cache, token)
+                    flight.hold(token)
                     return token
                 error = flight.last_error if flight.completed != completed_before else None
                 if (error is not None or deadline.expired()) and current is not None:
@@ -411,7 +409,7 @@ class TokenProvider(Freshness):
         flight = self.flight
         with self._flight_lock(deadline):
             held = flight.held
-            if held is not None and authorization in (None, held[1].authorization):
+            if held is not None and authorization in (None, held.authorization):
                 flight.forget()
             current = self.token_cache.get(self.key)
             if current is not None and authorization in (None, current.authorization):
@@ -437,8 +435,10 @@ class TokenProvider(Freshness):
     ) -> Token:
         from .token_errors import RateLimitedError, TokenRequestError
 
-        flight, policy, budget = self.flight, self.policy, self._budget_for()
-        budget_key = (origin_url(self.token_url), self.client_id)
+        server = origin_url(self.token_url)
+        flight, policy, budget = self.flight, self.policy, self._budget_for(server)
+        budget_key = (server, self.client_id)
+        client = self._fetcher or _requests_client(self.settings, None)
         attempt = 0
         while True:
             refused = policy.spend(budget, budget_key)
@@ -450,7 +450,7 @@ class TokenProvider(Freshness):
                 raise policy.refusal(budget, refused, self.client_id, flight.last_error)
             self.token_requests += 1
             try:
-                token = self.client.fetch_token(
+                token = client.fetch_token(
                     self.scopes, self.clock(), deadline=deadline, overrides=overrides
                 )
             except RateLimitedError as exc:
@@ -481,7 +481,7 @@ class TokenProvider(Freshness):
                 raise self.flight.record(ScopeNotGrantedError(text, missing=missing))
             warnings.warn(text + "; using the narrower token", ScopeNotGrantedWarning, 3)
         self.token_cache.set(self.key, token)
-        self.flight.succeeded(self.token_cache, token)
+        self.flight.succeeded(token)
         for listener in list((self._listeners or {}).values()):
             listener(token)
         shown = mask_client_id(self.client_id)
