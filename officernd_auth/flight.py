@@ -142,9 +142,12 @@ def waited_out(deadline: Deadline, what: str) -> TokenEndpointError:
 # Flights live as long as a provider refers to them: a service that serves many credentials
 # does not grow with every one it ever saw. The registry holds them in a plain dict, by cache
 # key (a tuple of them where one key is used with several caches), and lets go of those nothing
-# else refers to any more (their reference count says so) every minute and whenever it has
-# doubled, rather than through a weak reference per flight (88 bytes of every live tenant's
-# memory, benchmarks table 5c). The same lock guards each flight's lock and users.
+# else refers to any more (their reference count says so) when a flight is made a minute or
+# more after the last sweep or the registry has doubled, at :func:`reset` and before
+# :func:`registry_sizes` counts, rather than through a weak reference per flight (88 bytes of
+# every live tenant's memory, benchmarks table 5c). So a dropped provider's flight, and the
+# cache object it keeps, stay until the next sweep. The same lock guards each flight's lock and
+# users.
 _registry_lock = threading.Lock()
 _flights: dict[str, Flight | tuple[Flight, ...]] = {}
 
@@ -232,6 +235,7 @@ def reset() -> None:
     """
     DEFAULT_MEMORY_CACHE.clear()
     with _registry_lock:
+        _sweep_locked()  # the flights of the providers earlier tests dropped, and their caches
         flights = _all_flights()
     for flight in flights:
         flight.last_error = None
