@@ -208,3 +208,18 @@ def test_threads_waiting_on_a_fetch_take_its_token_without_the_file_lock(
     assert statuses == [200] * 16
     assert fake.token_request_count == 1
     assert CountingFileCache.locks == 1  # the fetching thread's; the others read the file
+
+
+def test_providers_made_from_one_directory_share_its_cache_and_flight(tmp_path: Path) -> None:
+    from officernd_auth import TokenProvider
+
+    scope = "flex.community.members.read"
+    first = TokenProvider("id-dir", "secret", scope, token_cache=str(tmp_path))
+    second = TokenProvider("id-dir", "secret", scope, token_cache=tmp_path)  # a Path this time
+    assert isinstance(first.token_cache, FileTokenCache)
+    assert first.token_cache is second.token_cache  # one in-memory copy of the directory
+    assert first.flight is second.flight  # one token request in flight between them
+    # A cache object the user made is theirs alone: its own flight.
+    third = TokenProvider("id-dir", "secret", scope, token_cache=FileTokenCache(tmp_path))
+    assert third.flight is not first.flight
+    assert FileTokenCache(tmp_path).directory == first.token_cache.directory
