@@ -193,7 +193,7 @@ def prune_idle_budgets() -> None:
 
 
 def _prune_locked() -> None:
-    global _last_prune
+    global _budgets, _last_prune, _peak
     # Swept by time, not when the registry has doubled: a budget idle for a window is gone
     # within the next one, however many tenants came and went.
     for stale in [k for k, b in _busy_budgets.items() if b.idle()]:
@@ -201,7 +201,6 @@ def _prune_locked() -> None:
     # A dict does not shrink by deleting from it: after a burst of tenants went idle, the
     # registries are made again at their new size (a tenant's share of the empty slots was
     # 37 bytes, benchmarks table 5c).
-    global _budgets, _peak
     if (len(_budgets) + len(_busy_budgets)) * 4 < _peak:
         kept = dict(_busy_budgets)
         _busy_budgets.clear()
