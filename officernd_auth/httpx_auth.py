@@ -91,6 +91,8 @@ class OfficeRNDAuth(httpx.Auth):
             provider=provider,
             **options,
         )
+        # Its provider, bound once (fixed at construction): every request reads it.
+        self._provider: TokenProvider = self.rules.provider
         # Per event loop, the task taking a token for the others (see _token_on_loop); an entry
         # lives only while it does, so no loop is kept.
         self._fetching: dict[object, anyio.Event] = {}
@@ -101,7 +103,7 @@ class OfficeRNDAuth(httpx.Auth):
     @property
     def provider(self) -> TokenProvider:
         """The :class:`~officernd_auth.provider.TokenProvider` this object takes tokens from."""
-        return self.rules.provider
+        return self._provider
 
     def __repr__(self) -> str:
         masked = mask_client_id(self.provider.client_id)
@@ -119,7 +121,7 @@ class OfficeRNDAuth(httpx.Auth):
             if response.status_code == 401:
                 rules.worth_healing(request.method, url, None)  # says how to allow the origin
             return
-        fresh = self.provider.fresh_entry()  # never a lock, never I/O
+        fresh = self._provider.fresh_entry()  # never a lock, never I/O
         sent = fresh[0].authorization if fresh else self._token(_timeout_of(request))
         request.headers["Authorization"] = sent
         response = yield request
@@ -142,7 +144,7 @@ class OfficeRNDAuth(httpx.Auth):
             if response.status_code == 401:
                 rules.worth_healing(request.method, url, None)
             return
-        fresh = self.provider.fresh_entry()  # never a lock, never I/O
+        fresh = self._provider.fresh_entry()  # never a lock, never I/O
         if fresh is not None:
             sent = fresh[0].authorization
         else:
@@ -182,11 +184,11 @@ class OfficeRNDAuth(httpx.Auth):
         loop = anyio.lowlevel.current_token()
         leader = self._fetching.get(loop)
         if leader is not None:
-            held = self.provider.held_in_renewal()
+            held = self._provider.held_in_renewal()
             if held is not None:
                 return held.authorization
             await leader.wait()
-            fresh = self.provider.fresh_entry()
+            fresh = self._provider.fresh_entry()
             if fresh is not None:
                 return fresh[0].authorization
             # The leader failed or was cancelled: this task asks for itself.

@@ -116,7 +116,7 @@ class Token:
         Without the clamp a token that lives shorter than the leeway would be "expired" on
         arrival and every API call would fetch a new one.
         """
-        return max(0.0, min(leeway, self.lifetime / 2))
+        return max(0.0, min(leeway, (self.expires_at - self.obtained_at) / 2))  # no frame
 
     def is_expired(self, now: float, leeway: float = 0.0) -> bool:
         """True when the token is within ``leeway`` seconds (clamped) of its expiry, or past it."""
