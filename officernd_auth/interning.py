@@ -56,27 +56,23 @@ def shared_table(key: Hashable) -> dict[Any, Any]:
 
 
 class FromSettings:
-    """A read-only attribute that is the same attribute of the object's ``settings`` (or of
-    the object named by ``via``): a provider keeps its settings once instead of copying each
-    (memory per tenant: benchmarks, table 5c). Declared with :func:`setting`."""
+    """Declares a read-only attribute that is the same attribute of the object's ``settings``
+    (or of the object named by ``via``): a provider keeps its settings once instead of copying
+    each (memory per tenant: benchmarks, table 5c). Declared with :func:`setting`; when the
+    class is made it puts a property in its own place."""
 
-    __slots__ = ("name", "via")
+    __slots__ = ("via",)
 
     def __init__(self, via: str = "settings") -> None:
         self.via = via
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
         # Replaced on the class by a property over an attrgetter, which reads through the
         # settings in C without a Python frame (the httpx adapter reads the leeway on every
         # request: two frames per read cost it 0.3 %, benchmarks table 1d). Read-only as before.
         read = attrgetter(f"{self.via}.{name}")
-        setattr(owner, name, property(read, _refuse(owner.__name__, name), doc=owner_doc(name)))
-
-    def __get__(self, instance: object, owner: type) -> Any:
-        if instance is None:
-            return self
-        return getattr(getattr(instance, self.via), self.name)
+        doc = f"The ``{name}`` setting (read-only)."
+        setattr(owner, name, property(read, _refuse(owner.__name__, name), doc=doc))
 
 
 def _refuse(owner: str, name: str) -> Callable[[object, object], None]:
@@ -87,11 +83,6 @@ def _refuse(owner: str, name: str) -> Callable[[object, object], None]:
         )
 
     return refuse
-
-
-def owner_doc(name: str) -> str:
-    """The docstring of an option read from the settings."""
-    return f"The ``{name}`` setting (read-only)."
 
 
 def setting(via: str = "settings") -> Any:
