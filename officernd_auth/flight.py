@@ -11,9 +11,9 @@ and a token one provider fetched or forgot is seen by the others at once.
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,8 @@ class Flight:
     """
 
     __slots__ = (
-        "cache", "changes", "completed", "failed_at", "held", "last_error", "lock", "users",
+        "__weakref__", "cache", "changes", "completed", "failed_at", "held", "last_error", "lock",
+        "users",
     )  # fmt: skip
 
     def __init__(self, cache: Any) -> None:
@@ -139,88 +140,25 @@ def waited_out(deadline: Deadline, what: str) -> TokenEndpointError:
     )
 
 
-# Flights live as long as a provider refers to them: a service that serves many credentials
-# does not grow with every one it ever saw. The registry holds them in a plain dict, by cache
-# key (a tuple of them where one key is used with several caches), and lets go of those nothing
-# else refers to any more (their reference count says so) when a flight is made a minute or
-# more after the last sweep or the registry has doubled, at :func:`reset` and before
-# :func:`registry_sizes` counts, rather than through a weak reference per flight (88 bytes of
-# every live tenant's memory, benchmarks table 5c). So a dropped provider's flight, and the
-# cache object it keeps, stay until the next sweep. The same lock guards each flight's lock and
-# users.
+# The flight registry. Owner of an entry: the providers that use the flight (each holds it
+# strongly); the registry holds it weakly, by cache object and cache key, so an entry goes the
+# moment the last provider of that credential and cache is gone, and with it the cache object
+# and held token it keeps (the token stays in its cache). The same lock guards each flight's
+# lock and users.
 _registry_lock = threading.Lock()
-_flights: dict[str, Flight | tuple[Flight, ...]] = {}
-
-
-#: ``sys.getrefcount(d[k])`` of an object only the container ``d`` refers to (2 on CPython
-#: 3.10-3.13: measured here rather than assumed). An interpreter without reference counts
-#: keeps its flights (one per credential and cache it saw).
-def _alone() -> int:
-    if not hasattr(sys, "getrefcount"):  # pragma: no cover (PyPy)
-        return 0
-    probe = {"": object()}
-    return sys.getrefcount(probe[""])
-
-
-_ALONE = _alone()
-#: Seconds between sweeps of the flights no provider refers to.
-SWEEP_EVERY = 60.0
-_sweep = {"at": time.monotonic() + SWEEP_EVERY, "size": 64}
+_flights: weakref.WeakValueDictionary[tuple[int, str], Flight] = weakref.WeakValueDictionary()
 
 
 def flight_for(cache: object, key: str) -> Flight:
     """The process's flight for one cache key in ``cache``."""
+    # Keyed by the cache's id: the flight holds its cache, so while an entry lives no other
+    # object can have that id (and the ``is`` check below guards an interpreter whose weak
+    # references are cleared late).
     with _registry_lock:
-        found = next((f for f in _group(key) if f.cache is cache), None)
-        if found is not None:
-            return found
-        if len(_flights) >= _sweep["size"] or time.monotonic() >= _sweep["at"]:
-            _sweep_locked()
-        group = _group(key)
-        flight = Flight(cache)
-        _flights[key] = (*group, flight) if group else flight
+        flight = _flights.get((id(cache), key))
+        if flight is None or flight.cache is not cache:
+            flight = _flights[(id(cache), key)] = Flight(cache)
         return flight
-
-
-def _group(key: str) -> tuple[Flight, ...]:
-    """The flights of one cache key, one per cache (under ``_registry_lock``)."""
-    found = _flights.get(key)
-    if found is None:
-        return ()
-    return (found,) if isinstance(found, Flight) else found
-
-
-def _all_flights() -> list[Flight]:
-    """Every flight of the registry (under ``_registry_lock``)."""
-    return [flight for key in _flights for flight in _group(key)]
-
-
-def _sweep_locked() -> None:
-    """Let go of the flights that only the registry refers to (under ``_registry_lock``: no
-    provider can be handed one meanwhile). Their held token stays in its cache, as before."""
-    flights = _flights
-    alone, refcount = _ALONE, sys.getrefcount
-    if alone:
-        for key in list(flights):
-            value = flights[key]
-            if type(value) is Flight:
-                del value
-                if refcount(flights[key]) <= alone:
-                    del flights[key]
-                continue
-            group: tuple[Flight, ...] = value  # type: ignore[assignment]
-            kept = tuple(group[i] for i in range(len(group)) if refcount(group[i]) > alone)
-            del value, group
-            if not kept:
-                del flights[key]
-            else:
-                flights[key] = kept[0] if len(kept) == 1 else kept
-        if len(flights) * 4 < _sweep["size"]:  # a dict does not shrink by deleting from it
-            kept_all = dict(flights)
-            flights.clear()
-            flights.update(kept_all)
-    _sweep["size"] = max(64, 2 * len(flights))
-    _sweep["at"] = time.monotonic() + SWEEP_EVERY
 
 
 def reset() -> None:
@@ -235,8 +173,7 @@ def reset() -> None:
     """
     DEFAULT_MEMORY_CACHE.clear()
     with _registry_lock:
-        _sweep_locked()  # the flights of the providers earlier tests dropped, and their caches
-        flights = _all_flights()
+        flights = list(_flights.values())
     for flight in flights:
         flight.last_error = None
         flight.forget()
@@ -244,9 +181,8 @@ def reset() -> None:
 
 
 def registry_sizes() -> dict[str, int]:
-    """How many per-credential records the process holds (for memory measurements): the
-    flights some provider still refers to (the others are swept first)."""
+    """How many per-credential records the process holds (for memory and leak
+    measurements): the flights some provider still refers to, and the budgets."""
     with _registry_lock:
-        _sweep_locked()
-        flights = len(_all_flights())
+        flights = len(_flights)
     return {"flights": flights, "budgets": budget_count()}

@@ -282,23 +282,29 @@ class ClientCredentialsSession(OAuth2Session):
 
 
 def token_listener(session: ClientCredentialsSession) -> Callable[[Token], None]:
-    """Calls the session's ``token_updater`` with each token it fetches (holding it weakly)."""
-    reference = weakref.ref(session)
+    """Calls the session's ``token_updater`` with each token it fetches (holding it weakly).
 
+    The provider owns the listener; the listener refers to the session only through a weak
+    reference whose callback unregisters it as soon as the session is gone, so sessions made
+    per job on a shared provider pile up no listeners. (A ``weakref.finalize`` would not do:
+    its arguments stay reachable from the process-wide finalizer registry, and the provider
+    reaches the session through its token transport, so the session would never be freed.)
+    """
     provider = session.provider
 
     def listener(token: Token) -> None:
         owner = reference()
-        if owner is None:  # the session is gone: stop listening for it
-            provider.remove_listener(listener)
+        if owner is None:
             return
         updater = getattr(owner, "token_updater", None)
         if updater is not None:
             updater(token.to_dict(provider.clock()))
 
-    # Removed as soon as the session is gone, not at the next token fetch: sessions made per
-    # request on a shared provider must not pile up listeners.
-    weakref.finalize(session, provider.remove_listener, listener)
+    def forget(_: object) -> None:
+        provider.remove_listener(listener)
+
+    # provider -> listener -> reference -> forget -> provider: a cycle with no outside root.
+    reference = weakref.ref(session, forget)
     return listener
 
 

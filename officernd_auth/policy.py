@@ -153,10 +153,14 @@ class SharedBudget:
 
 _policies: dict[tuple[Any, ...], RetryPolicy] = {}
 
-# Budgets live as long as a provider refers to them (weak values), so a service that serves many
-# credentials does not grow with every one it ever saw. A budget that still counts requests is
-# also held strongly until its window has passed: a provider re-created within the minute must
-# find the requests already sent.
+# The budget registry. Owners of an entry: the token requests in flight that use it (providers
+# look their budget up per fetch) and, while it still counts anything, ``_busy_budgets``: a
+# budget with a request in its window or a server wait is held strongly until both have passed,
+# because a provider re-created within the minute must find the requests already sent. The
+# registry itself holds budgets weakly, so a service that serves many credentials does not grow
+# with every one it ever saw. Busy budgets that went idle are let go at the first budget lookup
+# or token request ``PRUNE_EVERY`` seconds after the last such sweep, or by
+# :func:`prune_idle_budgets`: at most two windows after their last use.
 _registry_lock = threading.Lock()
 _budgets: weakref.WeakValueDictionary[tuple[str, str], Budget] = weakref.WeakValueDictionary()
 _busy_budgets: dict[tuple[str, str], Budget] = {}
@@ -170,6 +174,8 @@ def budget_for(token_url: str, client_id: str) -> Budget:
     """The process's budget for one application at one token endpoint."""
     global _peak
     with _registry_lock:
+        if time.monotonic() >= _last_prune + PRUNE_EVERY:
+            _prune_locked()
         budget = _budgets.get((token_url, client_id))
         if budget is None:
             budget = _budgets[(token_url, client_id)] = Budget()
