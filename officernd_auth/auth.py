@@ -27,7 +27,7 @@ from .transport import SessionTransport
 from .urls import check_url, is_loopback, origin_of, url_path
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Self, Unpack
 
 __all__ = ["DEFAULT_ALLOWED_HOSTS", "OfficeRNDAuth"]
 
@@ -158,8 +158,15 @@ class OfficeRNDAuth(AuthBase):
         return self._provider
 
     def close(self) -> None:
-        """Close the connections used for token requests."""
+        """Close the connections used for token requests. Optional: a dropped object keeps
+        nothing open of its own (the process's shared token pool stays for the others)."""
         self._provider.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         origins = [f"{scheme}://{host}:{port}" for scheme, host, port in self.allowed_origins]

@@ -34,7 +34,7 @@ from .settings import ProviderOptions, mask_client_id, with_provider_options
 from .urls import url_path
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Self, Unpack
 
 __all__ = ["OfficeRNDAuth"]
 
@@ -96,6 +96,7 @@ class OfficeRNDAuth(httpx.Auth):
         # Per event loop, the task taking a token for the others (see _token_on_loop); an entry
         # lives only while it does, so no loop is kept.
         self._fetching: dict[object, anyio.Event] = {}
+        self._owns_provider = provider is None
         if provider is None:
             made = self.rules.provider
             made.use_transport(shared_transport(made.verify, made.cert, made.proxies))
@@ -104,6 +105,29 @@ class OfficeRNDAuth(httpx.Auth):
     def provider(self) -> TokenProvider:
         """The :class:`~officernd_auth.provider.TokenProvider` this object takes tokens from."""
         return self._provider
+
+    def close(self) -> None:
+        """Close the connections of its own token requests (none when its provider was
+        given, or its token requests go over the process's shared client). Optional: a dropped
+        object keeps nothing open."""
+        if self._owns_provider:
+            self._provider.close()
+
+    async def aclose(self) -> None:
+        """As :meth:`close`, from async code."""
+        self.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         masked = mask_client_id(self.provider.client_id)

@@ -1,0 +1,193 @@
+"""Lifetimes: every front end that is made, used and dropped (closed or not) leaves nothing
+behind: no object alive, no descriptor, no thread, at most 64 bytes per dropped credential once
+its token has expired and its budget window has passed; equal cache settings share one object.
+
+The measuring runs in a child process (tests/lifetimes_child.py) with the real clock; the
+emulator stays here. The default run makes a few hundred objects; ``-m slow`` thousands.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from officernd_auth import OfficeRNDSession
+from officernd_auth.cache.resolve import resolve_token_cache
+from officernd_auth.testing import FakeOfficeRND
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from lifetimes_child import WARM  # noqa: E402
+from redis_server import REDIS_SERVER, RedisServer, free_port  # noqa: E402
+
+KINDS = ["session", "auth", "httpx_auth", "client", "async_client"]
+EXPIRES_IN = 3
+#: The most a dropped front end (and its credential) may leave behind, in bytes.
+RETAINED_PER_OBJECT = 64
+
+
+@pytest.fixture
+def short_lived() -> Iterator[FakeOfficeRND]:
+    """An emulator whose tokens live a few seconds (the children wait for them to expire)."""
+    with FakeOfficeRND(expires_in=EXPIRES_IN) as server:
+        server.seed_sample()
+        yield server
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def soak(fake: FakeOfficeRND, per_kind: int, cache: str | None) -> dict[str, Any]:
+    """Run the child over ``per_kind`` objects of each front end (plus a warm-up)."""
+    total = (per_kind + WARM) * len(KINDS)
+    credentials = []
+    for index in range(total):
+        app = fake.add_app(["flex.community.members.read"], f"lifetime-{index:05d}")
+        credentials.append([app.client_id, app.client_secret])
+    given = {
+        "token_url": fake.token_url,
+        "api_url": fake.api_url,
+        "host": f"{fake.host}:{fake.port}",
+        "credentials": credentials,
+        "kinds": KINDS,
+        "cache": cache,
+        "expires_in": EXPIRES_IN,
+    }
+    done = subprocess.run(
+        [sys.executable, str(HERE / "lifetimes_child.py"), json.dumps(given)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def check(result: dict[str, Any], *, peak_above_start: int | None = None) -> None:
+    assert result["alive"] == dict.fromkeys(KINDS, 0), result
+    start, peak, end = result["descriptors"]
+    assert end <= start + 3, result
+    if peak_above_start is not None:
+        assert peak <= start + peak_above_start, result
+    assert result["threads"][1] <= result["threads"][0], result
+    assert result["retained"] <= RETAINED_PER_OBJECT * result["made"], result
+    # Nothing per credential is left in the registries: the flight and budget of the one
+    # credential the child used last, and at most the one cache object it made from settings.
+    assert result["registries"]["flights"] <= 1, result
+    assert result["registries"]["caches"] <= 1, result
+
+
+@pytest.mark.parametrize("cache", ["memory", "file"])
+def test_dropped_front_ends_leave_nothing(
+    short_lived: FakeOfficeRND, tmp_path: Path, cache: str
+) -> None:
+    setting = None if cache == "memory" else str(tmp_path / "tokens")
+    check(soak(short_lived, 60, setting))
+
+
+def test_dropped_front_ends_leave_nothing_with_redis(
+    short_lived: FakeOfficeRND, redis_url: str
+) -> None:
+    # 80 sessions among them: one connection pool for the process, not one per session.
+    check(soak(short_lived, 80, redis_url), peak_above_start=20)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cache", ["memory", "file", "redis"])
+def test_thousands_of_dropped_front_ends_leave_nothing(
+    short_lived: FakeOfficeRND, tmp_path: Path, request: pytest.FixtureRequest, cache: str
+) -> None:
+    setting = {
+        "memory": None,
+        "file": str(tmp_path / "tokens"),
+        "redis": request.getfixturevalue("redis_url") if cache == "redis" else None,
+    }[cache]
+    check(soak(short_lived, 400, setting), peak_above_start=20)
+
+
+# -- the rules, one at a time, in this process -------------------------------------------------
+
+
+def test_a_dropped_session_is_freed_without_close(fake: FakeOfficeRND) -> None:
+    app = fake.add_app(["flex.community.members.read"])
+    session = OfficeRNDSession(
+        app.client_id,
+        app.client_secret,
+        "flex.community.members.read",
+        org="acme",
+        token_url=fake.token_url,
+        api_url=fake.api_url,
+    )
+    session.get("members").raise_for_status()
+    provider = weakref.ref(session.provider)
+    dropped = weakref.ref(session)
+    del session
+    gc.collect()
+    assert dropped() is None
+    assert provider() is None
+
+
+def test_sessions_sharing_a_provider_do_not_pile_up_listeners(fake: FakeOfficeRND) -> None:
+    app = fake.add_app(["flex.community.members.read"])
+    first = OfficeRNDSession(
+        app.client_id,
+        app.client_secret,
+        "flex.community.members.read",
+        org="acme",
+        token_url=fake.token_url,
+        api_url=fake.api_url,
+    )
+    provider = first.provider
+    for _ in range(20):
+        OfficeRNDSession(provider=provider, org="acme", api_url=fake.api_url).close()
+    gc.collect()
+    assert len(provider._listeners or {}) == 1  # the first session's alone
+    seen: list[dict[str, Any]] = []
+    first.token_updater = seen.append
+    provider.fetch_token()
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize("kind", ["directory", "redis", "django"])
+def test_equal_cache_settings_share_one_object(tmp_path: Path, kind: str) -> None:
+    pytest.importorskip("redis" if kind == "redis" else "django")
+    setting = {
+        "directory": str(tmp_path / "tokens"),
+        "redis": "redis://127.0.0.1:1/0",  # constructing connects to nothing
+        "django": "django://default",
+    }[kind]
+    first = resolve_token_cache(setting)
+    assert resolve_token_cache(setting) is first
+    if kind == "directory":
+        assert resolve_token_cache(tmp_path / "tokens") is first  # a path spells it too
+    dropped = weakref.ref(first)
+    del first
+    gc.collect()
+    assert dropped() is None  # nothing but its users keeps it
+
+
+def test_a_cache_object_given_is_used_as_it_is(tmp_path: Path) -> None:
+    from officernd_auth.cache import FileTokenCache
+
+    given = FileTokenCache(tmp_path)
+    assert resolve_token_cache(given) is given
+    assert resolve_token_cache(str(tmp_path)) is not given
