@@ -42,6 +42,8 @@ _ASYNC_ONLY = ("mounts", "transport")
 # Set in a worker thread while it runs a call for an event loop (off_loop): that loop can take
 # the thread's async token requests.
 _for_loop = threading.local()
+# Owned by the process: one token client per TLS and proxy settings (a handful), closed at
+# exit (docs/lifetimes.rst).
 _shared_lock = threading.Lock()
 _shared: dict[tuple[Any, ...], HttpxTransport] = {}
 

@@ -2,7 +2,8 @@
 
 A process serving a thousand credentials would otherwise keep a thousand equal frozensets of
 the same scopes, a thousand copies of the token endpoint's URL, and so on (benchmarks, table
-5c: what a live tenant retains).
+5c: what a live tenant retains). Each table is owned by this module, bounded, and starts over
+when full; what it handed out stays with whoever holds it (docs/lifetimes.rst).
 """
 
 from __future__ import annotations

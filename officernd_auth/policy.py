@@ -151,6 +151,7 @@ class SharedBudget:
             self.store.block_budget(self.application, until, clock())
 
 
+# A table of equal values (bounded, starts over when full: docs/lifetimes.rst).
 _policies: dict[tuple[Any, ...], RetryPolicy] = {}
 
 # The budget registry. Owners of an entry: the token requests in flight that use it (providers

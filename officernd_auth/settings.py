@@ -166,6 +166,7 @@ class _Options:
             object.__setattr__(self, name, values[name])
 
 
+# A table of equal values (bounded, starts over when full: docs/lifetimes.rst).
 _shared_options: dict[tuple[Any, ...], _Options] = {}
 
 

@@ -114,6 +114,8 @@ class Transport:
 #: token requests are in flight at once, and closed after use).
 POOL_SIZE = 8
 
+# Owned by the process: one token session per TLS and proxy settings (a handful), for its
+# life (docs/lifetimes.rst).
 _shared_lock = threading.Lock()
 _shared: dict[tuple[Any, ...], requests.Session] = {}
 
@@ -196,6 +198,7 @@ class PlainTransport(Transport):
         self.session().close()
 
 
+# A table of equal values (bounded, starts over when full: docs/lifetimes.rst).
 _transports: dict[tuple[Any, ...], PlainTransport] = {}
 
 

@@ -223,3 +223,17 @@ def test_providers_made_from_one_directory_share_its_cache_and_flight(tmp_path: 
     third = TokenProvider("id-dir", "secret", scope, token_cache=FileTokenCache(tmp_path))
     assert third.flight is not first.flight
     assert FileTokenCache(tmp_path).directory == first.token_cache.directory
+
+
+def test_a_long_lived_cache_keeps_nothing_for_tokens_that_expired(tmp_path: Path) -> None:
+    """A cache object a service keeps reads tokens other processes wrote, for credentials that
+    come and go: what it remembers of each file goes when the token has expired."""
+    from officernd_auth import Token
+
+    writer, reader = FileTokenCache(tmp_path), FileTokenCache(tmp_path)
+    now = time.time()
+    for index in range(500):
+        token = Token(f"{index:040x}", expires_at=now - 1, obtained_at=now - 3600)
+        writer.set(f"{index:064x}", token)
+        assert reader.get(f"{index:064x}") == token
+    assert len(reader._seen) <= 2 * len(reader._memory) + 65

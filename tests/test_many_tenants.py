@@ -191,7 +191,7 @@ def test_a_provider_subclass_keeps_its_own_attributes_when_pickled() -> None:
     assert copy.flight is provider.flight  # the process's flight, found again
 
 
-def test_a_flight_lives_while_a_provider_refers_to_it_and_is_swept_after() -> None:
+def test_a_flight_lives_while_a_provider_refers_to_it_and_goes_after() -> None:
     import gc
 
     from officernd_auth import flight
@@ -205,7 +205,7 @@ def test_a_flight_lives_while_a_provider_refers_to_it_and_is_swept_after() -> No
     assert flight.registry_sizes()["flights"] == before + 5
     del gone
     gc.collect()
-    # Swept once nothing but the registry refers to them (counted after a sweep); the live
+    # Gone once no provider refers to them (a weak-value registry); the live
     # provider's flight stays, and a new provider of its credential and cache shares it.
     assert flight.registry_sizes()["flights"] == before
     again = TokenProvider("tenant-f", "secret-f", SCOPE, token_cache=cache)
@@ -220,7 +220,7 @@ def test_a_flight_lives_while_a_provider_refers_to_it_and_is_swept_after() -> No
     assert flight.registry_sizes()["flights"] == before + 1
     del other
     gc.collect()
-    assert flight.registry_sizes()["flights"] == before  # one of a key's two flights swept
+    assert flight.registry_sizes()["flights"] == before  # one of a key's two flights gone
     assert again.flight is keeper.flight
     assert again.fresh_token() is not None
 

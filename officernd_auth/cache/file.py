@@ -153,6 +153,10 @@ class FileTokenCache(BaseTokenCache):
                 self._memory.delete(key)
             else:
                 self._memory.set(key, token)
+            if len(self._seen) > 2 * len(self._memory) + 64:
+                # The in-memory copy drops expired tokens; their stamps go with them (a cache
+                # object a process keeps serves credentials that come and go).
+                self._seen = {k: v for k, v in self._seen.items() if self._memory.get(k)}
         return token
 
     def set(self, key: str, token: Token) -> None:
