@@ -158,8 +158,7 @@ class OfficeRNDAuth(AuthBase):
         return self._provider
 
     def close(self) -> None:
-        """Close the connections used for token requests. Optional: a dropped object keeps
-        nothing open of its own (the process's shared token pool stays for the others)."""
+        """Close the connections of token requests (optional: a dropped object keeps none)."""
         self._provider.close()
 
     def __enter__(self) -> Self:
@@ -177,8 +176,7 @@ class OfficeRNDAuth(AuthBase):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        # The flight (a lock) and the remembered token belong to this process; the clock is
-        # the provider's, copied with it.
+        # The flight and the remembered token are this process's; the clock is the provider's.
         del state["_flight"], state["_clock"], state["_hook"], state["_decided"]
         state["sending"] = ("\x00", None, 0.0, "")
         return state
@@ -191,12 +189,10 @@ class OfficeRNDAuth(AuthBase):
         self._decided = shared_table((self.allowed_hosts, self.allowed_origins))
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, OfficeRNDAuth)
-            and other.provider.key == self._provider.key
-            and other.allowed_hosts == self.allowed_hosts
-            and other.allowed_origins == self.allowed_origins
-        )
+        mine = (self._provider.key, self.allowed_hosts, self.allowed_origins)
+        return isinstance(other, OfficeRNDAuth) and mine == (
+            other.provider.key, other.allowed_hosts, other.allowed_origins
+        )  # fmt: skip
 
     def __hash__(self) -> int:
         return hash((self._provider.key, self.allowed_hosts, self.allowed_origins))
@@ -217,8 +213,7 @@ class OfficeRNDAuth(AuthBase):
             known = self._allows_origin(prefix)
             if len(self._decided) >= _DECISIONS:
                 # Bounded without a cliff: the oldest decision goes (dicts keep insertion
-                # order), not all of them, so a crawler over many hosts costs one parse per
-                # new host, not a re-parse of every host after each 1,024.
+                # order), so a crawler over many hosts costs one parse per new host.
                 with contextlib.suppress(RuntimeError, StopIteration):  # another thread's
                     self._decided.pop(next(iter(self._decided)), None)
             self._decided[prefix] = known

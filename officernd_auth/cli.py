@@ -205,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
         "action", choices=["show", "clear"], help="list the cached tokens, or delete them"
     )
     cache.add_argument("--cache-dir", help="token cache directory ($OFFICERND_TOKEN_CACHE)")
+    cache.add_argument(
+        "--budget",
+        action="store_true",
+        help="with clear: delete the budget records instead (token requests counted and 429 "
+        "waits, of every application); only while no process is sending token requests",
+    )
     return parser
 
 

@@ -19,7 +19,7 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from .deadline import Deadline
+from .deadline import MAX_SERVER_WAIT, Deadline
 from .errors import (
     InvalidClientError,
     InvalidScopeError,
@@ -80,7 +80,7 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     if not math.isfinite(seconds) or seconds < 0:
         return None
-    return min(seconds, 3600.0)
+    return min(seconds, MAX_SERVER_WAIT)
 
 
 def _read_limited(response: requests.Response, deadline: float) -> tuple[bytes | None, str]:

@@ -308,7 +308,14 @@ def cmd_cache(args: argparse.Namespace) -> int:
             "or OFFICERND_TOKEN_CACHE",
             EXIT_USAGE,
         )
+    if args.action == "show" and getattr(args, "budget", False):
+        raise CommandError("--budget goes with cache clear, not cache show", EXIT_USAGE)
     if args.action == "clear":
+        if getattr(args, "budget", False):
+            removed = cache.clear_budgets()
+            print(f"removed {removed} budget record(s) (token requests counted, 429 waits) "
+                  f"from {cache.directory}")  # fmt: skip
+            return EXIT_OK
         print(f"removed {cache.clear()} cached token(s) from {cache.directory}")
         return EXIT_OK
     entries = cache.entries()

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["Deadline", "wait_bound"]
+__all__ = ["MAX_SERVER_WAIT", "Deadline", "takes_timeout", "wait_bound"]
+
+#: The longest wait a token endpoint's 429 imposes (the cap on ``Retry-After``), in seconds. A
+#: shared budget record that asks for longer was not written by this package: it is clamped.
+MAX_SERVER_WAIT = 3600.0
 
 
 def wait_bound(timeout: float | tuple[float | None, float | None] | None) -> float:
@@ -75,3 +81,24 @@ class Deadline:
 
     def __repr__(self) -> str:
         return f"<Deadline {self.seconds:g} s, {self.remaining():.3f} s left>"
+
+
+def takes_timeout(method: Callable[..., Any]) -> bool:
+    """True when ``method`` accepts ``timeout=`` (ours do; older custom caches may not).
+
+    Read from the code object (through ``functools.wraps``, as ``contextlib.contextmanager``
+    leaves it): ``inspect.signature`` would import ``inspect`` (~5 ms) when the first provider
+    is made."""
+    function = getattr(method, "__func__", method)
+    while hasattr(function, "__wrapped__"):
+        function = function.__wrapped__
+    code = getattr(function, "__code__", None)
+    if code is None:  # not a Python function (a callable object, a builtin)
+        import inspect
+
+        try:
+            return "timeout" in inspect.signature(method).parameters
+        except (TypeError, ValueError):
+            return False
+    named = code.co_argcount + code.co_kwonlyargcount
+    return "timeout" in code.co_varnames[code.co_posonlyargcount : named]  # not positional-only

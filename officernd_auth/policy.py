@@ -24,7 +24,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .deadline import Deadline
+from .deadline import Deadline, takes_timeout
 from .errors import OfficeRNDAuthError
 from .interning import one_for
 from .settings import Settings, mask_client_id
@@ -129,18 +129,39 @@ class SharedBudget:
             client id, never the secret).
         local: this process's :class:`Budget`, which decides while the store is out of reach
             and also remembers every 429 seen here.
+        deadline: the call's deadline: the store's lock is waited for at most half of what
+            it leaves.
     """
 
-    def __init__(self, store: BudgetStore, application: str, local: Budget) -> None:
+    def __init__(
+        self,
+        store: BudgetStore,
+        application: str,
+        local: Budget,
+        deadline: Deadline | None = None,
+    ) -> None:
         self.store = store
         self.application = application
         self.local = local
         self.shared_through = repr(store)
+        #: The deadline of the call this budget is looked up for (``None``: the store's own
+        #: bound on its lock).
+        self.deadline = deadline
 
     def acquire(self, now: float, limit: int | None, window: float, clock: Clock) -> Refusal | None:
-        """As :meth:`Budget.acquire`, across every process that shares the store."""
+        """As :meth:`Budget.acquire`, across every process that shares the store. Where the
+        store takes ``timeout=``, its lock is waited for at most half the time the call's
+        ``deadline`` leaves; a store that cannot answer in time leaves the decision to this
+        process's budget."""
+        spend = self.store.spend_budget
         try:
-            return self.store.spend_budget(self.application, now, limit, window)
+            left = math.inf if self.deadline is None else self.deadline.remaining()
+            if math.isfinite(left) and takes_timeout(spend):
+                # Half of what is left: past it the process's own budget decides, and the
+                # token request still has the other half.
+                timeout = max(0.0, left / 2)
+                return spend(self.application, now, limit, window, timeout=timeout)  # type: ignore[call-arg]
+            return spend(self.application, now, limit, window)
         except OSError:
             return self.local.acquire(now, limit, window, clock)
 

@@ -201,7 +201,7 @@ class TokenProvider(Freshness):
         """Whether a token request may be sent or retried (shared by equal settings)."""
         return RetryPolicy.from_settings(self.settings)
 
-    def _budget_for(self, server: str) -> Budget | SharedBudget:
+    def _budget_for(self, server: str, deadline: Deadline | None = None) -> Budget | SharedBudget:
         """The application's budget: in the shared cache if it keeps budgets, else this
         process's. Looked up per fetch, not held: an idle budget is swept (policy module)."""
         # Keyed by the endpoint's origin (``server``), not its full URL: every spelling of one
@@ -209,7 +209,7 @@ class TokenProvider(Freshness):
         local = budget_for(server, self.client_id)
         if isinstance(self.token_cache, BudgetStore):
             application = application_key(server, self.client_id)
-            return SharedBudget(self.token_cache, application, local)
+            return SharedBudget(self.token_cache, application, local, deadline)
         return local
 
     def __repr__(self) -> str:
@@ -436,7 +436,7 @@ class TokenProvider(Freshness):
         from .token_errors import RateLimitedError, TokenRequestError
 
         server = origin_url(self.token_url)
-        flight, policy, budget = self.flight, self.policy, self._budget_for(server)
+        flight, policy, budget = self.flight, self.policy, self._budget_for(server, deadline)
         budget_key = (server, self.client_id)
         client = self._fetcher or _requests_client(self.settings, None)
         attempt = 0

@@ -162,14 +162,25 @@ class Token:
         access_token = value.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise ConfigurationError("a token dict needs a non-empty 'access_token'")
-        expires_at = value.get("expires_at")
-        if expires_at is None:
-            expires_in = value.get("expires_in", 3599)
-            if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+        if not BEARER_TOKEN.fullmatch(access_token):
+            # It would go into an Authorization header as it is (header injection, or a
+            # header requests refuses on every call): refused as a token answer's would be.
+            raise ConfigurationError(
+                "the token dict's 'access_token' has characters a bearer token cannot hold "
+                "(RFC 6750: letters, digits and -._~+/ with trailing =); pass the token as issued"
+            )
+        # A numeric string is a number, as oauthlib and requests-oauthlib read it (tokens read
+        # back from JSON stores carry one); anything else is refused, never ignored.
+        if value.get("expires_at") is None:
+            expires_in = _seconds(value.get("expires_in", 3599))
+            if expires_in is None:
                 raise ConfigurationError("the token dict's 'expires_in' must be seconds")
             expires_at = now + expires_in
-        if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
-            raise ConfigurationError("the token dict's 'expires_at' must be epoch seconds")
+        else:
+            found = _seconds(value["expires_at"])
+            if found is None:
+                raise ConfigurationError("the token dict's 'expires_at' must be epoch seconds")
+            expires_at = found
         if not math.isfinite(expires_at):
             raise ConfigurationError("the token dict's expiry must be a finite number")
         scopes = value.get("scope", None)
@@ -194,6 +205,20 @@ class Token:
         )
 
     __str__ = __repr__
+
+
+def _seconds(value: object) -> float | None:
+    """A number of seconds given as a number or a numeric string; ``None`` for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 class TokenStatus(NamedTuple):

@@ -44,6 +44,7 @@ def main() -> None:
     token_url, api_url, host = given["token_url"], given["api_url"], given["host"]
     credentials: list[list[str]] = given["credentials"]
     kinds: list[str] = given["kinds"]
+    plan: list[str] = given["plan"]  # the kind of each measured object, in order
     cache: str | None = given["cache"]
     # Busy budgets are let go at the first budget lookup this long after the last sweep (a
     # minute by default); the windows here last a second.
@@ -99,7 +100,7 @@ def main() -> None:
         """Every token expires, every budget window passes; the service goes on: one more
         token request (a warm-up credential's token has expired too) stores and looks up as
         usual."""
-        time.sleep(given["expires_in"] + 1.5)
+        time.sleep(given["expires_in"] + 1.2)  # and the one-second budget window
         use(kinds[0], *warm[0], True)
         gc.collect()
 
@@ -111,23 +112,23 @@ def main() -> None:
     alive: dict[str, list[weakref.ref[object]]] = {kind: [] for kind in kinds}
     peak = start_descriptors
 
-    def round_of(credentials: list[list[str]]) -> None:
+    def round_of(kinds_and_credentials: list[tuple[str, list[str]]]) -> None:
         nonlocal peak
-        for index, (client_id, secret) in enumerate(credentials):
-            kind = kinds[index % len(kinds)]
-            close = bool(index // len(kinds) % 2)
+        for index, (kind, (client_id, secret)) in enumerate(kinds_and_credentials):
+            close = bool(index // len(kinds) % 2)  # about half of each kind closed
             alive[kind].append(weakref.ref(use(kind, client_id, secret, close)))
             peak = max(peak, descriptors())
         time_passes()
 
     # Two rounds; what the second leaves is the steady state. The first also fills bounded
     # caches of other libraries once (re's pattern cache, the import system's, ~50 KB).
-    half = len(rest) // 2
+    planned = list(zip(plan, rest, strict=True))
+    half = len(planned) // 2
     tracemalloc.start(30 if os.environ.get("LIFETIMES_DEBUG") else 1)
     start = tracemalloc.take_snapshot()
-    round_of(rest[:half])
+    round_of(planned[:half])
     middle = tracemalloc.take_snapshot()
-    round_of(rest[half:])
+    round_of(planned[half:])
     end = tracemalloc.take_snapshot()
     tracemalloc.stop()
     left = {kind: sum(ref() is not None for ref in refs) for kind, refs in alive.items()}
@@ -151,7 +152,7 @@ def main() -> None:
         report(
             {
                 "alive": left,
-                "made": len(rest) - half,
+                "made": len(planned) - half,
                 "retained": retained,
                 "first_round": [half, first],
                 "sites": [f"{d.traceback[0]}: {d.size_diff}" for d in sites],

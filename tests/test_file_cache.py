@@ -228,12 +228,22 @@ def test_providers_made_from_one_directory_share_its_cache_and_flight(tmp_path: 
 def test_a_long_lived_cache_keeps_nothing_for_tokens_that_expired(tmp_path: Path) -> None:
     """A cache object a service keeps reads tokens other processes wrote, for credentials that
     come and go: what it remembers of each file goes when the token has expired."""
+    import tracemalloc
+
     from officernd_auth import Token
 
     writer, reader = FileTokenCache(tmp_path), FileTokenCache(tmp_path)
     now = time.time()
-    for index in range(500):
-        token = Token(f"{index:040x}", expires_at=now - 1, obtained_at=now - 3600)
-        writer.set(f"{index:064x}", token)
-        assert reader.get(f"{index:064x}") == token
-    assert len(reader._seen) <= 2 * len(reader._memory) + 65
+    keys = [f"{index:064x}" for index in range(600)]
+    for index, key in enumerate(keys):
+        writer.set(key, Token(f"{index:040x}", expires_at=now - 1, obtained_at=now - 3600))
+    for key in keys[:100]:  # warm
+        reader.get(key)
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for key in keys[100:]:
+        assert reader.get(key) is not None
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    kept = sum(d.size_diff for d in after.compare_to(before, "filename"))
+    assert kept < 500 * 64, kept  # what it read of each file was ~250 bytes

@@ -29,7 +29,10 @@ from lifetimes_child import WARM  # noqa: E402
 from redis_server import REDIS_SERVER, RedisServer, free_port  # noqa: E402
 
 KINDS = ["session", "auth", "httpx_auth", "client", "async_client"]
-EXPIRES_IN = 3
+#: The default run: fewer of the httpx front ends, which cost ~40-70 ms each to make (httpx
+#: builds a TLS context per client); -m slow makes thousands of each.
+QUICK = {"session": 120, "auth": 120, "httpx_auth": 16, "client": 16, "async_client": 16}
+EXPIRES_IN = 2
 #: The most a dropped front end (and its credential) may leave behind, in bytes.
 RETAINED_PER_OBJECT = 64
 
@@ -54,9 +57,17 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         server.stop()
 
 
-def soak(fake: FakeOfficeRND, per_kind: int, cache: str | None) -> dict[str, Any]:
-    """Run the child over ``per_kind`` objects of each front end (plus a warm-up)."""
-    total = (per_kind + WARM) * len(KINDS)
+def soak(fake: FakeOfficeRND, counts: dict[str, int], cache: str | None) -> dict[str, Any]:
+    """Run the child over ``counts[kind]`` objects of each front end (plus a warm-up),
+    interleaved."""
+    plan: list[str] = []
+    left = dict(counts)
+    while any(left.values()):
+        for kind in KINDS:
+            if left[kind]:
+                plan.append(kind)
+                left[kind] -= 1
+    total = WARM * len(KINDS) + len(plan)
     credentials = []
     for index in range(total):
         app = fake.add_app(["flex.community.members.read"], f"lifetime-{index:05d}")
@@ -67,6 +78,7 @@ def soak(fake: FakeOfficeRND, per_kind: int, cache: str | None) -> dict[str, Any
         "host": f"{fake.host}:{fake.port}",
         "credentials": credentials,
         "kinds": KINDS,
+        "plan": plan,
         "cache": cache,
         "expires_in": EXPIRES_IN,
     }
@@ -101,14 +113,14 @@ def test_dropped_front_ends_leave_nothing(
     short_lived: FakeOfficeRND, tmp_path: Path, cache: str
 ) -> None:
     setting = None if cache == "memory" else str(tmp_path / "tokens")
-    check(soak(short_lived, 60, setting))
+    check(soak(short_lived, QUICK, setting))
 
 
 def test_dropped_front_ends_leave_nothing_with_redis(
     short_lived: FakeOfficeRND, redis_url: str
 ) -> None:
-    # 80 sessions among them: one connection pool for the process, not one per session.
-    check(soak(short_lived, 80, redis_url), peak_above_start=20)
+    # 120 sessions among them: one connection pool for the process, not one per session.
+    check(soak(short_lived, QUICK, redis_url), peak_above_start=20)
 
 
 @pytest.mark.slow
@@ -121,7 +133,7 @@ def test_thousands_of_dropped_front_ends_leave_nothing(
         "file": str(tmp_path / "tokens"),
         "redis": request.getfixturevalue("redis_url") if cache == "redis" else None,
     }[cache]
-    check(soak(short_lived, 400, setting), peak_above_start=20)
+    check(soak(short_lived, dict.fromkeys(KINDS, 400), setting), peak_above_start=20)
 
 
 # -- the rules, one at a time, in this process -------------------------------------------------
@@ -157,10 +169,21 @@ def test_sessions_sharing_a_provider_do_not_pile_up_listeners(fake: FakeOfficeRN
         api_url=fake.api_url,
     )
     provider = first.provider
-    for _ in range(20):
-        OfficeRNDSession(provider=provider, org="acme", api_url=fake.api_url).close()
-    gc.collect()
-    assert len(provider._listeners or {}) == 1  # the first session's alone
+    import tracemalloc
+
+    def sessions_come_and_go(count: int) -> None:
+        for _ in range(count):
+            OfficeRNDSession(provider=provider, org="acme", api_url=fake.api_url).close()
+        gc.collect()
+
+    sessions_come_and_go(20)  # warm: code paths, the provider's listener table
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    sessions_come_and_go(200)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    kept = sum(d.size_diff for d in after.compare_to(before, "filename"))
+    assert kept < 200 * 64, kept  # a listener left behind is ~400 bytes
     seen: list[dict[str, Any]] = []
     first.token_updater = seen.append
     provider.fetch_token()
@@ -216,11 +239,3 @@ def test_every_process_wide_registry_is_in_the_lifetimes_page() -> None:
     short = [(module.removeprefix("officernd_auth."), name) for module, name in found]
     missing = [f"{m}.{n}" for m, n in short if m.rsplit(".", 1)[-1] not in page]
     assert not missing, f"not on docs/lifetimes.rst: {missing}"
-
-
-def test_the_registries_that_follow_their_owners_hold_them_weakly() -> None:
-    from officernd_auth import flight, policy
-    from officernd_auth.cache import resolve
-
-    for table in (flight._flights, policy._budgets, resolve._FROM_SETTINGS):
-        assert isinstance(table, weakref.WeakValueDictionary)

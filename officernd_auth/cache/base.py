@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
+from ..deadline import MAX_SERVER_WAIT, takes_timeout
 from ..records import FILE_FORMAT, cache_key, record_fields, sha256_hex
 from ..token import Token
 from ..urls import normalise_url
@@ -92,24 +94,8 @@ class BaseTokenCache:
 
 
 def lock_takes_timeout(cache: TokenCache) -> bool:
-    """True when a cache's ``lock`` accepts ``timeout=`` (ours do; older custom caches may not).
-
-    Read from the code object of ``lock`` (through ``functools.wraps``, as
-    ``contextlib.contextmanager`` leaves it): ``inspect.signature`` would import ``inspect``
-    (~5 ms) when the first provider is made."""
-    function = getattr(cache.lock, "__func__", cache.lock)
-    while hasattr(function, "__wrapped__"):
-        function = function.__wrapped__
-    code = getattr(function, "__code__", None)
-    if code is None:  # not a Python function (a callable object, a builtin)
-        import inspect
-
-        try:
-            return "timeout" in inspect.signature(cache.lock).parameters
-        except (TypeError, ValueError):
-            return False
-    named = code.co_argcount + code.co_kwonlyargcount
-    return "timeout" in code.co_varnames[code.co_posonlyargcount : named]  # not positional-only
+    """True when a cache's ``lock`` accepts ``timeout=`` (see :func:`takes_timeout`)."""
+    return takes_timeout(cache.lock)
 
 
 def application_key(token_url: str, client_id: str) -> str:
@@ -121,6 +107,25 @@ def application_key(token_url: str, client_id: str) -> str:
     return sha256_hex(f"budget\0{token_url}\0{client_id}".encode())
 
 
+def budget_record(loaded: object) -> dict[str, Any]:
+    """The budget record (``{"sent": [...], "blocked_until": t}``) in what a shared store held;
+    a fresh record for anything else. A store others can write must not make a fetch raise, so
+    a list, a string, a non-number or a non-finite number is not a record."""
+    record: dict[str, Any] = {"sent": [], "blocked_until": 0.0}
+    if not isinstance(loaded, dict):
+        return record
+    sent, blocked = loaded.get("sent"), loaded.get("blocked_until")
+    if isinstance(sent, list) and all(_finite(t) for t in sent):
+        record["sent"] = [float(t) for t in sent[-1000:]]
+    if _finite(blocked):
+        record["blocked_until"] = float(blocked)
+    return record
+
+
+def _finite(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def spend_in_record(
     record: dict[str, Any], now: float, limit: int | None, window: float
 ) -> tuple[float, str] | None:
@@ -129,6 +134,9 @@ def spend_in_record(
     the budget decided it (the rule of the file and Django caches' ``spend_budget``)."""
     sent = [t for t in record["sent"] if now - window < t <= now + window]
     record["sent"] = sent
+    # No 429 asks for more than MAX_SERVER_WAIT: a later end was planted, or recorded while a
+    # clock was far ahead, and must not lock every process out for as long.
+    record["blocked_until"] = min(record["blocked_until"], now + MAX_SERVER_WAIT)
     if now < record["blocked_until"]:
         return (record["blocked_until"] - now, "server")
     if limit is not None and len(sent) >= limit:
@@ -140,7 +148,8 @@ def spend_in_record(
 def block_in_record(record: dict[str, Any], until: float, now: float) -> None:
     """A shared budget record lets no token request out before ``until`` (it is ``now``)."""
     record["sent"] = [t for t in record["sent"] if t <= now]
-    record["blocked_until"] = max(record["blocked_until"], until)
+    blocked = min(record["blocked_until"], now + MAX_SERVER_WAIT)
+    record["blocked_until"] = max(blocked, min(until, now + MAX_SERVER_WAIT))
 
 
 def record_of(token: Token) -> str:

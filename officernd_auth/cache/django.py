@@ -15,9 +15,17 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from ..deadline import MAX_SERVER_WAIT
 from ..errors import ConfigurationError, TokenCacheWarning
 from ..token import Token
-from .base import BaseTokenCache, block_in_record, record_of, spend_in_record, token_from_record
+from .base import (
+    BaseTokenCache,
+    block_in_record,
+    budget_record,
+    record_of,
+    spend_in_record,
+    token_from_record,
+)
 from .memory import MemoryTokenCache
 
 __all__ = ["DjangoTokenCache"]
@@ -167,46 +175,58 @@ class DjangoTokenCache(BaseTokenCache):
     # -- the shared token budget (policy.BudgetStore) -------------------------------------------
 
     def spend_budget(
-        self, application: str, now: float, limit: int | None, window: float
+        self,
+        application: str,
+        now: float,
+        limit: int | None,
+        window: float,
+        *,
+        timeout: float | None = None,
     ) -> tuple[float, str] | None:
         """Record one token request of ``application`` at ``now`` for every process sharing
         this cache, or say how long until one may go and whether a 429 or the budget decided.
+        Waits for the budget's lock at most ``timeout`` seconds (the call's deadline).
 
         Raises:
             OSError: the cache cannot be used (the caller falls back to its own budget).
         """
         name = f"{self.prefix}budget:{application}"
-        with self._budget(name, window) as record:
+        with self._budget(name, window, timeout) as record:
             return spend_in_record(record, now, limit, window)
 
-    def block_budget(self, application: str, until: float, now: float) -> None:
+    def block_budget(
+        self, application: str, until: float, now: float, *, timeout: float | None = None
+    ) -> None:
         """Let no process sharing this cache send a token request before ``until``.
 
         Raises:
             OSError: the cache cannot be used.
         """
-        with self._budget(f"{self.prefix}budget:{application}", until - now) as record:
+        with self._budget(f"{self.prefix}budget:{application}", until - now, timeout) as record:
             block_in_record(record, until, now)
 
     @contextlib.contextmanager
-    def _budget(self, name: str, keep: float) -> Iterator[dict[str, Any]]:
+    def _budget(self, name: str, keep: float, timeout: float | None) -> Iterator[dict[str, Any]]:
         if not self._up():
             raise OSError("the Django cache is unreachable")
-        with self._held(name + ":lock", 2 * self.lock_ttl):
+        wait = 2 * self.lock_ttl if timeout is None else max(0.0, min(timeout, 2 * self.lock_ttl))
+        with self._held(name + ":lock", wait):
             try:
                 raw = self.cache.get(name)
-                record = json.loads(raw) if isinstance(raw, str) else {}
             except ConfigurationError:
                 raise
             except Exception as exc:
                 self._down(exc)
                 raise OSError("the Django cache is unreachable") from None
-            record = {
-                "sent": [float(t) for t in record.get("sent", []) if isinstance(t, (int, float))],
-                "blocked_until": float(record.get("blocked_until", 0.0) or 0.0),
-            }
+            try:
+                loaded = json.loads(raw) if isinstance(raw, str) else None
+            except (ValueError, RecursionError):
+                loaded = None  # not a record of ours: a fresh one replaces it
+            record = budget_record(loaded)
             yield record
-            ttl = max(1, int(max(keep, 60.0, record["blocked_until"] - time.time()) + 1))
+            now = time.time()
+            longest = max(keep, 60.0, record["blocked_until"] - now)
+            ttl = int(min(longest, MAX_SERVER_WAIT + 60.0)) + 1  # never a record for ever
             self._call("set", name, json.dumps(record), ttl)
 
     # -- locking and availability -----------------------------------------------------------------
@@ -285,7 +305,10 @@ def _file_locked(directory: str, name: str, wait: float) -> Iterator[None]:
     path = os.path.join(directory, hashlib.sha256(name.encode()).hexdigest() + ".officernd-lock")
     lock = filelock.FileLock(path, timeout=wait, mode=0o600)
     try:
-        os.makedirs(directory, exist_ok=True)
+        # Private, as Django creates it (0700), and only the directory itself: never a tree
+        # with the process's umask, where other local users could plant pickles Django loads.
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o700)
         lock.acquire()
     except (filelock.Timeout, OSError):
         warnings.warn(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import stat
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..records import owner_is_not_me, read_trusted
 from ..settings import ENVIRONMENT, environment_value
@@ -20,6 +19,7 @@ from .base import (
     BUDGET_FORMAT,
     BaseTokenCache,
     block_in_record,
+    budget_record,
     record_of,
     spend_in_record,
     token_from_record,
@@ -225,30 +225,40 @@ class FileTokenCache(BaseTokenCache):
     # -- the shared token budget (policy.BudgetStore) ---------------------------------------
 
     def spend_budget(
-        self, application: str, now: float, limit: int | None, window: float
+        self,
+        application: str,
+        now: float,
+        limit: int | None,
+        window: float,
+        *,
+        timeout: float | None = None,
     ) -> tuple[float, str] | None:
         """Record one token request of ``application`` at ``now`` for every process sharing
         this directory; or say how long until one may go, and whether a 429 or the budget
-        decided it.
+        decided it. Waits for the budget's lock at most ``timeout`` seconds (the call's
+        deadline) and ``lock_timeout``.
 
         Raises:
-            OSError: the directory cannot be used (the caller falls back to its own budget).
+            OSError: the directory cannot be used, or the lock stayed held (the caller falls
+                back to its own budget).
         """
-        with self._budget_record(application) as record:
+        with self._budget_record(application, timeout) as record:
             return spend_in_record(record, now, limit, window)
 
-    def block_budget(self, application: str, until: float, now: float) -> None:
+    def block_budget(
+        self, application: str, until: float, now: float, *, timeout: float | None = None
+    ) -> None:
         """Let no process sharing this directory send a token request before ``until`` (it
         is ``now``).
 
         Raises:
             OSError: the directory cannot be used.
         """
-        with self._budget_record(application) as record:
+        with self._budget_record(application, timeout) as record:
             block_in_record(record, until, now)
 
     @contextlib.contextmanager
-    def _budget_record(self, application: str) -> Iterator[dict[str, Any]]:
+    def _budget_record(self, application: str, timeout: float | None) -> Iterator[dict[str, Any]]:
         """Read, change and write an application's budget file under its own file lock."""
         if self._degraded:
             raise OSError("the token cache directory is not usable")
@@ -256,7 +266,8 @@ class FileTokenCache(BaseTokenCache):
 
         self._ensure_directory()
         path = self.directory / f"{application}.budget"
-        budget_lock = filelock.FileLock(f"{path}.lock", timeout=self.lock_timeout, mode=0o600)
+        wait = self.lock_timeout if timeout is None else max(0.0, min(timeout, self.lock_timeout))
+        budget_lock = filelock.FileLock(f"{path}.lock", timeout=wait, mode=0o600)
         try:
             budget_lock.acquire()
         except filelock.Timeout:
@@ -299,6 +310,20 @@ class FileTokenCache(BaseTokenCache):
                     removed += 1
         self._memory.clear()
         self._seen.clear()
+        return removed
+
+    def clear_budgets(self) -> int:
+        """Delete every application's budget record (the token requests counted, any 429 wait);
+        return how many were deleted. For ``officernd-auth cache clear --budget``, the way out
+        of a wait recorded in error: safe when no process of those applications is sending
+        token requests meanwhile (it forgets what they spent)."""
+        removed = 0
+        with contextlib.suppress(OSError):
+            for path in sorted(self.directory.glob("*.budget")):
+                if _OURS.fullmatch(path.name):
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                        removed += 1
         return removed
 
     # -- internals ----------------------------------------------------------------------------
@@ -398,20 +423,10 @@ def _write(path: Path, text: str) -> None:
 
 def _budget_from(raw: bytes | None) -> dict[str, Any]:
     """A budget record read from a file; a fresh one for anything that is not ours."""
-    record: dict[str, Any] = {"sent": [], "blocked_until": 0.0}
     try:
         loaded = json.loads(raw or b"null")
     except (ValueError, RecursionError):
-        return record
+        loaded = None
     if not isinstance(loaded, dict) or loaded.get("format") != BUDGET_FORMAT:
-        return record
-    sent, blocked = loaded.get("sent"), loaded.get("blocked_until")
-    if isinstance(sent, list) and all(_finite(t) for t in sent):
-        record["sent"] = [float(t) for t in sent[-1000:]]
-    if _finite(blocked):
-        record["blocked_until"] = float(blocked)
-    return record
-
-
-def _finite(value: object) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        loaded = None
+    return budget_record(loaded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
 import time
@@ -10,6 +11,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..deadline import MAX_SERVER_WAIT
 from ..errors import TokenCacheWarning
 from ..records import MAX_RECORD_BYTES
 from ..token import Token
@@ -225,26 +227,42 @@ class RedisTokenCache(BaseTokenCache):
     # -- the shared token budget (policy.BudgetStore) ---------------------------------------
 
     # KEYS: the sorted set of send times, the key holding the server's wait.
-    # ARGV: now, limit (-1: none), window, a unique member. Answers {reason, seconds}.
+    # ARGV: now, limit (-1: none), window, a unique member, the longest server wait. Answers
+    # {reason, seconds}. Whoever can write this Redis can plant values: send times outside the
+    # window (ahead of now included) are dropped, a wait is clamped to the longest a 429 asks
+    # for, and every key left behind has a TTL.
     _SPEND = """
 local now, limit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local cap = tonumber(ARGV[5])
 redis.call('zremrangebyscore', KEYS[1], '-inf', now - window)
+redis.call('zremrangebyscore', KEYS[1], '(' .. tostring(now + window), '+inf')
 local blocked = tonumber(redis.call('get', KEYS[2]) or '0') or 0
+if blocked ~= blocked or blocked < 0 then blocked = 0 end
+if blocked > now + cap then
+  blocked = now + cap
+  redis.call('set', KEYS[2], tostring(blocked), 'PX', math.ceil(cap * 1000))
+elseif blocked > now and redis.call('pttl', KEYS[2]) < 0 then
+  redis.call('pexpire', KEYS[2], math.ceil((blocked - now) * 1000))
+end
 if now < blocked then return {'server', tostring(blocked - now)} end
 if limit >= 0 and redis.call('zcard', KEYS[1]) >= limit then
   local oldest = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
+  redis.call('pexpire', KEYS[1], math.ceil(window * 1000))
   return {'budget', tostring(tonumber(oldest[2]) + window - now)}
 end
 redis.call('zadd', KEYS[1], now, ARGV[4])
 redis.call('pexpire', KEYS[1], math.ceil(window * 1000))
 return {'ok', '0'}
 """
-    # KEYS: the key holding the server's wait. ARGV: until, now. Only ever moves it later.
+    # KEYS: the key holding the server's wait. ARGV: until, now, the longest server wait. Only
+    # ever moves it later, never past now + the longest wait.
     _BLOCK = """
-local stop, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+local stop, now, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if stop > now + cap then stop = now + cap end
 local current = tonumber(redis.call('get', KEYS[1]) or '0') or 0
+if current ~= current or current > now + cap then current = 0 end
 if stop > current and stop > now then
-  redis.call('set', KEYS[1], ARGV[1], 'PX', math.ceil((stop - now) * 1000))
+  redis.call('set', KEYS[1], tostring(stop), 'PX', math.ceil((stop - now) * 1000))
 end
 return 0
 """
@@ -261,9 +279,15 @@ return 0
         keys = self._budget_keys(application)
         member = f"{now!r}:{os.urandom(6).hex()}"
         limit_arg = -1 if limit is None else limit
-        answer = self._budget_call(self._SPEND, keys, now, limit_arg, window, member)
+        answer = self._budget_call(
+            self._SPEND, keys, now, limit_arg, window, member, MAX_SERVER_WAIT
+        )
         reason, seconds = (part.decode() if isinstance(part, bytes) else part for part in answer)
-        return None if reason == "ok" else (float(seconds), reason)
+        if reason == "ok":
+            return None
+        wait = float(seconds)
+        bound = MAX_SERVER_WAIT if reason == "server" else window
+        return (min(max(wait, 0.0), bound) if math.isfinite(wait) else bound, reason)
 
     def block_budget(self, application: str, until: float, now: float) -> None:
         """Let no worker sharing this Redis send a token request before ``until`` (it is
@@ -272,7 +296,9 @@ return 0
         Raises:
             OSError: Redis is unreachable.
         """
-        self._budget_call(self._BLOCK, self._budget_keys(application)[1:], until, now)
+        self._budget_call(
+            self._BLOCK, self._budget_keys(application)[1:], until, now, MAX_SERVER_WAIT
+        )
 
     def _budget_keys(self, application: str) -> tuple[str, str]:
         return (

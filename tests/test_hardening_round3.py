@@ -1,0 +1,303 @@
+"""Hardening, third round (#39): shared records that cannot lock anyone out, waits bounded by
+the call's deadline, and what a newcomer and a new Python found. Each test failed before its
+fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from officernd_auth import OfficeRNDAuthError, TokenProvider
+from officernd_auth.cache import FileTokenCache, application_key
+from officernd_auth.cache.django import DjangoTokenCache
+from officernd_auth.deadline import MAX_SERVER_WAIT
+from officernd_auth.testing import App, FakeOfficeRND
+from officernd_auth.urls import origin_url
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from redis_server import REDIS_SERVER, RedisServer, free_port  # noqa: E402
+
+SCOPE = "flex.community.members.read"
+YEAR = 365 * 24 * 3600.0
+
+
+def provider_for(fake: FakeOfficeRND, app: App, cache: Any, **options: Any) -> TokenProvider:
+    return TokenProvider(
+        app.client_id, app.client_secret, SCOPE, token_url=fake.token_url, token_cache=cache,
+        **options,
+    )  # fmt: skip
+
+
+def application_of(fake: FakeOfficeRND, app: App) -> str:
+    return application_key(origin_url(fake.token_url), app.client_id)
+
+
+# -- 1. Redis budget values are not trusted --------------------------------------------------
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed")
+    pytest.importorskip("redis")
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def test_planted_redis_budget_values_neither_lock_out_nor_raise(
+    fake: FakeOfficeRND, app: App, redis_url: str
+) -> None:
+    import redis
+
+    from officernd_auth.cache import RedisTokenCache
+
+    cache = RedisTokenCache(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    application = application_of(fake, app)
+    sent, wait = (f"{cache.prefix}budget:{application}:{part}" for part in ("sent", "wait"))
+    now = time.time()
+    # Send times 30 years ahead and at +inf are not in any window: ignored, not counted.
+    client.zadd(sent, {f"ahead-{i}": now + 30 * YEAR for i in range(5)})
+    client.zadd(sent, {"infinite": float("inf")})
+    assert cache.spend_budget(application_of(fake, app), now, 5, 60.0) is None
+    assert client.zcard(sent) == 1
+    # A server wait 30 years ahead, with no TTL: clamped to the longest a 429 asks for.
+    client.set(wait, str(now + 30 * YEAR))
+    refused = cache.spend_budget(application_of(fake, app), now, 5, 60.0)
+    assert refused is not None
+    assert refused[1] == "server"
+    assert refused[0] <= MAX_SERVER_WAIT
+    assert 0 < client.pttl(wait) <= MAX_SERVER_WAIT * 1000  # and it now expires
+    # "inf" and garbage: no OverflowError from a fetch, a bounded wait at most.
+    client.set(wait, "inf")
+    refused = cache.spend_budget(application_of(fake, app), now, 5, 60.0)
+    assert refused is None or refused[0] <= MAX_SERVER_WAIT
+    client.set(wait, "nan")
+    assert cache.spend_budget(application_of(fake, app), now, 5, 60.0) is None
+    client.set(wait, "soon")
+    assert cache.spend_budget(application_of(fake, app), now, 5, 60.0) is None
+    # Through a provider: a planted wait gives a RateLimitedError with a bounded wait.
+    client.set(wait, str(now + 30 * YEAR))
+    with pytest.raises(OfficeRNDAuthError) as raised:
+        provider_for(fake, app, cache).get_token()
+    waited = re.search(r"retry in ([0-9.]+) s", str(raised.value))
+    assert waited is not None, str(raised.value)
+    assert float(waited.group(1)) <= MAX_SERVER_WAIT, str(raised.value)
+    assert fake.token_request_count == 0
+    # A budget key the refusal path leaves behind has a TTL too.
+    client.delete(wait)
+    client.zadd(sent, {f"now-{i}": now for i in range(5)})
+    client.persist(sent)
+    assert cache.spend_budget(application_of(fake, app), now, 5, 60.0) is not None
+    assert client.pttl(sent) > 0
+
+
+# -- 2. Django budget records are validated --------------------------------------------------
+
+
+class PlainStore:
+    """A Django-like cache backend (get, set, add, delete) in a dict: the records under test
+    are what matters here, not Django's storage (the kit runs on Django's real caches)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def set(self, name: str, value: Any, timeout: Any = None) -> None:
+        self.values[name] = value
+
+    def add(self, name: str, value: Any, timeout: Any = None) -> bool:
+        if name in self.values:
+            return False
+        self.values[name] = value
+        return True
+
+    def delete(self, name: str) -> None:
+        self.values.pop(name, None)
+
+
+class StoreCache(DjangoTokenCache):
+    def __init__(self, store: PlainStore) -> None:
+        super().__init__("default")
+        self.store = store
+
+    @property
+    def cache(self) -> Any:
+        return self.store
+
+
+@pytest.mark.parametrize(
+    "planted",
+    ["[1, 2]", '{"sent": 5}', '{"blocked_until": "soon"}', '{"blocked_until": Infinity}',
+     '{"sent": [Infinity, "x"]}', "not json", '{"sent": [1e400]}'],
+)  # fmt: skip
+def test_planted_django_budget_records_are_a_fresh_record(planted: str) -> None:
+    store = PlainStore()
+    cache = StoreCache(store)
+    store.values["officernd-auth:budget:app"] = planted
+    now = time.time()
+    assert cache.spend_budget("app", now, 5, 60.0) is None
+    assert json.loads(store.values["officernd-auth:budget:app"])["sent"] == [now]
+
+
+def test_a_far_future_django_block_waits_at_most_the_cap() -> None:
+    store = PlainStore()
+    cache = StoreCache(store)
+    now = time.time()
+    record = {"sent": [], "blocked_until": now + YEAR}
+    store.values["officernd-auth:budget:app"] = json.dumps(record)
+    refused = cache.spend_budget("app", now, 5, 60.0)
+    assert refused is not None
+    assert refused[0] <= MAX_SERVER_WAIT
+
+
+# -- 3. File budget blocks are bounded, and the CLI clears them -------------------------------
+
+
+def test_a_file_block_recorded_with_the_clock_a_year_ahead_is_clamped(
+    fake: FakeOfficeRND, app: App, tmp_path: Path
+) -> None:
+    cache = FileTokenCache(tmp_path)
+    now = time.time()
+    cache.block_budget(application_of(fake, app), now + YEAR, now + YEAR - 10)  # clock ahead
+    refused = cache.spend_budget(application_of(fake, app), now, 5, 60.0)
+    assert refused is not None
+    assert refused[1] == "server"
+    assert refused[0] <= MAX_SERVER_WAIT
+    # A block written as is (by an older version, or by hand) is clamped on read as well.
+    path = tmp_path / f"{application_of(fake, app)}.budget"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "blocked_until": now + YEAR}))
+    refused = cache.spend_budget(application_of(fake, app), now, 5, 60.0)
+    assert refused is not None
+    assert refused[0] <= MAX_SERVER_WAIT
+
+
+def test_the_cli_clears_the_budget_records(fake: FakeOfficeRND, app: App, tmp_path: Path) -> None:
+    import shutil
+
+    cache = FileTokenCache(tmp_path / "cache")
+    now = time.time()
+    cache.block_budget(application_of(fake, app), now + 600, now)
+    script = shutil.which("officernd-auth", path=str(Path(sys.executable).parent))
+    assert script is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICERND_")}
+    env["OFFICERND_TOKEN_CACHE"] = str(tmp_path / "cache")
+    done = subprocess.run(
+        [script, "cache", "clear", "--budget"], capture_output=True, text=True, env=env,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "removed 1 budget record" in done.stdout
+    assert cache.spend_budget(application_of(fake, app), now, 5, 60.0) is None
+    shown = subprocess.run(
+        [script, "cache", "show", "--budget"], capture_output=True, text=True, env=env,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 2
+    assert "--budget goes with cache clear" in shown.stderr
+
+
+# -- 4. Waiting for a budget lock is bounded by the call's deadline ---------------------------
+
+HOLD = """
+import fcntl, sys, time
+handle = open(sys.argv[1], "a")
+fcntl.flock(handle, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_hung_budget_lock_holder_costs_at_most_the_calls_timeout(
+    fake: FakeOfficeRND, app: App, tmp_path: Path
+) -> None:
+    cache = FileTokenCache(tmp_path)
+    lock = tmp_path / f"{application_of(fake, app)}.budget.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        provider = provider_for(fake, app, cache)
+        started = time.monotonic()
+        token = provider.get_token(timeout=2)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert token.access_token
+    assert elapsed < 4.0, elapsed  # the lock's own bound is 30 s
+
+
+# -- 11. Django's file-based cache directory is re-created private ----------------------------
+
+
+def test_the_django_file_lock_recreates_a_removed_directory_private(tmp_path: Path) -> None:
+    import stat
+
+    from officernd_auth.cache.django import _file_locked
+
+    directory = tmp_path / "django-cache"
+    previous = os.umask(0)
+    try:
+        for _ in _file_locked(str(directory), "officernd-auth:lock", 1.0):
+            pass
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+# -- 14 and 17: token dicts as users hold them ------------------------------------------------
+
+
+def test_a_token_dict_with_numeric_string_expiries_is_read_as_numbers(
+    fake: FakeOfficeRND, app: App
+) -> None:
+    from officernd_auth import OfficeRNDSession
+
+    session = OfficeRNDSession(
+        app.client_id, app.client_secret, SCOPE, org="acme", token_url=fake.token_url,
+        api_url=fake.api_url,
+    )  # fmt: skip
+    session.token = {"access_token": "a" * 40, "expires_in": "3600", "token_type": "Bearer"}
+    assert 3500 < session.token["expires_in"] <= 3600
+    later = time.time() + 1800
+    session.token = {"access_token": "b" * 40, "expires_at": f" {later} "}
+    assert 1700 < session.token["expires_in"] <= 1800
+    assert fake.token_request_count == 0
+    from officernd_auth import ConfigurationError
+
+    for bad in ({"expires_in": "an hour"}, {"expires_at": "soon"}, {"expires_in": True}):
+        with pytest.raises(ConfigurationError, match="expires_"):
+            session.token = {"access_token": "c" * 40, **bad}
+
+
+def test_a_seeded_token_with_characters_no_bearer_token_has_is_refused(
+    fake: FakeOfficeRND, app: App
+) -> None:
+    from officernd_auth import ConfigurationError
+
+    provider = provider_for(fake, app, None)
+    for bad in ("abc\r\nX-Injected: 1", "has space", "tab\there", "é" * 10):
+        with pytest.raises(ConfigurationError, match="bearer token cannot hold"):
+            provider.seed({"access_token": bad, "expires_in": 3600})
+    assert provider.seed({"access_token": "abc.DEF-123_~+/==", "expires_in": 60}).access_token
