@@ -29,8 +29,22 @@ _PATH_CHARACTERS = frozenset(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line (the console script's entry point); see :mod:`officernd_auth.cli`."""
-    arguments = sys.argv[1:] if argv is None else list(argv)
+    """Run the command line (the console script's entry point); see :mod:`officernd_auth.cli`.
+
+    A reader that goes away (``officernd-auth get members --all | head``) ends the command
+    quietly with 141, as a Unix tool killed by ``SIGPIPE`` reports, not with a traceback."""
+    try:
+        code = _main(sys.argv[1:] if argv is None else list(argv))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that it cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    return code
+
+
+def _main(arguments: list[str]) -> int:
     try:
         token = _from_arguments(arguments)
     except KeyboardInterrupt:

@@ -48,6 +48,12 @@ class Transport:
         """The session whose adapters and settings carry the request."""
         raise NotImplementedError
 
+    def session_for(self, settings: Mapping[str, Any]) -> requests.Session:
+        """The session that carries a request sent with ``settings`` (``verify``, ``cert``,
+        ``proxies`` after per-call overrides): :meth:`session` unless a subclass says
+        otherwise."""
+        return self.session()
+
     def ready(self) -> None:
         """Make what a send needs (a client, its TLS context) before the token request's clock
         starts: the read timeout bounds the server's answer, not our set-up."""
@@ -76,10 +82,10 @@ class Transport:
         overrides: TransportOverrides,
     ) -> requests.Response:
         """POST the token request; the body is left unread (``stream=True``)."""
-        session = self.session()
+        settings = {**self.defaults(), **{k: v for k, v in overrides.items() if v is not None}}
+        session = self.session_for(settings)
         hooks = {"response": [_never_redirect]}
         prepared = requests.Request("POST", url, headers=headers, data=body, hooks=hooks).prepare()
-        settings = {**self.defaults(), **{k: v for k, v in overrides.items() if v is not None}}
         merged = session.merge_environment_settings(
             prepared.url,
             dict(settings.get("proxies") or {}),  # requests adds the environment's to it
@@ -192,6 +198,16 @@ class PlainTransport(Transport):
 
     def session(self) -> requests.Session:
         return shared_session(self.verify, self.cert, self.proxies, self.trust_env)
+
+    def session_for(self, settings: Mapping[str, Any]) -> requests.Session:
+        # A per-call override (fetch_token(verify=False)) gets the pool of its own settings:
+        # a connection opened without verification must never carry another call's token
+        # request that asked for it (requests < 2.32 reused such connections, CVE-2024-35195).
+        verify, cert = settings.get("verify", self.verify), settings.get("cert", self.cert)
+        proxies = settings.get("proxies") or {}
+        if verify == self.verify and cert == self.cert and proxies == self.proxies:
+            return self.session()
+        return shared_session(verify, cert, dict(proxies), self.trust_env)
 
     def close(self) -> None:
         """Close the shared pool's idle connections (it opens new ones when next used)."""

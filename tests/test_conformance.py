@@ -244,3 +244,19 @@ def test_a_cache_that_stores_the_secret_fails_its_rule(
             _run(kit, "nothing_secret_stored", emulator)
     finally:
         emulator.add_app = original  # type: ignore[method-assign]
+
+
+@pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
+def test_the_budget_rule_runs_twice_within_a_minute_against_one_persistent_store(
+    tmp_path: Path,
+) -> None:
+    """A Redis server kept between runs holds the last run's budget records for a window: the
+    next run must not read them as its own (a false "rule broken")."""
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    try:
+        kit = Kit(RedisTokenCache(server.url))
+        for _ in range(2):
+            _run(kit, "budget_and_server_waits_shared", None)
+    finally:
+        server.stop()

@@ -301,3 +301,91 @@ def test_a_seeded_token_with_characters_no_bearer_token_has_is_refused(
         with pytest.raises(ConfigurationError, match="bearer token cannot hold"):
             provider.seed({"access_token": bad, "expires_in": 3600})
     assert provider.seed({"access_token": "abc.DEF-123_~+/==", "expires_in": 60}).access_token
+
+
+# -- 16: what the emulator catches it closes (Python 3.14 warns about the rest) ----------------
+
+
+def test_the_emulators_webhook_delivery_closes_the_error_responses_it_catches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import urllib.error
+
+    from officernd_auth.testing import WebhookReceiver
+
+    caught: list[urllib.error.HTTPError] = []
+    original = urllib.error.HTTPError.__init__
+
+    def recording(self: urllib.error.HTTPError, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        caught.append(self)
+
+    monkeypatch.setattr(urllib.error.HTTPError, "__init__", recording)
+    with FakeOfficeRND() as fake, WebhookReceiver() as receiver:
+        receiver.answer = lambda request: 500  # type: ignore[assignment]
+        failed = fake.send_webhook(receiver.url, "booking.created", {}, secret="s")
+    assert failed.attempts == len(caught) == 3
+    assert all(error.fp is None or error.fp.closed for error in caught)
+
+
+# -- 15: the command line and a closed pipe ---------------------------------------------------
+
+
+def test_the_cli_ends_quietly_when_its_reader_goes_away(
+    fake: FakeOfficeRND, app: App, tmp_path: Path
+) -> None:
+    import shutil
+
+    script = shutil.which("officernd-auth", path=str(Path(sys.executable).parent))
+    assert script is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OFFICERND_")}
+    env.update(
+        OFFICERND_CLIENT_ID=app.client_id, OFFICERND_CLIENT_SECRET=app.client_secret,
+        OFFICERND_SCOPE=SCOPE, OFFICERND_ORG="acme", OFFICERND_TOKEN_URL=fake.token_url,
+        OFFICERND_API_URL=fake.api_url, OFFICERND_TOKEN_CACHE=str(tmp_path / "cache"),
+    )  # fmt: skip
+    for command in (["get", "members", "--all"], ["token"], ["token"]):  # the second: cached
+        process = subprocess.Popen(
+            [script, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()  # the reader is gone before anything is written
+        errors = process.stderr.read().decode()
+        process.stderr.close()
+        assert process.wait(timeout=60) == 141, errors
+        assert errors == "", errors
+
+
+# -- 6: per-call transport overrides never share a pool with other settings --------------------
+
+
+def test_a_per_call_verify_override_gets_a_pool_of_its_own(fake: FakeOfficeRND, app: App) -> None:
+    from officernd_auth.transport import shared_session
+
+    provider = provider_for(fake, app, None, token_budget=None)
+    provider.fetch_token(verify=False)
+    default = shared_session(True, None, {}, True)
+    unverified = shared_session(False, None, {}, True)
+    assert default is not unverified
+
+    def pools(session: Any) -> int:
+        return len(session.get_adapter(fake.token_url).poolmanager.pools)
+
+    assert pools(unverified) == 1  # the override's request went through its own pool
+    before = pools(default)
+    provider.fetch_token()
+    assert pools(default) == max(before, 1)  # and the default settings' through theirs
+
+
+def test_the_declared_requests_floor_has_no_known_credential_leak() -> None:
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(HERE.parent / "setup.cfg")
+    floor = next(
+        line.split(">=")[1]
+        for line in config["options"]["install_requires"].split()
+        if line.startswith("requests>=")
+    )
+    assert tuple(map(int, floor.split("."))) >= (2, 32, 4)  # CVE-2024-35195, CVE-2024-47081

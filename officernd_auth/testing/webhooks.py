@@ -206,6 +206,7 @@ class WebhookSender:
                     status, error = answer.status, None
             except urllib.error.HTTPError as exc:
                 status, error = exc.code, f"HTTP {exc.code}"
+                exc.close()  # its response: Python 3.14 warns about one left to the collector
             except (OSError, ValueError) as exc:
                 status, error = None, type(exc).__name__
             if status is not None and 200 <= status < 300:
