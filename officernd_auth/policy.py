@@ -370,6 +370,29 @@ class RetryPolicy:
         delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.0)
         return delay if deadline.allows(delay) else None
 
+    def out_of_time(
+        self, error: TokenRequestError, attempt: int, deadline: Deadline, token_deadline: float
+    ) -> TokenRequestError:
+        """``error``, the last of a call; when only time kept it from being retried, it says
+        which bound ran out: the call's ``timeout``, or ``token_deadline`` (the bound of a call
+        with none, such as every call through a bare ``OfficeRNDAuth``: requests does not hand
+        an auth object the call's timeout)."""
+        from .token_errors import TokenEndpointError  # oauthlib's subclass: loaded when needed
+
+        if type(error) is not TokenEndpointError or not error.retryable:
+            return error
+        if attempt >= self.max_retries and deadline.remaining() > 0.05:
+            return error  # the retries ran out, not the time
+        bound = "token_deadline" if deadline.seconds >= token_deadline else "the call's timeout"
+        return TokenEndpointError(
+            f"{error.message}; not retried: {bound} ({deadline.seconds:g} s) left no time (raise "
+            "it; a bare OfficeRNDAuth never sees requests' timeout, set its token_deadline)",
+            status_code=error.status_code,
+            error=error.error,
+            description=error.description,
+            retryable=True,
+        )
+
     def refusal(
         self,
         budget: Budget | SharedBudget,

@@ -5,8 +5,7 @@ their own whether to fetch, so the two entry points behave the same by construct
 decisions it leans on each live in one module: the settings (:mod:`officernd_auth.settings`),
 how long a call may wait (:mod:`officernd_auth.deadline`), whether a request may be sent or
 retried (:mod:`officernd_auth.policy`) and single flight (``officernd_auth.flight``).
-Freshness is decided in :mod:`officernd_auth.freshness` only (its methods are the provider's):
-caches are stores.
+Freshness is decided in :mod:`officernd_auth.freshness` only: caches are stores.
 
 This module imports no HTTP library. The token requests themselves go through a
 :class:`~officernd_auth.token.TokenFetcher`; by default the requests adapter's
@@ -202,10 +201,10 @@ class TokenProvider(Freshness):
         return RetryPolicy.from_settings(self.settings)
 
     def _budget_for(self, server: str, deadline: Deadline | None = None) -> Budget | SharedBudget:
-        """The application's budget: in the shared cache if it keeps budgets, else this
-        process's. Looked up per fetch, not held: an idle budget is swept (policy module)."""
-        # Keyed by the endpoint's origin (``server``), not its full URL: every spelling of one
-        # server's path (a trailing dot, a query, doubled or escaped slashes) shares one budget.
+        """The application's budget: the shared cache's if it keeps budgets (its lock bounded
+        by ``deadline``), else this process's. Looked up per fetch, not held (policy module)."""
+        # Keyed by the endpoint's origin, not its full URL: every spelling of one server's path
+        # (a trailing dot, a query, doubled or escaped slashes) shares one budget.
         local = budget_for(server, self.client_id)
         if isinstance(self.token_cache, BudgetStore):
             application = application_key(server, self.client_id)
@@ -458,6 +457,7 @@ class TokenProvider(Freshness):
             except TokenRequestError as exc:
                 delay = policy.retry_delay(exc, attempt, deadline)
                 if delay is None:
+                    exc = policy.out_of_time(exc, attempt, deadline, self.token_deadline)
                     raise flight.record(exc) from None
                 logger.warning("%s; retrying in %.1f s", exc.message, delay)
                 flight.last_error = exc

@@ -389,3 +389,67 @@ def test_the_declared_requests_floor_has_no_known_credential_leak() -> None:
         if line.startswith("requests>=")
     )
     assert tuple(map(int, floor.split("."))) >= (2, 32, 4)  # CVE-2024-35195, CVE-2024-47081
+
+
+# -- 13: the bare auth and the call's timeout -------------------------------------------------
+
+
+def test_a_bare_auth_waits_at_most_its_token_deadline_and_says_which_bound_ran_out(
+    fake: FakeOfficeRND, app: App
+) -> None:
+    import requests
+
+    from officernd_auth import OfficeRNDAuth, TokenEndpointError
+    from officernd_auth.testing import Fault
+
+    fake.fail_next_token_requests(Fault.slow(5.0), 3)
+    auth = OfficeRNDAuth(
+        app.client_id, app.client_secret, SCOPE, token_url=fake.token_url,
+        allowed_hosts=[f"{fake.host}:{fake.port}"], token_timeout=(1.0, 0.6), token_deadline=1.5,
+        backoff=0.05,
+    )  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(TokenEndpointError) as raised:
+        # requests does not hand the auth this timeout: token_deadline bounds the wait.
+        requests.get(fake.api_url + "/api/v2/organizations/acme/members", auth=auth, timeout=30)
+    assert time.monotonic() - started < 3.0
+    assert "token_deadline (1.5 s)" in str(raised.value)
+
+
+# -- 17: the file cache's discard spares a token another process stores meanwhile -------------
+
+
+def test_file_discard_never_removes_a_token_stored_meanwhile(tmp_path: Path) -> None:
+    import threading
+
+    from officernd_auth import Token
+
+    read = threading.Event()
+
+    class Observed(FileTokenCache):
+        """Signals once discard has read the file, and gives a writer time to act."""
+
+        def get(self, key: str) -> Token | None:
+            found = super().get(key)
+            if threading.current_thread() is threading.main_thread():
+                read.set()
+                time.sleep(0.5)
+            return found
+
+    now = time.time()
+    old = Token("0" * 40, expires_at=now + 600, obtained_at=now)
+    new = Token("1" * 40, expires_at=now + 3600, obtained_at=now)
+    key = "a" * 64
+    cache, writer = Observed(tmp_path), FileTokenCache(tmp_path)
+    writer.set(key, old)
+
+    def store_new() -> None:  # as a provider stores: under the key's cross-process lock
+        read.wait(10)
+        with writer.lock(key):
+            writer.set(key, new)
+
+    thread = threading.Thread(target=store_new)
+    thread.start()
+    cache.discard(key, old)
+    thread.join(10)
+    assert FileTokenCache(tmp_path).get(key) == new
