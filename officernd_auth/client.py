@@ -71,16 +71,31 @@ def _load_json(text: str) -> tuple[Any, bool]:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header given in seconds; ``None`` if absent or unusable."""
+    """Seconds from a ``Retry-After`` header, given in seconds or as an HTTP date (RFC 9110
+    section 10.2.3; a date already past is 0); at most ``MAX_SERVER_WAIT``. ``None`` if absent
+    or unusable."""
     if value is None:
         return None
+    seconds: float | None
     try:
         seconds = float(value.strip())
     except ValueError:
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
+        seconds = _seconds_until(value)
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
         return None
     return min(seconds, MAX_SERVER_WAIT)
+
+
+def _seconds_until(http_date: str) -> float | None:
+    from email.utils import parsedate_to_datetime  # only for the rare date form
+
+    try:
+        moment = parsedate_to_datetime(http_date.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # RFC 9110 dates are GMT
+        return None
+    return max(0.0, moment.timestamp() - time.time())
 
 
 def _read_limited(response: requests.Response, deadline: float) -> tuple[bytes | None, str]:

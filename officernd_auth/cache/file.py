@@ -170,9 +170,12 @@ class FileTokenCache(BaseTokenCache):
             self._degrade(f"cannot write to {self.directory} ({exc.strerror or exc})")
 
     def discard(self, key: str, token: Token) -> None:
-        """Forget ``token``, unless the file already holds a newer one (another process's)."""
-        if self.get(key) == token:
-            self.delete(key)
+        """Forget ``token``, unless the file already holds a newer one (another process's):
+        checked and removed under the key's cross-process lock, which every process holds
+        while it stores a token, so a token stored meanwhile is never removed."""
+        with self.lock(key, timeout=min(self.lock_timeout, 5.0)):
+            if self.get(key) == token:
+                self.delete(key)
 
     def delete(self, key: str) -> None:
         self._memory.delete(key)
