@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from . import __version__
-from .commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
+from .commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, TOKEN_FAULTS, CommandError
 
 # requests, oauthlib and the session are imported by the commands that use them (commands.py);
 # printing a cached token (``officernd-auth token``, once per curl) needs none of this module
@@ -159,7 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="query parameter (repeatable)",
     )
-    fake = commands.add_parser("fake-server", help="run the OfficeRND emulator in the foreground")
+    fake = commands.add_parser(
+        "fake-server",
+        help="run the OfficeRND emulator in the foreground",
+        description="Serve the OfficeRND emulator (token endpoint and API, with sample data) on "
+        "loopback until Ctrl-C, and print the environment that points this command, or your "
+        "code, at it. One line per request goes to stderr; faults make it misbehave on purpose.",
+    )
     fake.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     fake.add_argument(
         "--expires-in",
@@ -172,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-rate-limit",
         action="store_true",
         help="switch off OfficeRND's limit of 5 token requests a minute",
+    )
+    fake.add_argument(
+        "--fail-token-requests",
+        choices=sorted(TOKEN_FAULTS),
+        metavar="FAULT",
+        help="answer token requests with a fault: " + ", ".join(sorted(TOKEN_FAULTS)),
+    )
+    fake.add_argument(
+        "--times",
+        type=int,
+        default=1,
+        metavar="N",
+        help="how many token requests get the fault (default 1)",
     )
     commands.add_parser(
         "demo",

@@ -26,6 +26,18 @@ __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "CommandError"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
+#: ``fake-server --fail-token-requests``: name -> (the ``Fault`` constructor, its arguments).
+TOKEN_FAULTS: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "429": ("rate_limited", (30,)),
+    "500": ("server_error", (500,)),
+    "503": ("server_error", (503,)),
+    "slow": ("slow", (35.0,)),
+    "drop": ("drop", ()),
+    "not-json": ("not_json", ()),
+    "no-expires-in": ("no_expires_in", ()),
+    "narrow-scope": ("narrow_scope", ()),
+}
+
 
 class CommandError(Exception):
     """A failure to report as one line on stderr, with an exit code."""
@@ -341,6 +353,15 @@ def cmd_fake_server(args: argparse.Namespace) -> int:
     )
     fake.seed_sample()
     app = fake.add_app(DEMO_SCOPES)
+    if args.fail_token_requests:
+        from .testing import Fault
+
+        if args.times < 1:
+            raise CommandError("--times must be 1 or more", EXIT_USAGE)
+        fault = getattr(Fault, TOKEN_FAULTS[args.fail_token_requests][0])
+        fake.fail_next_token_requests(fault(*TOKEN_FAULTS[args.fail_token_requests][1]), args.times)
+    elif args.times != 1:
+        raise CommandError("--times goes with --fail-token-requests", EXIT_USAGE)
     with fake:
         print(f"# FakeOfficeRND is serving on {fake.url} (Ctrl-C to stop)", flush=True)
         print("# paste these lines into another shell:")

@@ -171,11 +171,20 @@ def run_demo(out: TextIO) -> int:
             )
             url = f"{fake.api_url}/api/v2/organizations/acme/locations"
             code(f'requests.get("{url}", auth=auth)  # a scope we did not ask for')
-            response = requests.get(url, auth=auth, timeout=10)
+            warned = _Collected()
+            library_logger.addHandler(warned)
+            library_logger.setLevel(logging.WARNING)
+            try:
+                response = requests.get(url, auth=auth, timeout=10)
+            finally:
+                library_logger.setLevel(logging.ERROR)
+                library_logger.removeHandler(warned)
             say(
                 f"   status {response.status_code} after one re-fetch: the new token is refused "
-                "too, so it is handed back, with a warning naming flex.space.locations.read"
+                "too, so it is handed back, with this warning:"
             )
+            for message in warned.messages:
+                say(f"   WARNING {message}")
             response = requests.get(url, auth=auth, timeout=10)
             say(
                 f"   asked again: status {response.status_code}, and no further token request "
@@ -190,3 +199,14 @@ def run_demo(out: TextIO) -> int:
     finally:
         library_logger.setLevel(level)
     return 0
+
+
+class _Collected(logging.Handler):
+    """Keeps the messages logged while it is attached (the demo shows them)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())

@@ -12,6 +12,16 @@ host rules, so one token serves requests and httpx code in a process or a fleet.
 
 from __future__ import annotations
 
+try:
+    import anyio  # noqa: F401  (what the adapter needs beside httpx)
+    import httpx  # noqa: F401
+except ModuleNotFoundError as missing:  # the extra is not installed: say which to install
+    raise ModuleNotFoundError(
+        f"officernd_auth.httpx needs {missing.name}, which is not installed: "
+        "pip install 'officernd-auth[httpx]'",
+        name=missing.name,
+    ) from None
+
 from .httpx_auth import OfficeRNDAuth
 from .httpx_client import AsyncOfficeRNDClient, OfficeRNDClient
 

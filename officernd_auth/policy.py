@@ -70,7 +70,9 @@ class Budget:
     #: Where the budget is shared, for messages; ``None`` as it is not shared beyond this process.
     shared_through: str | None = None
 
-    __slots__ = ("__weakref__", "blocked_until", "busy_until", "clock", "lock", "sent")
+    __slots__ = (
+        "__weakref__", "blocked_until", "busy_until", "clock", "last_failure", "lock", "sent",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -81,6 +83,10 @@ class Budget:
         # Until when this budget still constrains anything, on the clock that last used it.
         self.busy_until = 0.0
         self.clock: Clock = system_clock
+        #: ``(when, message)`` of the last token request of this application that failed in
+        #: this process, whichever credential sent it (a wrong secret spends the budget of the
+        #: right one): a refusal then says that failures spent it.
+        self.last_failure: tuple[float, str] | None = None
 
     @property
     def local(self) -> Budget:
@@ -109,11 +115,12 @@ class Budget:
             self.clock = clock
 
     def clear(self) -> None:
-        """Forget every request sent and every wait."""
+        """Forget every request sent, every wait and the last failure."""
         with self.lock:
             self.sent.clear()
             self.blocked_until = 0.0
             self.busy_until = 0.0
+            self.last_failure = None
 
     def idle(self) -> bool:
         """True when forgetting this budget changes nothing: no send in its window, no block."""
@@ -370,15 +377,22 @@ class RetryPolicy:
         delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.0)
         return delay if deadline.allows(delay) else None
 
-    def out_of_time(
-        self, error: TokenRequestError, attempt: int, deadline: Deadline, token_deadline: float
+    def give_up(
+        self,
+        error: TokenRequestError,
+        attempt: int,
+        deadline: Deadline,
+        token_deadline: float,
+        budget: Budget | SharedBudget,
     ) -> TokenRequestError:
-        """``error``, the last of a call; when only time kept it from being retried, it says
-        which bound ran out: the call's ``timeout``, or ``token_deadline`` (the bound of a call
-        with none, such as every call through a bare ``OfficeRNDAuth``: requests does not hand
-        an auth object the call's timeout)."""
+        """``error``, the last of a call, remembered by the budget (a refusal then says that
+        failures spent it). When only time kept it from being retried, it says which bound ran
+        out: the call's ``timeout``, or ``token_deadline`` (the bound of a call with none, such
+        as every call through a bare ``OfficeRNDAuth``: requests does not hand an auth object
+        the call's timeout)."""
         from .token_errors import TokenEndpointError  # oauthlib's subclass: loaded when needed
 
+        budget.local.last_failure = (self.clock(), error.message)
         if type(error) is not TokenEndpointError or not error.retryable:
             return error
         if attempt >= self.max_retries and deadline.remaining() > 0.05:
@@ -418,14 +432,38 @@ class RetryPolicy:
                 "OfficeRND allows"
                 + (f", counted for every process sharing {shared})" if shared else ")")
             )
-        advice = (
-            ""
-            if shared
-            else " Share one session or auth object per credential; across processes share a "
-            "token cache: set OFFICERND_TOKEN_CACHE to a directory (FileTokenCache) or a "
-            "redis:// URL (RedisTokenCache)."
-        )
+        seconds = max(1, math.ceil(wait))
+        failure = budget.local.last_failure
+        if last_error is None and failure and failure[0] > self.clock() - self.counted_window:
+            last_error = OfficeRNDAuthError(failure[1])  # another credential's, same application
+        if reason == "budget" and last_error is not None:
+            # Failed attempts (a wrong secret, a scope not granted) spent it: sharing sessions
+            # is not the fix, their cause is.
+            clear = (
+                f"'officernd-auth cache clear --budget' clears the budget kept in {shared}"
+                if shared and "FileTokenCache" in shared
+                else "officernd_auth.reset() clears this process's budget"
+            )
+            advice = (
+                f" Failed token requests spent it; fix their cause first (the last failure is "
+                f"below). The budget frees by itself in {seconds} s; where no other process uses "
+                f"this application (a test, a script), {clear}."
+            )
+            if not shared:
+                advice += (
+                    " Processes share it only through a token cache: OFFICERND_TOKEN_CACHE set "
+                    "to a directory or a redis:// URL."
+                )
+            because = f" The last token request failed: {last_error.message}"
+        elif shared:
+            advice = ""
+        else:
+            advice = (
+                " Share one session or auth object per credential; across processes share a "
+                "token cache: set OFFICERND_TOKEN_CACHE to a directory (FileTokenCache) or a "
+                "redis:// URL (RedisTokenCache)."
+            )
         return RateLimitedError(
-            f"not sent: {why}; retry in {max(1, math.ceil(wait)):d} s.{advice}{because}",
+            f"not sent: {why}; retry in {seconds:d} s.{advice}{because}",
             retry_after=wait,
         )

@@ -457,7 +457,7 @@ class TokenProvider(Freshness):
             except TokenRequestError as exc:
                 delay = policy.retry_delay(exc, attempt, deadline)
                 if delay is None:
-                    exc = policy.out_of_time(exc, attempt, deadline, self.token_deadline)
+                    exc = policy.give_up(exc, attempt, deadline, self.token_deadline, budget)
                     raise flight.record(exc) from None
                 logger.warning("%s; retrying in %.1f s", exc.message, delay)
                 flight.last_error = exc

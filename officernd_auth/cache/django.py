@@ -99,8 +99,12 @@ class DjangoTokenCache(BaseTokenCache):
         Raises:
             ConfigurationError: the backend cannot be shared between processes.
         """
-        from django.core.cache import caches  # type: ignore[import-untyped, unused-ignore]
-
+        try:
+            from django.core.cache import caches  # type: ignore[import-untyped, unused-ignore]
+        except ModuleNotFoundError:
+            raise ConfigurationError(
+                "DjangoTokenCache needs Django: pip install 'officernd-auth[django]'"
+            ) from None
         backend = caches[self.alias]
         if self._checked is not type(backend):
             why = _REFUSED.get(type(backend).__name__)
