@@ -92,3 +92,29 @@ def test_notebook_runs_with_credentials(monkeypatch: pytest.MonkeyPatch, tmp_pat
         assert_explores(text)
         assert app.client_secret not in text
         assert fake.token_request_count == 1
+
+
+@pytest.mark.integration
+def test_the_documented_headless_command_runs_the_notebook(tmp_path: Path) -> None:
+    """docs/session.rst's command, as written, with what the notebook extra installs."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    page = (NOTEBOOK.parent.parent / "docs" / "session.rst").read_text(encoding="utf-8")
+    command = next(line.strip() for line in page.splitlines() if "nbconvert" in line)
+    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
+    if jupyter is None:
+        pytest.skip("jupyter is not installed (the notebook extra)")
+    work = tmp_path / "checkout"
+    (work / "examples").mkdir(parents=True)
+    shutil.copy(NOTEBOOK, work / "examples" / NOTEBOOK.name)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OFFICERND_")}
+    done = subprocess.run(
+        command.replace("jupyter", jupyter, 1).split(), cwd=work, env=environment,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    executed = json.loads((work / "examples" / "explored.ipynb").read_text(encoding="utf-8"))
+    assert "members" in outputs_text(executed)
