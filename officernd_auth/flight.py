@@ -1,5 +1,6 @@
 """Single flight: per credential and cache, one lock around fetching, the outcome of the last
-attempt and the token the process holds; and :func:`reset`, which forgets the process-wide state.
+attempt and the token the process holds; and :func:`~officernd_auth.reset`, which forgets the
+process-wide state.
 
 One :class:`Flight` per token cache and cache key (token URL, client id, secret hash, scope set),
 shared by every provider of the process with that cache and key, so N threads that need a token

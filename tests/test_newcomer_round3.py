@@ -115,3 +115,24 @@ def test_fake_server_refuses_times_without_a_fault() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "--times goes with --fail-token-requests" in done.stderr
+
+
+@pytest.mark.parametrize("page", ["auth", "session", "httpx"])
+def test_each_guides_first_example_runs_as_pasted(page: str) -> None:
+    """The first example of the auth, session and httpx guides, pasted into a fresh Python with
+    no OFFICERND_* settings, runs (against the emulator) and prints what the page shows."""
+    import os
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / f"{page}.rst").read_text()
+    first = text[text.index(".. testcode::") :]
+    code, shown = re.match(
+        r"\.\. testcode::\n\n((?:   [^\n]*\n|\n)+)\.\. testoutput::\n\n((?:   [^\n]*\n|\n)+)", first
+    ).groups()  # type: ignore[union-attr]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OFFICERND_")}
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(line[3:] for line in code.splitlines())],
+        capture_output=True, text=True, env=environment, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == shown.split()
