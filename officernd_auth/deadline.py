@@ -14,11 +14,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MAX_SERVER_WAIT", "Deadline", "takes_timeout", "wait_bound"]
+__all__ = ["MAX_IN_FLIGHT", "MAX_SERVER_WAIT", "Deadline", "takes_keyword", "takes_timeout",
+           "wait_bound"]  # fmt: skip
 
 #: The longest wait a token endpoint's 429 imposes (the cap on ``Retry-After``), in seconds. A
 #: shared budget record that asks for longer was not written by this package: it is clamped.
 MAX_SERVER_WAIT = 3600.0
+#: The longest a token request is counted as in flight before its answer settles it (a shared
+#: budget counts it from the latest moment it could still arrive: its call's deadline, at most
+#: this), in seconds; a send time further ahead than this and a window was not written by us.
+MAX_IN_FLIGHT = 120.0
 
 
 def wait_bound(timeout: float | tuple[float | None, float | None] | None) -> float:
@@ -84,7 +89,12 @@ class Deadline:
 
 
 def takes_timeout(method: Callable[..., Any]) -> bool:
-    """True when ``method`` accepts ``timeout=`` (ours do; older custom caches may not).
+    """True when ``method`` accepts ``timeout=`` (see :func:`takes_keyword`)."""
+    return takes_keyword(method, "timeout")
+
+
+def takes_keyword(method: Callable[..., Any], name: str) -> bool:
+    """True when ``method`` accepts the keyword ``name`` (ours do; older custom caches may not).
 
     Read from the code object (through ``functools.wraps``, as ``contextlib.contextmanager``
     leaves it): ``inspect.signature`` would import ``inspect`` (~5 ms) when the first provider
@@ -97,8 +107,8 @@ def takes_timeout(method: Callable[..., Any]) -> bool:
         import inspect
 
         try:
-            return "timeout" in inspect.signature(method).parameters
+            return name in inspect.signature(method).parameters
         except (TypeError, ValueError):
             return False
     named = code.co_argcount + code.co_kwonlyargcount
-    return "timeout" in code.co_varnames[code.co_posonlyargcount : named]  # not positional-only
+    return name in code.co_varnames[code.co_posonlyargcount : named]  # not positional-only

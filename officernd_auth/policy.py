@@ -22,9 +22,10 @@ import random
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .deadline import Deadline, takes_timeout
+from .deadline import MAX_IN_FLIGHT, Deadline, takes_keyword
 from .errors import OfficeRNDAuthError
 from .interning import one_for
 from .settings import Settings, mask_client_id
@@ -114,6 +115,11 @@ class Budget:
             self.busy_until = max(self.busy_until, until)
             self.clock = clock
 
+    def in_flight(self) -> contextlib.nullcontext[None]:
+        """Around sending the token request this budget let out: nothing to do in one process
+        (see :meth:`SharedBudget.in_flight`)."""
+        return contextlib.nullcontext()
+
     def clear(self) -> None:
         """Forget every request sent, every wait and the last failure."""
         with self.lock:
@@ -151,26 +157,51 @@ class SharedBudget:
         self.application = application
         self.local = local
         self.shared_through = repr(store)
-        #: The deadline of the call this budget is looked up for (``None``: the store's own
-        #: bound on its lock).
-        self.deadline = deadline
+        self.deadline = deadline  # of the call (None: the store's own bound on its lock)
+        #: The send time recorded for the request this budget let out, and its window, until
+        #: :meth:`in_flight` settles it; ``None`` when the store did not record one.
+        self.counted: tuple[float, float] | None = None
+        self.clock: Clock = system_clock
 
     def acquire(self, now: float, limit: int | None, window: float, clock: Clock) -> Refusal | None:
-        """As :meth:`Budget.acquire`, across every process that shares the store. Where the
-        store takes ``timeout=``, its lock is waited for at most half the time the call's
-        ``deadline`` leaves; a store that cannot answer in time leaves the decision to this
-        process's budget."""
+        """As :meth:`Budget.acquire`, across every process that shares the store.
+
+        The request is counted from the latest moment it could still arrive (its deadline, at
+        most ``MAX_IN_FLIGHT``) until :meth:`in_flight` settles it at its answer: the server
+        counts arrivals, and a process stalled between this yes and sending must not let the
+        fleet exceed the limit (a store whose ``spend_budget`` takes no ``at=`` counts it from
+        now). Where the store takes ``timeout=``, its lock is waited for at most half the time
+        the call's deadline leaves; a store that cannot answer in time leaves the decision to
+        this process's budget."""
         spend = self.store.spend_budget
+        left = math.inf if self.deadline is None else self.deadline.remaining()
+        keywords: dict[str, float] = {}
+        if math.isfinite(left) and takes_keyword(spend, "timeout"):
+            # Half of what is left: past it the process's own budget decides, and the token
+            # request still has the other half.
+            keywords["timeout"] = max(0.0, left / 2)
+        if takes_keyword(spend, "at") and hasattr(self.store, "settle_budget"):
+            keywords["at"] = now + min(left, MAX_IN_FLIGHT)
         try:
-            left = math.inf if self.deadline is None else self.deadline.remaining()
-            if math.isfinite(left) and takes_timeout(spend):
-                # Half of what is left: past it the process's own budget decides, and the
-                # token request still has the other half.
-                timeout = max(0.0, left / 2)
-                return spend(self.application, now, limit, window, timeout=timeout)  # type: ignore[call-arg]
-            return spend(self.application, now, limit, window)
+            refused = spend(self.application, now, limit, window, **keywords)
         except OSError:
             return self.local.acquire(now, limit, window, clock)
+        if refused is None and "at" in keywords:
+            self.counted, self.clock = (keywords["at"], window), clock
+        return refused
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Around sending the request this budget let out: when its answer (or failure) comes,
+        it is counted from then, for every process sharing the store."""
+        try:
+            yield
+        finally:
+            counted, self.counted = self.counted, None
+            with contextlib.suppress(OSError):
+                if counted is not None:
+                    settle = self.store.settle_budget  # type: ignore[attr-defined]
+                    settle(self.application, counted[0], self.clock(), counted[1])
 
     def block(self, until: float, clock: Clock) -> None:
         """As :meth:`Budget.block`, for every process that shares the store."""

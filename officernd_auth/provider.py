@@ -423,9 +423,8 @@ class TokenProvider(Freshness):
 
     def _cache_lock(self, deadline: Deadline) -> AbstractContextManager[None]:
         """The cache's own lock: across processes for the file and Redis caches."""
-        if lock_takes_timeout(self.token_cache):
-            return self.token_cache.lock(self.key, timeout=deadline.remaining())  # type: ignore[call-arg]
-        return self.token_cache.lock(self.key)
+        timeout = {"timeout": deadline.remaining()} if lock_takes_timeout(self.token_cache) else {}
+        return self.token_cache.lock(self.key, **timeout)
 
     # -- fetching -----------------------------------------------------------------------------
 
@@ -449,9 +448,10 @@ class TokenProvider(Freshness):
                 raise policy.refusal(budget, refused, self.client_id, flight.last_error)
             self.token_requests += 1
             try:
-                token = client.fetch_token(
-                    self.scopes, self.clock(), deadline=deadline, overrides=overrides
-                )
+                with budget.in_flight():  # a shared budget counts it from its answer
+                    token = client.fetch_token(
+                        self.scopes, self.clock(), deadline=deadline, overrides=overrides
+                    )
             except RateLimitedError as exc:
                 raise flight.record(policy.server_said_wait(budget, budget_key, exc)) from None
             except TokenRequestError as exc:

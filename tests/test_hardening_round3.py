@@ -470,3 +470,30 @@ def test_retry_after_as_an_http_date_is_read_as_that_date() -> None:
     assert parse_retry_after("7") == 7.0
     for unusable in ("soon", "Wed, 99 Foo 2026 99:99:99 GMT", "-5", "nan", ""):
         assert parse_retry_after(unusable) is None
+
+
+# -- 5: a request is counted until its answer, however long its sender stalled ----------------
+
+
+@pytest.fixture(params=["file", "redis"])
+def budget_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "file":
+        return FileTokenCache(tmp_path)
+    from officernd_auth.cache import RedisTokenCache
+
+    return RedisTokenCache(request.getfixturevalue("redis_url"))
+
+
+def test_a_request_in_flight_is_counted_until_its_answer(budget_store: Any) -> None:
+    application, window, now = "stalled-app", 2.0, time.time()
+    # A worker's request is let out, counted from the latest moment it could arrive...
+    assert budget_store.spend_budget(application, now, 1, window, at=now + 30) is None
+    # ... so a worker stalled longer than the window between the yes and sending still holds
+    # the budget: another worker is refused (counted from the yes, it had been let out).
+    refused = budget_store.spend_budget(application, now + 3, 1, window)
+    assert refused is not None
+    assert refused[1] == "budget"
+    # Its answer came at +3.5: it is counted a window from then, and no longer.
+    budget_store.settle_budget(application, now + 30, now + 3.5, window)
+    assert budget_store.spend_budget(application, now + 5.0, 1, window) is not None
+    assert budget_store.spend_budget(application, now + 5.6, 1, window) is None

@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterator
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
-from ..deadline import MAX_SERVER_WAIT, takes_timeout
+from ..deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT, takes_timeout
 from ..records import FILE_FORMAT, cache_key, record_fields, sha256_hex
 from ..token import Token
 from ..urls import normalise_url
@@ -32,6 +32,7 @@ __all__ = [
     "lock_takes_timeout",
     "normalise_url",
     "record_of",
+    "settle_in_record",
     "spend_in_record",
     "token_from_record",
 ]
@@ -127,12 +128,16 @@ def _finite(value: object) -> TypeGuard[float]:
 
 
 def spend_in_record(
-    record: dict[str, Any], now: float, limit: int | None, window: float
+    record: dict[str, Any], now: float, limit: int | None, window: float, at: float | None = None
 ) -> tuple[float, str] | None:
     """A shared budget record (``{"sent": [...], "blocked_until": t}``) spends one token
-    request at ``now``, or says how long until one may go and whether a 429 (``"server"``) or
-    the budget decided it (the rule of the file and Django caches' ``spend_budget``)."""
-    sent = [t for t in record["sent"] if now - window < t <= now + window]
+    request at ``now``, counted from ``at`` (default ``now``: see
+    :func:`settle_in_record`), or says how long until one may go and whether a 429
+    (``"server"``) or the budget decided it (the rule of the file and Django caches'
+    ``spend_budget``)."""
+    # Send times further ahead than a request can be in flight were not written by us.
+    latest = now + window + MAX_IN_FLIGHT
+    sent = [t for t in record["sent"] if now - window < t <= latest]
     record["sent"] = sent
     # No 429 asks for more than MAX_SERVER_WAIT: a later end was planted, or recorded while a
     # clock was far ahead, and must not lock every process out for as long.
@@ -141,13 +146,24 @@ def spend_in_record(
         return (record["blocked_until"] - now, "server")
     if limit is not None and len(sent) >= limit:
         return (min(sent) + window - now, "budget")
-    sent.append(now)
+    sent.append(now if at is None else min(at, latest))
     return None
+
+
+def settle_in_record(record: dict[str, Any], spent: float, answered: float) -> None:
+    """A request counted from ``spent`` (its latest possible arrival while it was in flight)
+    is counted from ``answered`` instead: the server counted it when it arrived, which was no
+    later than its answer, so the budget holds it for a window after that, however long the
+    sender was stalled before sending. Re-added if it had already left the record."""
+    sent = record["sent"]
+    if spent in sent:
+        sent.remove(spent)
+    sent.append(answered)
 
 
 def block_in_record(record: dict[str, Any], until: float, now: float) -> None:
     """A shared budget record lets no token request out before ``until`` (it is ``now``)."""
-    record["sent"] = [t for t in record["sent"] if t <= now]
+    record["sent"] = [t for t in record["sent"] if t <= now + MAX_IN_FLIGHT]  # in flight too
     blocked = min(record["blocked_until"], now + MAX_SERVER_WAIT)
     record["blocked_until"] = max(blocked, min(until, now + MAX_SERVER_WAIT))
 

@@ -23,6 +23,7 @@ from .base import (
     block_in_record,
     budget_record,
     record_of,
+    settle_in_record,
     spend_in_record,
     token_from_record,
 )
@@ -186,17 +187,37 @@ class DjangoTokenCache(BaseTokenCache):
         window: float,
         *,
         timeout: float | None = None,
+        at: float | None = None,
     ) -> tuple[float, str] | None:
-        """Record one token request of ``application`` at ``now`` for every process sharing
-        this cache, or say how long until one may go and whether a 429 or the budget decided.
-        Waits for the budget's lock at most ``timeout`` seconds (the call's deadline).
+        """Record one token request of ``application`` at ``now`` (counted from ``at``: see
+        :meth:`settle_budget`) for every process sharing this cache, or say how long until one
+        may go and whether a 429 or the budget decided. Waits for the budget's lock at most
+        ``timeout`` seconds (the call's deadline).
 
         Raises:
             OSError: the cache cannot be used (the caller falls back to its own budget).
         """
         name = f"{self.prefix}budget:{application}"
-        with self._budget(name, window, timeout) as record:
-            return spend_in_record(record, now, limit, window)
+        keep = window if at is None else max(window, at - now + window)
+        with self._budget(name, keep, timeout) as record:
+            return spend_in_record(record, now, limit, window, at)
+
+    def settle_budget(
+        self,
+        application: str,
+        spent: float,
+        answered: float,
+        window: float,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Count the request recorded at ``spent`` from ``answered``, when its answer came.
+
+        Raises:
+            OSError: the cache cannot be used.
+        """
+        with self._budget(f"{self.prefix}budget:{application}", window, timeout) as record:
+            settle_in_record(record, spent, answered)
 
     def block_budget(
         self, application: str, until: float, now: float, *, timeout: float | None = None

@@ -21,6 +21,7 @@ from .base import (
     block_in_record,
     budget_record,
     record_of,
+    settle_in_record,
     spend_in_record,
     token_from_record,
 )
@@ -235,18 +236,36 @@ class FileTokenCache(BaseTokenCache):
         window: float,
         *,
         timeout: float | None = None,
+        at: float | None = None,
     ) -> tuple[float, str] | None:
-        """Record one token request of ``application`` at ``now`` for every process sharing
-        this directory; or say how long until one may go, and whether a 429 or the budget
-        decided it. Waits for the budget's lock at most ``timeout`` seconds (the call's
-        deadline) and ``lock_timeout``.
+        """Record one token request of ``application`` at ``now`` (counted from ``at``: see
+        :meth:`settle_budget`) for every process sharing this directory; or say how long until
+        one may go, and whether a 429 or the budget decided it. Waits for the budget's lock at
+        most ``timeout`` seconds (the call's deadline) and ``lock_timeout``.
 
         Raises:
             OSError: the directory cannot be used, or the lock stayed held (the caller falls
                 back to its own budget).
         """
         with self._budget_record(application, timeout) as record:
-            return spend_in_record(record, now, limit, window)
+            return spend_in_record(record, now, limit, window, at)
+
+    def settle_budget(
+        self,
+        application: str,
+        spent: float,
+        answered: float,
+        window: float,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Count the request recorded at ``spent`` from ``answered``, when its answer came.
+
+        Raises:
+            OSError: the directory cannot be used.
+        """
+        with self._budget_record(application, timeout) as record:
+            settle_in_record(record, spent, answered)
 
     def block_budget(
         self, application: str, until: float, now: float, *, timeout: float | None = None

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..deadline import MAX_SERVER_WAIT
+from ..deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT
 from ..errors import TokenCacheWarning
 from ..records import MAX_RECORD_BYTES
 from ..token import Token
@@ -226,16 +226,17 @@ class RedisTokenCache(BaseTokenCache):
 
     # -- the shared token budget (policy.BudgetStore) ---------------------------------------
 
-    # KEYS: the sorted set of send times, the key holding the server's wait.
-    # ARGV: now, limit (-1: none), window, a unique member, the longest server wait. Answers
+    # KEYS: the sorted set of send times, the key holding the server's wait. ARGV: now, limit
+    # (-1: none), window, a unique member, the longest server wait, the time the request is
+    # counted from (see settle_budget), the latest send time believed. Answers
     # {reason, seconds}. Whoever can write this Redis can plant values: send times outside the
     # window (ahead of now included) are dropped, a wait is clamped to the longest a 429 asks
     # for, and every key left behind has a TTL.
     _SPEND = """
 local now, limit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local cap = tonumber(ARGV[5])
+local cap, at, latest = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 redis.call('zremrangebyscore', KEYS[1], '-inf', now - window)
-redis.call('zremrangebyscore', KEYS[1], '(' .. tostring(now + window), '+inf')
+redis.call('zremrangebyscore', KEYS[1], '(' .. tostring(latest), '+inf')
 local blocked = tonumber(redis.call('get', KEYS[2]) or '0') or 0
 if blocked ~= blocked or blocked < 0 then blocked = 0 end
 if blocked > now + cap then
@@ -245,14 +246,25 @@ elseif blocked > now and redis.call('pttl', KEYS[2]) < 0 then
   redis.call('pexpire', KEYS[2], math.ceil((blocked - now) * 1000))
 end
 if now < blocked then return {'server', tostring(blocked - now)} end
+local keep = math.ceil((math.max(at, now) - now + window) * 1000)
 if limit >= 0 and redis.call('zcard', KEYS[1]) >= limit then
   local oldest = redis.call('zrange', KEYS[1], 0, 0, 'WITHSCORES')
-  redis.call('pexpire', KEYS[1], math.ceil(window * 1000))
+  if redis.call('pttl', KEYS[1]) < 0 then redis.call('pexpire', KEYS[1], keep) end
   return {'budget', tostring(tonumber(oldest[2]) + window - now)}
 end
-redis.call('zadd', KEYS[1], now, ARGV[4])
-redis.call('pexpire', KEYS[1], math.ceil(window * 1000))
+redis.call('zadd', KEYS[1], at, ARGV[4])
+if redis.call('pttl', KEYS[1]) < keep then redis.call('pexpire', KEYS[1], keep) end
 return {'ok', '0'}
+"""
+    # KEYS: the sorted set of send times. ARGV: the send time recorded, when the answer came,
+    # the window, a unique member (if the first is gone). Counts the request from its answer.
+    _SETTLE = """
+local spent, answered, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local found = redis.call('zrangebyscore', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, 1)
+redis.call('zadd', KEYS[1], answered, found[1] or ARGV[4])
+local keep = math.ceil(window * 1000)
+if redis.call('pttl', KEYS[1]) < keep then redis.call('pexpire', KEYS[1], keep) end
+return 0
 """
     # KEYS: the key holding the server's wait. ARGV: until, now, the longest server wait. Only
     # ever moves it later, never past now + the longest wait.
@@ -268,7 +280,13 @@ return 0
 """
 
     def spend_budget(
-        self, application: str, now: float, limit: int | None, window: float
+        self,
+        application: str,
+        now: float,
+        limit: int | None,
+        window: float,
+        *,
+        at: float | None = None,
     ) -> tuple[float, str] | None:
         """Record one token request of ``application`` at ``now`` for every worker sharing
         this Redis, atomically; or say how long until one may go, and why.
@@ -279,15 +297,28 @@ return 0
         keys = self._budget_keys(application)
         member = f"{now!r}:{os.urandom(6).hex()}"
         limit_arg = -1 if limit is None else limit
+        latest = now + window + MAX_IN_FLIGHT
+        counted = now if at is None else min(at, latest)
         answer = self._budget_call(
-            self._SPEND, keys, now, limit_arg, window, member, MAX_SERVER_WAIT
+            self._SPEND, keys, now, limit_arg, window, member, MAX_SERVER_WAIT, counted, latest
         )
         reason, seconds = (part.decode() if isinstance(part, bytes) else part for part in answer)
         if reason == "ok":
             return None
         wait = float(seconds)
-        bound = MAX_SERVER_WAIT if reason == "server" else window
+        bound = MAX_SERVER_WAIT if reason == "server" else window + MAX_IN_FLIGHT
         return (min(max(wait, 0.0), bound) if math.isfinite(wait) else bound, reason)
+
+    def settle_budget(self, application: str, spent: float, answered: float, window: float) -> None:
+        """Count the request recorded at ``spent`` from ``answered``, when its answer came (for
+        every worker sharing this Redis).
+
+        Raises:
+            OSError: Redis is unreachable.
+        """
+        member = f"{answered!r}:{os.urandom(6).hex()}"
+        keys = self._budget_keys(application)[:1]
+        self._budget_call(self._SETTLE, keys, spent, answered, window, member)
 
     def block_budget(self, application: str, until: float, now: float) -> None:
         """Let no worker sharing this Redis send a token request before ``until`` (it is
