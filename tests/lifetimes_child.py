@@ -1,5 +1,6 @@
 """The process side of tests/test_lifetimes.py: makes, uses and drops front ends, then reports
-what the process still keeps. Run as ``python lifetimes_child.py SETTINGS_JSON``; prints JSON.
+what the process still keeps. Run as ``python lifetimes_child.py`` with its settings as JSON on
+stdin; prints JSON.
 
 It runs apart from the emulator (which stays in the test's process), so that tracemalloc counts
 only what the library keeps, and it uses the real clock: tokens that expire and budget windows
@@ -40,7 +41,7 @@ def descriptors() -> int:
 
 
 def main() -> None:
-    given: dict[str, Any] = json.loads(sys.argv[1])
+    given: dict[str, Any] = json.loads(sys.stdin.read())
     token_url, api_url, host = given["token_url"], given["api_url"], given["host"]
     credentials: list[list[str]] = given["credentials"]
     kinds: list[str] = given["kinds"]
@@ -118,17 +119,36 @@ def main() -> None:
             close = bool(index // len(kinds) % 2)  # about half of each kind closed
             alive[kind].append(weakref.ref(use(kind, client_id, secret, close)))
             peak = max(peak, descriptors())
+            if index % 50 == 49:
+                # As often in every round, so that what is alive at the peak (dropped sessions
+                # wait for the cycle collector) does not differ from one round to the next.
+                gc.collect()
         time_passes()
 
-    # Two rounds; what the second leaves is the steady state. The first also fills bounded
-    # caches of other libraries once (re's pattern cache, the import system's, ~50 KB).
+    # Three rounds; what the last leaves is the steady state. The first ones also fill bounded
+    # tables of other libraries once (re's pattern cache, the import system's, ~50 KB) and
+    # grow the interpreter's table of interned strings (pathlib interns every file name
+    # filelock gives it) to the number of names alive at once.
     planned = list(zip(plan, rest, strict=True))
-    half = len(planned) // 2
-    tracemalloc.start(30 if os.environ.get("LIFETIMES_DEBUG") else 1)
+    third = len(planned) // 3
+    # The interpreter's table of interned strings (pathlib interns every file name filelock
+    # gives it) is one block, reallocated when its free slots run out, at a size set by the
+    # names alive then: the measured round must not be the one to grow it (a step of megabytes,
+    # not memory per object). Names kept alive here set that size well above what the rounds
+    # add, and names interned and dropped at once make it reallocate now, with its free slots
+    # far more than the rounds use.
+    ballast = [sys.intern(f"lifetimes-ballast-{i}") for i in range(40_000)]
+    for i in range(200_000):
+        sys.intern(f"lifetimes-churn-{i}")
+    # Traced from the interpreter's start (PYTHONTRACEMALLOC, set by the test): a table that
+    # existed before tracing and grows meanwhile would count whole, its old block not freed.
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(30 if os.environ.get("LIFETIMES_DEBUG") else 1)
     start = tracemalloc.take_snapshot()
-    round_of(planned[:half])
+    round_of(planned[:third])
+    round_of(planned[third : 2 * third])
     middle = tracemalloc.take_snapshot()
-    round_of(planned[half:])
+    round_of(planned[2 * third :])
     end = tracemalloc.take_snapshot()
     tracemalloc.stop()
     left = {kind: sum(ref() is not None for ref in refs) for kind, refs in alive.items()}
@@ -141,20 +161,20 @@ def main() -> None:
     retained = sum(d.size_diff for d in end.compare_to(middle, "filename"))
     sites = sorted(end.compare_to(middle, "lineno"), key=lambda d: -d.size_diff)[:8]
     if os.environ.get("LIFETIMES_DEBUG"):
-        for d in sorted(end.compare_to(middle, "traceback"), key=lambda d: -d.size_diff)[:3]:
+        for d in sorted(end.compare_to(middle, "traceback"), key=lambda d: -abs(d.size_diff))[:4]:
             print(d.size_diff, "\n".join(d.traceback.format()[-24:]), file=sys.stderr)
     loop.close()
     http.close()
-    del holder
+    del holder, ballast
     gc.collect()
     report: Callable[[Any], str] = json.dumps
     print(
         report(
             {
                 "alive": left,
-                "made": len(planned) - half,
+                "made": len(planned) - 2 * third,
                 "retained": retained,
-                "first_round": [half, first],
+                "first_rounds": [2 * third, first],
                 "sites": [f"{d.traceback[0]}: {d.size_diff}" for d in sites],
                 "descriptors": [start_descriptors, peak, descriptors()],
                 "threads": [start_threads, threading.active_count()],
