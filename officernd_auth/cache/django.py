@@ -250,7 +250,8 @@ class DjangoTokenCache(BaseTokenCache):
             record = budget_record(loaded)
             yield record
             now = time.time()
-            longest = max(keep, 60.0, record["blocked_until"] - now)
+            latest = max(record["sent"], default=now)  # a request still in flight, perhaps
+            longest = max(keep, 60.0, record["blocked_until"] - now, latest - now + keep)
             ttl = int(min(longest, MAX_SERVER_WAIT + 60.0)) + 1  # never a record for ever
             self._call("set", name, json.dumps(record), ttl)
 
