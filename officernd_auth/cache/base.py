@@ -14,6 +14,7 @@ import contextlib
 import json
 import math
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from ..deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT, takes_timeout
@@ -25,6 +26,7 @@ __all__ = [
     "BUDGET_FORMAT",
     "FILE_FORMAT",
     "BaseTokenCache",
+    "RecordBudgets",
     "TokenCache",
     "application_key",
     "block_in_record",
@@ -166,6 +168,77 @@ def block_in_record(record: dict[str, Any], until: float, now: float) -> None:
     record["sent"] = [t for t in record["sent"] if t <= now + MAX_IN_FLIGHT]  # in flight too
     blocked = min(record["blocked_until"], now + MAX_SERVER_WAIT)
     record["blocked_until"] = max(blocked, min(until, now + MAX_SERVER_WAIT))
+
+
+class RecordBudgets:
+    """The shared budget (:class:`~officernd_auth.policy.BudgetStore`) of a store that keeps it
+    as one record per application (``{"sent": [...], "blocked_until": t}``), read, changed and
+    written under a lock of the store's: the file and Django caches. A subclass gives
+    ``_budget_record``; the rules are ``spend_in_record``, ``settle_in_record`` and
+    ``block_in_record`` (this module)."""
+
+    def _budget_record(
+        self, application: str, keep: float, timeout: float | None
+    ) -> AbstractContextManager[dict[str, Any]]:
+        """The application's record, locked for the block (the lock waited for at most
+        ``timeout`` seconds where given) and written back after it, kept in the store at least
+        ``keep`` seconds past its latest time.
+
+        Raises:
+            OSError: the store cannot be used (the caller falls back to its own budget).
+        """
+        raise NotImplementedError
+
+    def spend_budget(
+        self,
+        application: str,
+        now: float,
+        limit: int | None,
+        window: float,
+        *,
+        timeout: float | None = None,
+        at: float | None = None,
+    ) -> tuple[float, str] | None:
+        """Record one token request of ``application`` at ``now`` (counted from ``at``: see
+        :meth:`settle_budget`) for every process sharing this store; or say how long until one
+        may go, and whether a 429 or the budget decided it. Waits for the budget's lock at most
+        ``timeout`` seconds (the call's deadline).
+
+        Raises:
+            OSError: the store cannot be used, or its lock stayed held (the caller falls back
+                to its own budget).
+        """
+        with self._budget_record(application, window, timeout) as record:
+            return spend_in_record(record, now, limit, window, at)
+
+    def settle_budget(
+        self,
+        application: str,
+        spent: float,
+        answered: float,
+        window: float,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Count the request recorded at ``spent`` from ``answered``, when its answer came.
+
+        Raises:
+            OSError: the store cannot be used.
+        """
+        with self._budget_record(application, window, timeout) as record:
+            settle_in_record(record, spent, answered)
+
+    def block_budget(
+        self, application: str, until: float, now: float, *, timeout: float | None = None
+    ) -> None:
+        """Let no process sharing this store send a token request before ``until`` (it is
+        ``now``).
+
+        Raises:
+            OSError: the store cannot be used.
+        """
+        with self._budget_record(application, until - now, timeout) as record:
+            block_in_record(record, until, now)
 
 
 def record_of(token: Token) -> str:

@@ -20,11 +20,9 @@ from ..errors import ConfigurationError, TokenCacheWarning
 from ..token import Token
 from .base import (
     BaseTokenCache,
-    block_in_record,
+    RecordBudgets,
     budget_record,
     record_of,
-    settle_in_record,
-    spend_in_record,
     token_from_record,
 )
 from .memory import MemoryTokenCache
@@ -40,7 +38,7 @@ _REFUSED = {
 }
 
 
-class DjangoTokenCache(BaseTokenCache):
+class DjangoTokenCache(RecordBudgets, BaseTokenCache):
     """A token cache in a Django cache (``django.core.cache.caches[alias]``), shared by every
     process that uses the same ``CACHES``.
 
@@ -179,59 +177,13 @@ class DjangoTokenCache(BaseTokenCache):
 
     # -- the shared token budget (policy.BudgetStore) -------------------------------------------
 
-    def spend_budget(
-        self,
-        application: str,
-        now: float,
-        limit: int | None,
-        window: float,
-        *,
-        timeout: float | None = None,
-        at: float | None = None,
-    ) -> tuple[float, str] | None:
-        """Record one token request of ``application`` at ``now`` (counted from ``at``: see
-        :meth:`settle_budget`) for every process sharing this cache, or say how long until one
-        may go and whether a 429 or the budget decided. Waits for the budget's lock at most
-        ``timeout`` seconds (the call's deadline).
-
-        Raises:
-            OSError: the cache cannot be used (the caller falls back to its own budget).
-        """
-        name = f"{self.prefix}budget:{application}"
-        keep = window if at is None else max(window, at - now + window)
-        with self._budget(name, keep, timeout) as record:
-            return spend_in_record(record, now, limit, window, at)
-
-    def settle_budget(
-        self,
-        application: str,
-        spent: float,
-        answered: float,
-        window: float,
-        *,
-        timeout: float | None = None,
-    ) -> None:
-        """Count the request recorded at ``spent`` from ``answered``, when its answer came.
-
-        Raises:
-            OSError: the cache cannot be used.
-        """
-        with self._budget(f"{self.prefix}budget:{application}", window, timeout) as record:
-            settle_in_record(record, spent, answered)
-
-    def block_budget(
-        self, application: str, until: float, now: float, *, timeout: float | None = None
-    ) -> None:
-        """Let no process sharing this cache send a token request before ``until``.
-
-        Raises:
-            OSError: the cache cannot be used.
-        """
-        with self._budget(f"{self.prefix}budget:{application}", until - now, timeout) as record:
-            block_in_record(record, until, now)
-
     @contextlib.contextmanager
-    def _budget(self, name: str, keep: float, timeout: float | None) -> Iterator[dict[str, Any]]:
+    def _budget_record(
+        self, application: str, keep: float, timeout: float | None
+    ) -> Iterator[dict[str, Any]]:
+        """The application's record under a lock in the cache (``add``, or a file lock for the
+        file-based cache), stored again for at least ``keep`` seconds past its latest time."""
+        name = f"{self.prefix}budget:{application}"
         if not self._up():
             raise OSError("the Django cache is unreachable")
         wait = 2 * self.lock_ttl if timeout is None else max(0.0, min(timeout, 2 * self.lock_ttl))

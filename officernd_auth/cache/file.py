@@ -18,11 +18,9 @@ from ..token import Token
 from .base import (
     BUDGET_FORMAT,
     BaseTokenCache,
-    block_in_record,
+    RecordBudgets,
     budget_record,
     record_of,
-    settle_in_record,
-    spend_in_record,
     token_from_record,
 )
 from .memory import MemoryTokenCache
@@ -67,7 +65,7 @@ class CacheEntry(NamedTuple):
     path: Path
 
 
-class FileTokenCache(BaseTokenCache):
+class FileTokenCache(RecordBudgets, BaseTokenCache):
     """A token cache in files, shared by every process of the user on this machine.
 
     One file per credential, named by the cache key, holding the access token and its absolute
@@ -228,60 +226,12 @@ class FileTokenCache(BaseTokenCache):
 
     # -- the shared token budget (policy.BudgetStore) ---------------------------------------
 
-    def spend_budget(
-        self,
-        application: str,
-        now: float,
-        limit: int | None,
-        window: float,
-        *,
-        timeout: float | None = None,
-        at: float | None = None,
-    ) -> tuple[float, str] | None:
-        """Record one token request of ``application`` at ``now`` (counted from ``at``: see
-        :meth:`settle_budget`) for every process sharing this directory; or say how long until
-        one may go, and whether a 429 or the budget decided it. Waits for the budget's lock at
-        most ``timeout`` seconds (the call's deadline) and ``lock_timeout``.
-
-        Raises:
-            OSError: the directory cannot be used, or the lock stayed held (the caller falls
-                back to its own budget).
-        """
-        with self._budget_record(application, timeout) as record:
-            return spend_in_record(record, now, limit, window, at)
-
-    def settle_budget(
-        self,
-        application: str,
-        spent: float,
-        answered: float,
-        window: float,
-        *,
-        timeout: float | None = None,
-    ) -> None:
-        """Count the request recorded at ``spent`` from ``answered``, when its answer came.
-
-        Raises:
-            OSError: the directory cannot be used.
-        """
-        with self._budget_record(application, timeout) as record:
-            settle_in_record(record, spent, answered)
-
-    def block_budget(
-        self, application: str, until: float, now: float, *, timeout: float | None = None
-    ) -> None:
-        """Let no process sharing this directory send a token request before ``until`` (it
-        is ``now``).
-
-        Raises:
-            OSError: the directory cannot be used.
-        """
-        with self._budget_record(application, timeout) as record:
-            block_in_record(record, until, now)
-
     @contextlib.contextmanager
-    def _budget_record(self, application: str, timeout: float | None) -> Iterator[dict[str, Any]]:
-        """Read, change and write an application's budget file under its own file lock."""
+    def _budget_record(
+        self, application: str, keep: float, timeout: float | None
+    ) -> Iterator[dict[str, Any]]:
+        """Read, change and write an application's budget file under its own file lock (waited
+        for at most ``lock_timeout`` too); a file keeps it however long (``keep`` unused)."""
         if self._degraded:
             raise OSError("the token cache directory is not usable")
         import filelock
