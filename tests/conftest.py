@@ -194,3 +194,19 @@ def make_auth(
         return OfficeRNDAuth(**options)
 
     return factory
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server on a free loopback port for the test (skipped where there is none)."""
+    from redis_server import REDIS_SERVER, RedisServer, free_port
+
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed")
+    pytest.importorskip("redis")
+    server = RedisServer(free_port(), tmp_path)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

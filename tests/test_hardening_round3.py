@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,6 @@ from officernd_auth.testing import App, FakeOfficeRND
 from officernd_auth.urls import origin_url
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from redis_server import REDIS_SERVER, RedisServer, free_port  # noqa: E402
 
 SCOPE = "flex.community.members.read"
 YEAR = 365 * 24 * 3600.0
@@ -43,19 +40,6 @@ def application_of(fake: FakeOfficeRND, app: App) -> str:
 
 
 # -- 1. Redis budget values are not trusted --------------------------------------------------
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
-    pytest.importorskip("redis")
-    server = RedisServer(free_port(), tmp_path)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_planted_redis_budget_values_neither_lock_out_nor_raise(

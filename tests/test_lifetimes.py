@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ from officernd_auth.testing import FakeOfficeRND
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from lifetimes_child import WARM  # noqa: E402
-from redis_server import REDIS_SERVER, RedisServer, free_port  # noqa: E402
 
 KINDS = ["session", "auth", "httpx_auth", "client", "async_client"]
 #: The default run: fewer of the httpx front ends, which cost ~40-70 ms each to make (httpx
@@ -45,18 +44,6 @@ def short_lived() -> Iterator[FakeOfficeRND]:
     with FakeOfficeRND(expires_in=EXPIRES_IN) as server:
         server.seed_sample()
         yield server
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed")
-    server = RedisServer(free_port(), tmp_path)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def soak(fake: FakeOfficeRND, counts: dict[str, int], cache: str | None) -> dict[str, Any]:
@@ -145,16 +132,10 @@ def test_thousands_of_dropped_front_ends_leave_nothing(
 # -- the rules, one at a time, in this process -------------------------------------------------
 
 
-def test_a_dropped_session_is_freed_without_close(fake: FakeOfficeRND) -> None:
-    app = fake.add_app(["flex.community.members.read"])
-    session = OfficeRNDSession(
-        app.client_id,
-        app.client_secret,
-        "flex.community.members.read",
-        org="acme",
-        token_url=fake.token_url,
-        api_url=fake.api_url,
-    )
+def test_a_dropped_session_is_freed_without_close(
+    make_session: Callable[..., OfficeRNDSession],
+) -> None:
+    session = make_session()
     session.get("members").raise_for_status()
     provider = weakref.ref(session.provider)
     dropped = weakref.ref(session)
@@ -164,16 +145,10 @@ def test_a_dropped_session_is_freed_without_close(fake: FakeOfficeRND) -> None:
     assert provider() is None
 
 
-def test_sessions_sharing_a_provider_do_not_pile_up_listeners(fake: FakeOfficeRND) -> None:
-    app = fake.add_app(["flex.community.members.read"])
-    first = OfficeRNDSession(
-        app.client_id,
-        app.client_secret,
-        "flex.community.members.read",
-        org="acme",
-        token_url=fake.token_url,
-        api_url=fake.api_url,
-    )
+def test_sessions_sharing_a_provider_do_not_pile_up_listeners(
+    fake: FakeOfficeRND, make_session: Callable[..., OfficeRNDSession]
+) -> None:
+    first = make_session()
     provider = first.provider
     import tracemalloc
 
