@@ -14,8 +14,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MAX_IN_FLIGHT", "MAX_SERVER_WAIT", "Deadline", "takes_keyword", "takes_timeout",
-           "wait_bound"]  # fmt: skip
+__all__ = [
+    "MAX_IN_FLIGHT",
+    "MAX_SERVER_WAIT",
+    "Deadline",
+    "parse_retry_after",
+    "takes_keyword",
+    "takes_timeout",
+    "wait_bound",
+]
 
 #: The longest wait a token endpoint's 429 imposes (the cap on ``Retry-After``), in seconds. A
 #: shared budget record that asks for longer was not written by this package: it is clamped.
@@ -112,3 +119,31 @@ def takes_keyword(method: Callable[..., Any], name: str) -> bool:
             return False
     named = code.co_argcount + code.co_kwonlyargcount
     return name in code.co_varnames[code.co_posonlyargcount : named]  # not positional-only
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header, given in seconds or as an HTTP date (RFC 9110
+    section 10.2.3; a date already past is 0); at most ``MAX_SERVER_WAIT``. ``None`` if absent
+    or unusable."""
+    if value is None:
+        return None
+    seconds: float | None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = _seconds_until(value)
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_SERVER_WAIT)
+
+
+def _seconds_until(http_date: str) -> float | None:
+    from email.utils import parsedate_to_datetime  # only for the rare date form
+
+    try:
+        moment = parsedate_to_datetime(http_date.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # RFC 9110 dates are GMT
+        return None
+    return max(0.0, moment.timestamp() - time.time())

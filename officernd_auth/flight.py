@@ -15,7 +15,7 @@ import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .cache.memory import DEFAULT_MEMORY_CACHE
@@ -93,11 +93,7 @@ class Flight:
             TokenEndpointError: another thread's token request (for ``whose``) outlasted the
                 wait (retryable).
         """
-        with _registry_lock:
-            lock = self.lock
-            if lock is None:
-                lock = self.lock = threading.Lock()
-            self.users += 1
+        lock = self._join()
         try:
             if not wait:
                 if not lock.acquire(blocking=False):
@@ -110,10 +106,51 @@ class Flight:
             finally:
                 lock.release()
         finally:
-            with _registry_lock:
-                self.users -= 1
-                if not self.users:
-                    self.lock = None
+            self._leave()
+
+    @contextlib.asynccontextmanager
+    async def alocked(
+        self,
+        deadline: Deadline,
+        whose: str,
+        sleep: Callable[[float], Awaitable[None]],
+        *,
+        wait: bool = True,
+    ) -> AsyncIterator[bool]:
+        """:meth:`locked` for a task on an event loop: the loop goes on while another thread
+        or loop holds the lock (tried again after ``sleep``, 1 ms doubling to 20 ms)."""
+        lock = self._join()
+        try:
+            pause = 0.001
+            while not lock.acquire(blocking=False):
+                if not wait:
+                    yield False
+                    return
+                if not deadline.allows(pause):
+                    raise waited_out(deadline, f"another token request for {whose}")
+                await sleep(pause)
+                pause = min(pause * 2, 0.02)
+            try:
+                yield True
+            finally:
+                lock.release()
+        finally:
+            self._leave()
+
+    def _join(self) -> threading.Lock:
+        """Count the caller among the lock's users; the lock (made if none)."""
+        with _registry_lock:
+            lock = self.lock
+            if lock is None:
+                lock = self.lock = threading.Lock()
+            self.users += 1
+        return lock
+
+    def _leave(self) -> None:
+        with _registry_lock:
+            self.users -= 1
+            if not self.users:
+                self.lock = None
 
     def record(self, error: OfficeRNDAuthError) -> OfficeRNDAuthError:
         """Remember that an attempt ended in ``error``; return it (to raise)."""

@@ -1,14 +1,13 @@
 """``OfficeRNDAuth`` for httpx: ``httpx.get(url, auth=...)``, ``httpx.Client(auth=...)`` and
 ``httpx.AsyncClient(auth=...)``; imported as :class:`officernd_auth.httpx.OfficeRNDAuth`.
 
-It is the requests front end's token lifecycle behind httpx's auth-flow interface: the same
-provider (one flight per credential across threads, event loops and, through the file or Redis
-cache, processes), the same budget, the same host rules (the token only to the API origins), the
-same single 401 heal. An async caller never waits on the event loop: a token that must be
-fetched or renewed is taken in a worker thread (``anyio.to_thread``), so a token request, or a
-wait on another thread's or process's fetch, leaves the loop free; a task cancelled meanwhile
-leaves the fetch to finish in its thread, storing the token for the next caller and releasing
-every lock.
+It stands on the core alone (no requests): the same provider as the requests front end (one
+flight per credential across threads, event loops and, through the file or Redis cache,
+processes), the same budget, the same host rules (:class:`~officernd_auth.api_rules.ApiRules`:
+the token only to the API origins), the same single 401 heal. An async caller fetches on its
+event loop (:meth:`~officernd_auth.fetching.Fetching.aget_token`): one task per loop asks, the
+loop's other tasks wait for it, and no thread is started; a task cancelled meanwhile leaves the
+fetch to finish, storing the token for the next caller and releasing every lock.
 
 The token request of an object that made its own provider goes over httpx
 (:class:`~officernd_auth.httpx_transport.HttpxTransport`, with ``verify``, ``cert`` and
@@ -18,17 +17,20 @@ with ``provider=`` leaves that provider's transport as it is.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncGenerator, Generator, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+import anyio.from_thread
 import anyio.lowlevel
+import anyio.to_thread
 import httpx
 
-from .auth import OfficeRNDAuth as RequestsAuth
-from .httpx_transport import off_loop, shared_transport
-from .provider import TokenProvider
+from .api_rules import ApiRules
+from .httpx_transport import shared_transport
+from .provider import TokenProvider, resolve_provider
 from .redact import Secret
 from .settings import ProviderOptions, mask_client_id, with_provider_options
 from .urls import url_path
@@ -36,13 +38,55 @@ from .urls import url_path
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
-__all__ = ["OfficeRNDAuth"]
+__all__ = ["ANYIO_LOOP", "OfficeRNDAuth"]
 
 logger = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
+
+class _AnyioLoop:
+    """The core's :class:`~officernd_auth.fetching.EventLoop`, over anyio (asyncio or trio)."""
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+    async def in_thread(self, function: Callable[[], _T]) -> _T:
+        return await anyio.to_thread.run_sync(function, abandon_on_cancel=True)
+
+    def from_thread(self, function: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+        return anyio.from_thread.run(function)
+
+    async def shielded(self, function: Callable[[], Awaitable[_T]]) -> _T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # another event loop library (trio): the caller waits it out
+            with anyio.CancelScope(shield=True):
+                return await function()
+        # asyncio: a task of its own, which a cancelled caller stops waiting for at once
+        task = asyncio.ensure_future(function())
+        _running.add(task)
+        task.add_done_callback(_finished)
+        return await asyncio.shield(task)
+
+
+# Owned by the process: a token fetch whose caller was cancelled, until it ends (a few
+# seconds at most: the token deadline bounds it; docs/lifetimes.rst).
+_running: set[asyncio.Future[Any]] = set()
+
+
+def _finished(task: asyncio.Future[Any]) -> None:
+    _running.discard(task)
+    if not task.cancelled():
+        task.exception()  # its caller, if still waiting, has it; no "never retrieved" warning
+
+
+#: The event loop as the core sees it.
+ANYIO_LOOP = _AnyioLoop()
+
 
 @with_provider_options
-class OfficeRNDAuth(httpx.Auth):
+class OfficeRNDAuth(ApiRules, httpx.Auth):
     """Authenticate httpx requests (sync and async) to OfficeRND with a cached, self-renewing
     token.
 
@@ -80,25 +124,16 @@ class OfficeRNDAuth(httpx.Auth):
         """Build the auth object; see the class documentation for the arguments."""
         secret = Secret.wrap(client_secret)  # no frame holds the secret as text
         del client_secret
-        #: The requests front end whose rules this object shares (host decisions, the
-        #: remembered token, the 401 decisions); read-only.
-        self.rules = RequestsAuth(
-            client_id,
-            secret,
-            scope,
-            api_url=api_url,
-            allowed_hosts=allowed_hosts,
-            provider=provider,
-            **options,
+        self._provider = resolve_provider(
+            client_id, secret, scope, provider=provider, where="OfficeRNDAuth()", **options
         )
-        # Its provider, bound once (fixed at construction): every request reads it.
-        self._provider: TokenProvider = self.rules.provider
+        self._init_rules(api_url, allowed_hosts)
         # Per event loop, the task taking a token for the others (see _token_on_loop); an entry
         # lives only while it does, so no loop is kept.
         self._fetching: dict[object, anyio.Event] = {}
         self._owns_provider = provider is None
         if provider is None:
-            made = self.rules.provider
+            made = self._provider
             made.use_transport(shared_transport(made.verify, made.cert, made.proxies))
 
     @property
@@ -138,12 +173,11 @@ class OfficeRNDAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        rules = self.rules
         url = str(request.url)
-        if not rules.allows(url):
+        if not self.allows(url):
             response = yield request
             if response.status_code == 401:
-                rules.worth_healing(request.method, url, None)  # says how to allow the origin
+                self.worth_healing(request.method, url, None)  # says how to allow the origin
             return
         fresh = self._provider.fresh_entry()  # never a lock, never I/O
         sent = fresh[0].authorization if fresh else self._token(_timeout_of(request))
@@ -156,17 +190,16 @@ class OfficeRNDAuth(httpx.Auth):
         request.headers["Authorization"] = authorization
         response = yield request
         if response.status_code == 401:
-            rules.refused_again(request.method, url, authorization)
+            self.refused_again(request.method, url, authorization)
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        rules = self.rules
         url = str(request.url)
-        if not rules.allows(url):
+        if not self.allows(url):
             response = yield request
             if response.status_code == 401:
-                rules.worth_healing(request.method, url, None)
+                self.worth_healing(request.method, url, None)
             return
         fresh = self._provider.fresh_entry()  # never a lock, never I/O
         if fresh is not None:
@@ -178,16 +211,18 @@ class OfficeRNDAuth(httpx.Auth):
         if response.status_code != 401 or not self._heals(request, url, sent):
             return
         await response.aread()
-        authorization = await off_loop(self._renewed, sent, _timeout_of(request))
+        timeout = _timeout_of(request)
+        await self._provider.ainvalidate(ANYIO_LOOP, sent, timeout)
+        authorization = await self._token_on_loop(timeout)
         request.headers["Authorization"] = authorization
         response = yield request
         if response.status_code == 401:
-            rules.refused_again(request.method, url, authorization)
+            self.refused_again(request.method, url, authorization)
 
     # -- internals ------------------------------------------------------------------------------
 
     def _heals(self, request: httpx.Request, url: str, sent: str) -> bool:
-        if not self.rules.worth_healing(request.method, url, sent):
+        if not self.worth_healing(request.method, url, sent):
             return False
         try:
             _ = request.content  # a body already read (bytes, JSON, form) can be sent again
@@ -201,10 +236,9 @@ class OfficeRNDAuth(httpx.Auth):
         return True
 
     async def _token_on_loop(self, timeout: tuple[float | None, float | None] | None) -> str:
-        """The header to send, for a task: one task per event loop takes it in a worker thread,
-        the loop's other tasks wait for that one (a thread each would wake together and keep the
-        loop from the GIL: benchmarks, table 2b) or, while it renews a token that may still be
-        sent, send that one."""
+        """The header to send, for a task: one task per event loop asks the provider, the loop's
+        other tasks wait for that one or, while it renews a token that may still be sent, send
+        that one."""
         loop = anyio.lowlevel.current_token()
         leader = self._fetching.get(loop)
         if leader is not None:
@@ -219,7 +253,7 @@ class OfficeRNDAuth(httpx.Auth):
         done = anyio.Event()
         self._fetching[loop] = done
         try:
-            return await off_loop(self._token, timeout)
+            return (await self._provider.aget_token(ANYIO_LOOP, timeout)).authorization
         finally:
             if self._fetching.get(loop) is done:
                 del self._fetching[loop]

@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import httpx
 
-from .client import parse_retry_after
+from .deadline import parse_retry_after
 from .errors import ConfigurationError
 from .hints import ORGANISATION_HINT, organisation_not_found
 from .httpx_auth import OfficeRNDAuth

@@ -1,67 +1,41 @@
 """Token requests over httpx, with the connection settings of the user's httpx client.
 
-:class:`HttpxTransport` is a :class:`~officernd_auth.transport.Transport` whose POST travels over
-an httpx client of ours built from the user's ``verify``, ``cert``, ``trust_env``, ``proxy``,
-``mounts``, ``transport``, ``http1`` and ``http2``: their TLS settings, their proxies and their
-transports (so respx and pytest-httpx see the token request), never their auth, event hooks,
-headers, cookies or redirects. It answers with a ``requests.Response`` whose body is read
-chunk by chunk, so the token client's bounds (size, read time, deadline) apply unchanged.
+:class:`HttpxTransport` is the httpx adapter's :class:`~officernd_auth.exchange.Sender`: its POST
+travels over an httpx client of ours built from the user's ``verify``, ``cert``, ``trust_env``,
+``proxy``, ``mounts``, ``transport``, ``http1`` and ``http2``: their TLS settings, their proxies
+and their transports (so respx and pytest-httpx see the token request), never their auth, event
+hooks, headers, cookies or redirects. The answer is handed to the token client chunk by chunk,
+so its bounds (size, read time, deadline) apply as for requests.
 
-For an ``httpx.AsyncClient``'s settings the request is async: the token is fetched in a worker
-thread (see :func:`off_loop`), which hands the request and every read of its answer to the event
-loop it came from; the loop goes on meanwhile.
+For an ``httpx.AsyncClient``'s settings the request is sent on the caller's event loop
+(:meth:`HttpxTransport.asend`), with an ``httpx.AsyncClient`` of ours opened on that loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
-import functools
 import ssl
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+import weakref
+from collections.abc import Mapping
+from typing import Any
 
-import anyio.from_thread
-import anyio.to_thread
 import httpx
-import requests
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers
 
 from .errors import ConfigurationError
-from .transport import Transport, TransportOverrides
+from .exchange import Sender, TokenRequest, TransportError
 
-__all__ = ["CONNECTION_SETTINGS", "HttpxTransport", "off_loop", "shared_transport"]
-
-_T = TypeVar("_T")
+__all__ = ["CONNECTION_SETTINGS", "HttpxTransport", "shared_transport"]
 
 #: The httpx client settings a token request travels with.
 CONNECTION_SETTINGS = ("verify", "cert", "trust_env", "proxy", "mounts", "transport", "http1",
                        "http2")  # fmt: skip
 _ASYNC_ONLY = ("mounts", "transport")
-# Set in a worker thread while it runs a call for an event loop (off_loop): that loop can take
-# the thread's async token requests.
-_for_loop = threading.local()
 # Owned by the process: one token client per TLS and proxy settings (a handful), closed at
 # exit (docs/lifetimes.rst).
 _shared_lock = threading.Lock()
 _shared: dict[tuple[Any, ...], HttpxTransport] = {}
-
-
-async def off_loop(function: Callable[..., _T], *args: Any) -> _T:
-    """``function(*args)`` in a worker thread: the event loop goes on meanwhile. A cancelled
-    caller stops waiting at once; the call finishes in its thread (a token fetch stores its
-    token and releases its locks), so that no lock is left held."""
-    call = functools.partial(_marked, function, *args)
-    return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
-
-
-def _marked(function: Callable[..., _T], *args: Any) -> _T:
-    _for_loop.active = True
-    try:
-        return function(*args)
-    finally:
-        _for_loop.active = False
 
 
 def shared_transport(
@@ -80,6 +54,7 @@ def shared_transport(
             transport = _shared[key] = HttpxTransport(
                 _connection_settings(verify, cert, proxies), shared=True
             )
+            transport.origin = key
     return transport
 
 
@@ -92,16 +67,18 @@ def _close_shared() -> None:
 
 
 def _connection_settings(
-    verify: bool | str, cert: str | tuple[str, str] | None, proxies: Mapping[str, str]
+    verify: bool | str,
+    cert: str | tuple[str, str] | None,
+    proxies: Mapping[str, str],
+    asynchronous: bool = False,
 ) -> dict[str, Any]:
     tls: bool | ssl.SSLContext = verify if isinstance(verify, bool) else True
     if isinstance(verify, str) or cert is not None:
         tls = _ssl_context(verify, cert)
     found: dict[str, Any] = {"verify": tls}
-    mounts = {
-        f"{scheme}://" if scheme in {"http", "https"} else "all://": httpx.HTTPTransport(
-            verify=tls, proxy=url
-        )
+    kind = httpx.AsyncHTTPTransport if asynchronous else httpx.HTTPTransport
+    mounts: dict[str, Any] = {
+        f"{scheme}://" if scheme in {"http", "https"} else "all://": kind(verify=tls, proxy=url)
         for scheme, url in proxies.items()
         if url
     }
@@ -128,7 +105,7 @@ def _ssl_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.
     return context
 
 
-class HttpxTransport(Transport):
+class HttpxTransport(Sender):
     """Token requests over httpx with ``settings`` (keywords of ``httpx.Client``, or of
     ``httpx.AsyncClient`` when ``asynchronous``; only :data:`CONNECTION_SETTINGS` are used).
 
@@ -143,88 +120,61 @@ class HttpxTransport(Transport):
     ) -> None:
         self._settings = {k: v for k, v in settings.items() if k in CONNECTION_SETTINGS}
         self._asynchronous = asynchronous
+        # Sync settings of a shared transport are turned into async ones per event loop; a sync
+        # client's own (its transport, mounts) cannot be.
+        self.sends_async = asynchronous or shared
         self._shared = shared
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
-        self._async_client: httpx.AsyncClient | None = None
+        # Per event loop (an async client's connections belong to the loop that opened them);
+        # an entry goes with its loop.
+        self._async_clients: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        #: The requests-style ``(verify, cert, proxies)`` a shared transport was made for.
+        self.origin: tuple[Any, ...] | None = None
 
     def __repr__(self) -> str:
         kind = "async" if self._asynchronous else "sync"
         return f"<HttpxTransport {kind} settings={sorted(self._settings)!r}>"
 
-    def session(self) -> requests.Session:
-        raise TypeError("an HttpxTransport sends with httpx: it has no requests.Session")
-
     def ready(self) -> None:
         """Build the httpx client the next send uses (its TLS context takes tens of
         milliseconds), so that the token request's read timeout does not count it."""
-        if self._asynchronous and getattr(_for_loop, "active", False):
-            self._async_twin()
-        else:
-            self._sync_client()
+        self._sync_client()
 
-    def send(
-        self,
-        url: str,
-        headers: dict[str, str],
-        body: str,
-        *,
-        timeout: float | tuple[float, float],
-        overrides: TransportOverrides,
-    ) -> requests.Response:
+    def send(self, request: TokenRequest, overrides: Mapping[str, Any]) -> _Reply:
         """POST the token request; the answer's body is left unread."""
         if any(value is not None for value in overrides.values()):
             raise ConfigurationError(
                 "verify, cert and proxies for one token request are for requests sessions: "
                 "an httpx client's token requests use the client's own settings"
             )
-        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        limits = httpx.Timeout(read, connect=connect)
-        content = body.encode()
-        try:
-            if self._asynchronous and getattr(_for_loop, "active", False):
-                return self._send_on_loop(url, headers, content, limits)
-            return self._send(url, headers, content, limits)
-        except httpx.TimeoutException as exc:
-            raise requests.Timeout(type(exc).__name__) from exc
-        except httpx.HTTPError as exc:
-            raise requests.ConnectionError(type(exc).__name__) from exc
-
-    def _send(
-        self, url: str, headers: dict[str, str], content: bytes, limits: httpx.Timeout
-    ) -> requests.Response:
         client = self._sync_client()
-        request = client.build_request("POST", url, headers=headers, content=content,
-                                       timeout=limits)  # fmt: skip
-        response = client.send(request, stream=True)
-        client.cookies.clear()  # nothing a token endpoint sets is kept
-        chunks = response.iter_bytes()
-        return _as_requests(response, lambda: next(chunks, b""), response.close)
+        try:
+            response = client.send(_build(client, request), stream=True)
+        except httpx.TimeoutException as exc:
+            failure = TransportError("timeout", type(exc).__name__)
+        except httpx.HTTPError as exc:
+            failure = TransportError("connect", _cause(exc))
+        else:
+            client.cookies.clear()  # nothing a token endpoint sets is kept
+            return _Reply(response)
+        raise failure  # outside the except block: httpx's exception (and its request) stays out
 
-    def _send_on_loop(
-        self, url: str, headers: dict[str, str], content: bytes, limits: httpx.Timeout
-    ) -> requests.Response:
-        async def send() -> httpx.Response:
-            client = self._async_twin()
-            request = client.build_request("POST", url, headers=headers, content=content,
-                                           timeout=limits)  # fmt: skip
-            answer = await client.send(request, stream=True)
+    async def asend(self, request: TokenRequest) -> _AsyncReply:
+        """POST the token request on the running event loop."""
+        client = self._async_twin()
+        try:
+            response = await client.send(_build(client, request), stream=True)
+        except httpx.TimeoutException as exc:
+            failure = TransportError("timeout", type(exc).__name__)
+        except httpx.HTTPError as exc:
+            failure = TransportError("connect", _cause(exc))
+        else:
             client.cookies.clear()
-            return answer
-
-        response = anyio.from_thread.run(send)
-        chunks = response.aiter_bytes()
-
-        async def chunk() -> bytes:
-            return await anext(chunks, b"")
-
-        def read() -> bytes:
-            return anyio.from_thread.run(chunk)
-
-        def close() -> None:
-            anyio.from_thread.run(response.aclose)
-
-        return _as_requests(response, read, close)
+            return _AsyncReply(response)
+        raise failure
 
     def _sync_client(self) -> httpx.Client:
         with self._lock:
@@ -242,15 +192,30 @@ class HttpxTransport(Transport):
             return self._client
 
     def _async_twin(self) -> httpx.AsyncClient:
-        # Made by the thread about to send on the loop (see ready) or on the loop itself; its
-        # connections are opened on the loop it serves.
+        # Made on the loop it serves, by its first token request there.
+        loop = _running_loop()
         with self._lock:
-            if self._async_client is None:
-                self._async_client = httpx.AsyncClient(**self._settings, follow_redirects=False)
-            return self._async_client
+            client = self._async_clients.get(loop)
+            if client is None:
+                settings = self._settings
+                if not self._asynchronous:
+                    assert self.origin is not None  # sends_async: a shared transport
+                    verify, cert, proxies = self.origin
+                    settings = _connection_settings(verify, cert, dict(proxies), True)
+                client = httpx.AsyncClient(**settings, follow_redirects=False)
+                self._async_clients[loop] = client
+            return client
 
     def __reduce__(self) -> tuple[Any, ...]:
-        raise TypeError("an HttpxTransport is not pickled: a client attaches its own again")
+        if self.origin is None:
+            raise TypeError("an HttpxTransport is not pickled: a client attaches its own again")
+        verify, cert, proxies = self.origin  # the process's shared one for these settings
+        return (shared_transport, (verify, cert, dict(proxies)))
+
+    def portable(self) -> Sender | None:
+        """Itself when shared (unpickled as the shared transport of the same TLS and proxy
+        settings); ``None`` for a client's own, which the client attaches again."""
+        return self if self.origin is not None else None
 
     def close(self) -> None:
         """Close the sync connections (see :meth:`aclose` for the async ones); the process's
@@ -268,38 +233,73 @@ class HttpxTransport(Transport):
     async def aclose(self) -> None:
         """Close every connection this transport opened."""
         self.close()
-        client, self._async_client = self._async_client, None
+        client = self._async_clients.pop(_running_loop(), None)
         if client is not None:
             await client.aclose()
 
 
-class _Body:
-    """``response.raw`` for the token client's bounded reader: ``read1`` returns the next
-    chunk as it arrives; httpx's errors become requests' (without the request, which holds the
-    secret in its body)."""
+def _running_loop() -> Any:
+    """The running event loop (asyncio's), or one key for every loop of another library."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return _OTHER_LOOPS
 
-    def __init__(self, read: Callable[[], bytes], close: Callable[[], None]) -> None:
-        self._read = read
-        self._close = close
 
-    def read1(self, size: int = -1) -> bytes:
+class _OtherLoops:
+    """The key of the async clients of event loops other than asyncio's (trio)."""
+
+
+_OTHER_LOOPS = _OtherLoops()
+
+
+def _build(client: httpx.Client | httpx.AsyncClient, request: TokenRequest) -> httpx.Request:
+    timeout = httpx.Timeout(request.read_timeout, connect=request.connect_timeout)
+    return client.build_request(request.method, request.url, headers=request.headers,
+                                content=request.body.encode(), timeout=timeout)  # fmt: skip
+
+
+def _cause(error: httpx.HTTPError) -> str:
+    from .hints import network_cause
+
+    return network_cause(error)
+
+
+class _Reply:
+    """An httpx answer, read chunk by chunk as it arrives."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self._chunks = response.iter_bytes()
+        self.status = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+
+    def read_chunk(self) -> bytes:
         try:
-            return self._read()
+            return next(self._chunks, b"")
         except (httpx.HTTPError, httpx.StreamError) as exc:
-            raise requests.ConnectionError(type(exc).__name__) from None
+            cut = TransportError("cut", type(exc).__name__)
+        raise cut
 
     def close(self) -> None:
-        self._close()
+        self._response.close()
 
 
-def _as_requests(
-    response: httpx.Response, read: Callable[[], bytes], close: Callable[[], None]
-) -> requests.Response:
-    answer = requests.Response()
-    answer.status_code = response.status_code
-    answer.headers = CaseInsensitiveDict(response.headers)
-    answer.url = str(response.url)
-    answer.reason = response.reason_phrase
-    answer.encoding = get_encoding_from_headers(answer.headers)
-    answer.raw = _Body(read, close)
-    return answer
+class _AsyncReply:
+    """An httpx answer read on the event loop."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self._chunks = response.aiter_bytes()
+        self.status = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+
+    async def read_chunk(self) -> bytes:
+        try:
+            return await anext(self._chunks, b"")
+        except (httpx.HTTPError, httpx.StreamError) as exc:
+            cut = TransportError("cut", type(exc).__name__)
+        raise cut
+
+    async def close(self) -> None:
+        await self._response.aclose()

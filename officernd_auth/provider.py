@@ -27,12 +27,11 @@ from .cache.base import application_key, lock_takes_timeout
 from .deadline import Deadline, wait_bound
 from .errors import (
     ConfigurationError,
-    OfficeRNDAuthError,
     ScopeNotGrantedError,
     ScopeNotGrantedWarning,
 )
+from .fetching import Fetching, token_client
 from .flight import flight_for, registry_sizes, reset, waited_out  # noqa: F401  (registry_sizes: benchmarks)
-from .freshness import Freshness
 from .interning import setting
 from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
 from .redact import Secret
@@ -46,7 +45,6 @@ from .settings import (
     with_provider_options,
 )
 from .token import Token, TokenFetcher, TokenStatus
-from .urls import origin_url
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -108,7 +106,7 @@ def resolve_provider(
 
 
 @with_provider_options
-class TokenProvider(Freshness):
+class TokenProvider(Fetching):
     """Hands out valid tokens for one credential, fetching only when needed.
 
     Construction validates every setting and does no network I/O. It reads no credential from
@@ -238,15 +236,15 @@ class TokenProvider(Freshness):
         """What sends this provider's token requests (requests' ``TokenClient`` by default; kept
         once asked for, else made per token request: its transport is shared)."""
         if self._fetcher is None:
-            self._fetcher = _requests_client(self.settings, None)
+            self._fetcher = token_client(self.settings, None)
         return self._fetcher
 
     def use_transport(self, transport: Any) -> None:
         """Send token requests over ``transport`` from now on (e.g. the user's session)."""
         if self._fetcher is None:
-            self._fetcher = _requests_client(self.settings, transport)
+            self._fetcher = token_client(self.settings, transport)
         else:
-            self._fetcher.transport = transport  # type: ignore[attr-defined]
+            self._fetcher.transport = transport
 
     def add_listener(self, listener: Callable[[Token], None]) -> None:
         """Call ``listener(token)`` after every token this provider fetches."""
@@ -323,48 +321,53 @@ class TokenProvider(Freshness):
         renews, and when the renewal fails."""
         from .token_errors import TokenRequestError  # oauthlib's subclass: loaded when needed
 
-        flight = self.flight
-        completed_before = flight.completed
+        completed = self.flight.completed
         with self._flight_lock(deadline, wait=current is None) as holding:
             if not holding:
                 assert current is not None
                 return current
             # Re-checked before the cache's own lock too: threads that waited on this flight
             # take the token it stored without queueing on a file or Redis lock in turn.
-            token = self.token_cache.get(self.key)
-            if self._usable(token):
-                assert token is not None
-                flight.hold(token)
-                return token
-            just_failed = time.monotonic() - flight.failed_at < RENEWAL_RETRY
-            if current is not None and flight.last_error is not None and just_failed:
-                return current  # a renewal just failed: not one attempt (and log) per call
+            found = self._settled(deadline, current, completed, first=True)
+            if found is not None:
+                return found
             with self._cache_lock(deadline):
-                token = self.token_cache.get(self.key)
-                if self._usable(token):
-                    assert token is not None
-                    flight.hold(token)
-                    return token
-                error = flight.last_error if flight.completed != completed_before else None
-                if (error is not None or deadline.expired()) and current is not None:
-                    return current
-                if error is not None:
-                    # Another thread tried while we waited and failed: share its answer rather
-                    # than spend budget on the same failure again.
-                    raise copy.copy(error)
-                if deadline.expired():  # the wait for another process's lock took all the time
-                    raise waited_out(deadline, "another process's token request")
+                found = self._settled(deadline, current, completed, first=False)
+                if found is not None:
+                    return found
                 try:
                     return self._fetch_locked(deadline)
                 except TokenRequestError as exc:
                     if current is None:
                         raise
-                    logger.warning(
-                        "%s; going on with the current token, valid for %.0f s more",
-                        exc.message,
-                        current.expires_in(self.clock()),
-                    )
-                    return current
+                    return self._keep_current(exc, current)
+
+    def _settled(
+        self, deadline: Deadline, current: Token | None, completed: int, *, first: bool
+    ) -> Token | None:
+        """Under the flight lock (``first``) or the cache's too: the answer that needs no token
+        request, if there is one. ``completed`` is the flight's count before the wait."""
+        flight = self.flight
+        token = self.token_cache.get(self.key)
+        if self._usable(token):
+            assert token is not None
+            flight.hold(token)
+            return token
+        if first:
+            just_failed = time.monotonic() - flight.failed_at < RENEWAL_RETRY
+            if current is not None and flight.last_error is not None and just_failed:
+                return current  # a renewal just failed: not one attempt (and log) per call
+            return None
+        error = flight.last_error if flight.completed != completed else None
+        if (error is not None or deadline.expired()) and current is not None:
+            return current
+        if error is not None:
+            # Another thread tried while we waited and failed: share its answer rather than
+            # spend budget on the same failure again.
+            raise copy.copy(error)
+        if deadline.expired():  # the wait for another process's lock took all the time
+            raise waited_out(deadline, "another process's token request")
+        return None
 
     def fetch_token(self, **overrides: Any) -> Token:
         """Fetch a new token from the network now, whatever the cache holds (budget applies).
@@ -405,15 +408,18 @@ class TokenProvider(Freshness):
             authorization = authorization.authorization
         if deadline is None:
             deadline = Deadline.for_call(timeout, self.token_deadline)
-        flight = self.flight
         with self._flight_lock(deadline):
-            held = flight.held
-            if held is not None and authorization in (None, held.authorization):
-                flight.forget()
-            current = self.token_cache.get(self.key)
-            if current is not None and authorization in (None, current.authorization):
-                # discard, not delete: spares a newer token another host stored meanwhile.
-                self.token_cache.discard(self.key, current)
+            self._forget(authorization)
+
+    def _forget(self, authorization: str | None) -> None:
+        """Under the flight lock: forget the held and cached token if it is ``authorization``."""
+        held = self.flight.held
+        if held is not None and authorization in (None, held.authorization):
+            self.flight.forget()
+        current = self.token_cache.get(self.key)
+        if current is not None and authorization in (None, current.authorization):
+            # discard, not delete: spares a newer token another host stored meanwhile.
+            self.token_cache.discard(self.key, current)
 
     # -- locks, bounded by the call's deadline ------------------------------------------------
 
@@ -426,47 +432,7 @@ class TokenProvider(Freshness):
         timeout = {"timeout": deadline.remaining()} if lock_takes_timeout(self.token_cache) else {}
         return self.token_cache.lock(self.key, **timeout)
 
-    # -- fetching -----------------------------------------------------------------------------
-
-    def _fetch_locked(
-        self, deadline: Deadline, overrides: Mapping[str, Any] | None = None
-    ) -> Token:
-        from .token_errors import RateLimitedError, TokenRequestError
-
-        server = origin_url(self.token_url)
-        flight, policy, budget = self.flight, self.policy, self._budget_for(server, deadline)
-        budget_key = (server, self.client_id)
-        client = self._fetcher or _requests_client(self.settings, None)
-        attempt = 0
-        while True:
-            refused = policy.spend(budget, budget_key)
-            if refused is not None:
-                if attempt > 0 and flight.last_error is not None:
-                    # Out of budget mid-retry: the failure the retries were for is the answer,
-                    # and it is the answer for the threads waiting on this flight too.
-                    raise flight.record(flight.last_error)
-                raise policy.refusal(budget, refused, self.client_id, flight.last_error)
-            self.token_requests += 1
-            try:
-                with budget.in_flight():  # a shared budget counts it from its answer
-                    token = client.fetch_token(
-                        self.scopes, self.clock(), deadline=deadline, overrides=overrides
-                    )
-            except RateLimitedError as exc:
-                raise flight.record(policy.server_said_wait(budget, budget_key, exc)) from None
-            except TokenRequestError as exc:
-                delay = policy.retry_delay(exc, attempt, deadline)
-                if delay is None:
-                    exc = policy.give_up(exc, attempt, deadline, self.token_deadline, budget)
-                    raise flight.record(exc) from None
-                logger.warning("%s; retrying in %.1f s", exc.message, delay)
-                flight.last_error = exc
-                self.sleep(delay)
-                attempt += 1
-                continue
-            except OfficeRNDAuthError as exc:
-                raise flight.record(exc) from None
-            return self._accept(token)
+    # -- fetching (the loop itself: officernd_auth.fetching) ----------------------------
 
     def _accept(self, token: Token) -> Token:
         """Check the grant, store the token, tell the listeners."""
@@ -491,10 +457,3 @@ class TokenProvider(Freshness):
 
 #: What a provider pickles (its flight belongs to the process: found again when unpickled).
 _STATE = ("_fetcher", "clock", "key", "settings", "token_cache", "token_requests")
-
-
-def _requests_client(settings: Settings, transport: Any) -> TokenFetcher:
-    """The requests adapter's token client: the default when no other fetcher is given."""
-    from .client import TokenClient
-
-    return TokenClient.from_settings(settings, transport)

@@ -17,8 +17,7 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient
 
 from .auth import OfficeRNDAuth
-from .client import parse_retry_after
-from .deadline import Deadline, wait_bound
+from .deadline import Deadline, parse_retry_after, wait_bound
 from .errors import ConfigurationError
 from .hints import ORGANISATION_HINT, organisation_not_found
 from .oauth2 import (

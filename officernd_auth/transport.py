@@ -23,8 +23,13 @@ from typing import Any
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
+from .exchange import Reply, Sender, TokenRequest, TransportError
+from .hints import network_cause
 from .interning import one_for
 
 __all__ = [
@@ -41,8 +46,9 @@ __all__ = [
 TransportOverrides = Mapping[str, Any]
 
 
-class Transport:
-    """Sends one token request. Subclasses choose the ``requests.Session`` it goes through."""
+class Transport(Sender):
+    """Sends one token request over requests. Subclasses choose the ``requests.Session`` it
+    goes through."""
 
     def session(self) -> requests.Session:
         """The session whose adapters and settings carry the request."""
@@ -54,38 +60,28 @@ class Transport:
         otherwise."""
         return self.session()
 
-    def ready(self) -> None:
-        """Make what a send needs (a client, its TLS context) before the token request's clock
-        starts: the read timeout bounds the server's answer, not our set-up."""
+    def send(self, request: TokenRequest, overrides: Mapping[str, Any]) -> Reply:
+        """POST the token request; the body is left unread (``stream=True``).
 
-    def defaults(self) -> dict[str, Any]:
-        """``verify``, ``cert`` and ``proxies`` given to this transport, if any."""
-        return {}
+        Raises:
+            TransportError: no answer came (requests' exception is described, not kept).
+        """
+        try:
+            return _RequestsReply(self._send(request, overrides))
+        except requests.Timeout as exc:
+            failure = TransportError("timeout", type(exc).__name__)
+        except requests.RequestException as exc:
+            failure = TransportError("connect", network_cause(exc))
+        raise failure  # outside the except block: requests' exception (and its body) stays out
 
-    def prepare(
-        self, url: str, headers: dict[str, str], body: str
-    ) -> tuple[str, dict[str, str], str]:
-        """Adjust the request before it is sent (requests-oauthlib's compliance hooks)."""
-        return url, headers, body
-
-    def inspect(self, response: requests.Response) -> requests.Response:
-        """Adjust the response before it is parsed (requests-oauthlib's compliance hooks)."""
-        return response
-
-    def send(
-        self,
-        url: str,
-        headers: dict[str, str],
-        body: str,
-        *,
-        timeout: float | tuple[float, float],
-        overrides: TransportOverrides,
-    ) -> requests.Response:
-        """POST the token request; the body is left unread (``stream=True``)."""
+    def _send(self, request: TokenRequest, overrides: Mapping[str, Any]) -> requests.Response:
         settings = {**self.defaults(), **{k: v for k, v in overrides.items() if v is not None}}
         session = self.session_for(settings)
+        url, timeout = request.url, (request.connect_timeout, request.read_timeout)
         hooks = {"response": [_never_redirect]}
-        prepared = requests.Request("POST", url, headers=headers, data=body, hooks=hooks).prepare()
+        prepared = requests.Request(
+            request.method, url, headers=request.headers, data=request.body, hooks=hooks
+        ).prepare()
         merged = session.merge_environment_settings(
             prepared.url,
             dict(settings.get("proxies") or {}),  # requests adds the environment's to it
@@ -112,8 +108,35 @@ class Transport:
             )
         return response
 
+
+class _RequestsReply:
+    """A requests answer, read chunk by chunk as it arrives."""
+
+    __slots__ = ("_raw", "_response", "headers", "status")
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+        self._raw = response.raw
+        self.status = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+
+    def read_chunk(self) -> bytes:
+        try:
+            # read1 returns what has arrived (a dripped body cannot hold one read open past
+            # its socket timeout); plain read for urllib3 1.x, which lacks it.
+            read1 = getattr(self._raw, "read1", None)
+            if read1 is not None:
+                chunk: bytes = read1(8192)
+            else:
+                chunk = self._raw.read(1024, decode_content=True)
+        except (OSError, requests.RequestException, Urllib3Error) as exc:
+            cut = TransportError("cut", type(exc).__name__)
+        else:
+            return chunk
+        raise cut
+
     def close(self) -> None:
-        """Close the connections this transport opened."""
+        self._response.close()
 
 
 #: Connections kept open per token host, for the whole process (more are opened when as many
@@ -245,17 +268,32 @@ class SessionTransport(Transport):
     def session(self) -> requests.Session:
         return self._session
 
-    def prepare(
-        self, url: str, headers: dict[str, str], body: str
-    ) -> tuple[str, dict[str, str], str]:
-        for hook in self._hook_list("access_token_request"):
+    def prepare(self, request: TokenRequest) -> TokenRequest:
+        hooks = self._hook_list("access_token_request")
+        if not hooks:
+            return request
+        url, headers, body = request.url, dict(request.headers), request.body
+        for hook in hooks:
             url, headers, body = hook(url, headers, body)
-        return url, headers, body
+        return request._replace(url=url, headers=dict(headers), body=body)
 
-    def inspect(self, response: requests.Response) -> requests.Response:
-        for hook in self._hook_list("access_token_response"):
+    def inspect(
+        self, status: int, headers: Mapping[str, str], content: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        hooks = self._hook_list("access_token_response")
+        if not hooks:
+            return status, headers, content
+        response = requests.Response()
+        response.status_code = status
+        response.headers = CaseInsensitiveDict(headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response._content = content
+        for hook in hooks:
             response = hook(response)
-        return response
+        return response.status_code, response.headers, response.content
+
+    def portable(self) -> Sender:
+        return PlainTransport()  # a session's transport is attached again by the session
 
     def _hook_list(self, name: str) -> list[Callable[..., Any]]:
         hooks = self._hooks() if self._hooks is not None else {}

@@ -66,13 +66,13 @@ def test_expired_tokens_leave_the_memory_cache_by_time() -> None:
 
 
 def test_host_decisions_are_bounded_without_a_cliff(monkeypatch: pytest.MonkeyPatch) -> None:
-    import officernd_auth.auth
+    import officernd_auth.api_rules
 
     auth = OfficeRNDAuth("id", "secret", SCOPE)
     parsed: list[str] = []  # every URL prefix the auth object had to parse to decide
-    parse = officernd_auth.auth.origin_of
+    parse = officernd_auth.api_rules.origin_of
     monkeypatch.setattr(
-        officernd_auth.auth, "origin_of", lambda url: parsed.append(url) or parse(url)
+        officernd_auth.api_rules, "origin_of", lambda url: parsed.append(url) or parse(url)
     )
     hosts = [f"https://host-{index}.example/api" for index in range(1_100)]
     for url in hosts:

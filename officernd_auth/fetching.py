@@ -1,0 +1,304 @@
+"""Getting a token over the network, for a thread or for a task on an event loop.
+
+The fetch loop (spend the budget, send, retry a retryable failure after a back-off, record the
+server's wait, give up with the error that says why) is written once, as steps
+(:meth:`Fetching._attempts`): it yields to ask for one token request or for a pause, and the
+driver of the caller's kind runs them: :meth:`Fetching._fetch_locked` in a thread,
+:meth:`Fetching._afetch_locked` on an event loop, where the exchange itself runs too
+(:meth:`~officernd_auth.client.TokenClient.afetch_token`).
+
+An async front end passes an :class:`EventLoop` (how to pause, to run a call in a worker thread
+and to let a fetch finish when its caller is cancelled); this module imports no async library.
+A provider whose cache is the process's memory and whose adapter sends on the loop fetches on the
+loop; any other (a file, Redis or Django cache, whose locks block; a requests transport) is run in
+a worker thread, its exchange sent on the caller's loop when its adapter can.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from .cache.memory import MemoryTokenCache
+from .deadline import Deadline
+from .errors import OfficeRNDAuthError
+from .exchange import on_loop
+from .freshness import Freshness
+from .settings import Settings, mask_client_id
+from .token import Token
+from .urls import origin_url
+
+if TYPE_CHECKING:
+    from .policy import Budget, RetryPolicy, SharedBudget
+    from .token_errors import TokenRequestError
+
+__all__ = ["EventLoop", "Fetching", "token_client"]
+
+logger = logging.getLogger("officernd_auth.provider")
+
+_T = TypeVar("_T")
+
+
+class EventLoop(Protocol):
+    """What the core asks of an async front end's event loop library."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Pause the calling task."""
+
+    async def in_thread(self, function: Callable[[], _T]) -> _T:
+        """``function()`` in a worker thread; a cancelled caller stops waiting at once and the
+        call finishes in its thread."""
+
+    def from_thread(self, function: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+        """From that worker thread: ``await function()`` on the caller's loop."""
+
+    async def shielded(self, function: Callable[[], Awaitable[_T]]) -> _T:
+        """``await function()``, which goes on to its end when the caller is cancelled (a token
+        request stores its token and releases its locks)."""
+
+
+class Fetching(Freshness):
+    """The provider's fetch loop and its async entry points (a base class of
+    :class:`~officernd_auth.provider.TokenProvider`)."""
+
+    __slots__ = ()
+
+    # Set by the provider.
+    settings: Settings
+    client_id: str
+    scopes: tuple[str, ...]
+    token_url: str
+    token_deadline: float
+    token_requests: int
+    sleep: Callable[[float], None]
+    _fetcher: Any
+
+    if TYPE_CHECKING:
+
+        @property
+        def policy(self) -> RetryPolicy: ...
+        def _budget_for(
+            self, server: str, deadline: Deadline | None = ...
+        ) -> Budget | SharedBudget: ...
+        def _accept(self, token: Token) -> Token: ...
+        def _settled(
+            self, deadline: Deadline, current: Token | None, completed: int, *, first: bool
+        ) -> Token | None: ...
+        def _forget(self, authorization: str | None) -> None: ...
+        def get_token(self, timeout: Any = None, *, deadline: Deadline | None = None) -> Token: ...
+        def invalidate(
+            self, authorization: str | Token | None = None, *, timeout: Any = None
+        ) -> None: ...
+
+    # -- the fetch loop, as steps --------------------------------------------------------------
+
+    def _attempts(self, deadline: Deadline) -> Generator[float | None, Token | None, Token]:
+        """The fetch loop: yields ``None`` for one token request (the driver sends back the
+        token, or throws in its error) or a pause in seconds before the next; returns the
+        accepted token. Held under the flight and cache locks."""
+        from .token_errors import RateLimitedError, TokenRequestError
+
+        server = origin_url(self.token_url)
+        flight, policy, budget = self.flight, self.policy, self._budget_for(server, deadline)
+        budget_key = (server, self.client_id)
+        attempt = 0
+        while True:
+            refused = policy.spend(budget, budget_key)
+            if refused is not None:
+                if attempt > 0 and flight.last_error is not None:
+                    # Out of budget mid-retry: the failure the retries were for is the answer,
+                    # and it is the answer for the threads waiting on this flight too.
+                    raise flight.record(flight.last_error)
+                raise policy.refusal(budget, refused, self.client_id, flight.last_error)
+            self.token_requests += 1  # type: ignore[misc]  # a slot of the provider's
+            delay: float | None = None
+            token: Token | None = None
+            try:
+                with budget.in_flight():  # a shared budget counts it from its answer
+                    token = yield None
+            except RateLimitedError as exc:
+                raise flight.record(policy.server_said_wait(budget, budget_key, exc)) from None
+            except TokenRequestError as exc:
+                delay = policy.retry_delay(exc, attempt, deadline)
+                if delay is None:
+                    exc = policy.give_up(exc, attempt, deadline, self.token_deadline, budget)
+                    raise flight.record(exc) from None
+                logger.warning("%s; retrying in %.1f s", exc.message, delay)
+                flight.last_error = exc
+            except OfficeRNDAuthError as exc:
+                raise flight.record(exc) from None
+            if delay is None:
+                assert token is not None
+                return self._accept(token)
+            yield delay
+            attempt += 1
+
+    def _fetch_locked(
+        self, deadline: Deadline, overrides: Mapping[str, Any] | None = None
+    ) -> Token:
+        """Run the fetch loop in this thread."""
+        # Made per fetch when the provider keeps none (its transport is shared): memory per
+        # tenant, benchmarks table 5c.
+        client = self._fetcher or token_client(self.settings, None)
+
+        def attempt() -> Token:
+            now = self.clock()
+            return client.fetch_token(self.scopes, now, deadline=deadline, overrides=overrides)  # type: ignore[no-any-return]
+
+        steps = self._attempts(deadline)
+        try:
+            step = next(steps)
+            while True:
+                if step is not None:
+                    self.sleep(step)
+                    step = steps.send(None)
+                    continue
+                try:
+                    token = attempt()
+                except OfficeRNDAuthError as exc:
+                    failure: OfficeRNDAuthError | None = exc
+                else:
+                    failure = None
+                # Thrown in outside the except block: the steps' own error is raised bare.
+                step = steps.send(token) if failure is None else steps.throw(failure)
+        except StopIteration as done:
+            accepted: Token = done.value
+            return accepted
+        finally:
+            steps.close()
+
+    async def _afetch_locked(self, deadline: Deadline, loop: EventLoop) -> Token:
+        """Run the fetch loop on the event loop: the exchange on the loop, the pauses too."""
+        client = self._fetcher  # fetches_on_loop: an adapter's
+        steps = self._attempts(deadline)
+        try:
+            step = next(steps)
+            while True:
+                if step is not None:
+                    if self.sleep is time.sleep:
+                        await loop.sleep(step)
+                    else:
+                        self.sleep(step)  # the sleep the caller gave (a test's recorder)
+                    step = steps.send(None)
+                    continue
+                try:
+                    token = await client.afetch_token(self.scopes, self.clock(), deadline=deadline)
+                except OfficeRNDAuthError as exc:
+                    failure: OfficeRNDAuthError | None = exc
+                else:
+                    failure = None
+                step = steps.send(token) if failure is None else steps.throw(failure)
+        except StopIteration as done:
+            accepted: Token = done.value
+            return accepted
+        finally:
+            steps.close()
+
+    def _keep_current(self, error: TokenRequestError, current: Token) -> Token:
+        """A renewal failed while the current token is still valid: say so and go on with it."""
+        logger.warning(
+            "%s; going on with the current token, valid for %.0f s more",
+            error.message,
+            current.expires_in(self.clock()),
+        )
+        return current
+
+    # -- async entry points --------------------------------------------------------------------
+
+    def fetches_on_loop(self) -> bool:
+        """True when a task's token request runs on its event loop: the token cache is the
+        process's memory (its lock holds nothing) and the adapter sends on the loop."""
+        sender = getattr(self._fetcher, "transport", None)
+        if not getattr(sender, "sends_async", False):
+            return False
+        return isinstance(self.token_cache, MemoryTokenCache) and hasattr(
+            self._fetcher, "afetch_token"
+        )
+
+    async def aget_token(
+        self, loop: EventLoop, timeout: float | tuple[float | None, float | None] | None = None
+    ) -> Token:
+        """:meth:`~officernd_auth.provider.TokenProvider.get_token` for a task on ``loop``.
+
+        A token request runs on the loop when :meth:`fetches_on_loop`; otherwise the call runs
+        in a worker thread (a file, Redis or Django cache's locks block), its exchange sent on
+        the loop when the adapter can. Either way a cancelled caller leaves the fetch to finish,
+        storing its token for the next caller and releasing every lock.
+        """
+        token = self.fresh_token()
+        if token is not None:
+            return token
+        if not self.fetches_on_loop():
+            return await loop.in_thread(functools.partial(self._get_token_for, loop, timeout))
+        seen = self.flight.changes
+        token = self.token_cache.get(self.key)
+        if self._usable(token):
+            assert token is not None
+            self.flight.adopt(token, seen)
+            return token
+        deadline = Deadline.for_call(timeout, self.token_deadline)
+        current = self.held_in_renewal()
+        locked = functools.partial(self._aget_token_locked, loop, deadline, current)
+        return await loop.shielded(locked)
+
+    async def _aget_token_locked(
+        self, loop: EventLoop, deadline: Deadline, current: Token | None
+    ) -> Token:
+        from .token_errors import TokenRequestError
+
+        completed = self.flight.completed
+        whose = f"client {mask_client_id(self.client_id)!r}"
+        async with self.flight.alocked(deadline, whose, loop.sleep, wait=current is None) as held:
+            if not held:
+                assert current is not None
+                return current
+            for first in (True, False):  # before and after the cache's lock, which holds nothing
+                found = self._settled(deadline, current, completed, first=first)
+                if found is not None:
+                    return found
+            try:
+                return await self._afetch_locked(deadline, loop)
+            except TokenRequestError as exc:
+                if current is None:
+                    raise
+                return self._keep_current(exc, current)
+
+    def _get_token_for(
+        self, loop: EventLoop, timeout: float | tuple[float | None, float | None] | None
+    ) -> Token:
+        with on_loop(loop.from_thread):
+            return self.get_token(timeout)
+
+    async def ainvalidate(
+        self,
+        loop: EventLoop,
+        authorization: str | Token | None = None,
+        timeout: float | tuple[float | None, float | None] | None = None,
+    ) -> None:
+        """:meth:`~officernd_auth.provider.TokenProvider.invalidate` for a task on ``loop``."""
+        if isinstance(authorization, Token):
+            authorization = authorization.authorization
+        if not self.fetches_on_loop():
+            forget = functools.partial(self.invalidate, authorization, timeout=timeout)
+            await loop.in_thread(forget)
+            return
+        deadline = Deadline.for_call(timeout, self.token_deadline)
+        whose = f"client {mask_client_id(self.client_id)!r}"
+        async with self.flight.alocked(deadline, whose, loop.sleep):
+            self._forget(authorization)
+
+
+def token_client(settings: Settings, transport: Any) -> Any:
+    """The token client sending over ``transport``; with none, over requests (a provider made
+    on its own, which no front end has given an adapter: requests is the package's
+    dependency)."""
+    from .client import TokenClient
+
+    if transport is None:
+        from .transport import PlainTransport
+
+        transport = PlainTransport.for_settings(settings.verify, settings.cert, settings.proxies)
+    return TokenClient.from_settings(settings, transport)
