@@ -87,18 +87,9 @@ class OfficeRNDAuth(ApiRules, AuthBase):
         self._provider = resolve_provider(
             client_id, secret, scope, provider=provider, where="OfficeRNDAuth()", **options
         )
-        # The two things the per-request path reads from the provider, bound once.
-        self._flight = self._provider.flight
-        self._clock = self._provider.clock
         self._init_rules(api_url, allowed_hosts)
         # Made once: what register_hook would add on every call (a bound method: 64 bytes).
         self._hook = self._on_response
-        self._last_allowed = "\x00"  # no URL starts with it
-        #: ``(prefix, token, renew_at, header)``: the header this object sends, without asking
-        #: the provider, to URLs starting with ``prefix`` (an allowed origin) while its
-        #: provider's flight holds that same ``token`` and the clock is before ``renew_at``
-        #: (see :meth:`~officernd_auth.freshness.Freshness.fresh_entry`); read-only.
-        self.sending: tuple[str, object, float, str] = ("\x00", None, 0.0, "")
         self._protected: set[Callable[..., Any]] | None = None  # made when first asked for
         if session is not None:
             self._provider.use_transport(SessionTransport(session))
@@ -141,15 +132,11 @@ class OfficeRNDAuth(ApiRules, AuthBase):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        # The flight and the remembered token are this process's; the clock is the provider's.
-        del state["_flight"], state["_clock"], state["_hook"], state["_decided"]
-        state["sending"] = ("\x00", None, 0.0, "")
+        del state["_hook"], state["_decided"]  # made again: a bound method, a shared table
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._flight = self._provider.flight
-        self._clock = self._provider.clock
         self._hook = self._on_response
         self._decided = shared_table((self.allowed_hosts, self.allowed_origins))
 
@@ -163,24 +150,15 @@ class OfficeRNDAuth(ApiRules, AuthBase):
         return hash((self._provider.key, self.allowed_hosts, self.allowed_origins))
 
     def current_authorization(self) -> str:
-        """The ``Authorization`` header value to send now: the held token while it is fresh
-        (remembered, with the last allowed origin, for the next requests), else the one
-        :meth:`~officernd_auth.provider.TokenProvider.get_token` returns."""
+        """The ``Authorization`` header value to send now: the held token while it is fresh,
+        else the one :meth:`~officernd_auth.provider.TokenProvider.get_token` returns."""
         provider = self._provider
-        fresh = provider.fresh_entry()
-        if fresh is None:
-            return provider.get_token().authorization
-        entry, renew_at = fresh
-        authorization = entry.authorization
-        self.sending = (self._last_allowed, entry, renew_at, authorization)
-        return authorization
+        token = provider.fresh_token() or provider.get_token()
+        return token.authorization
 
     def waits_for_token(self, url: str) -> bool:
         """True when a request to ``url`` through this object would ask the provider for a
-        token (it goes to an allowed origin and no remembered token may be sent as it is)."""
-        _, entry, renew_at, _ = self.sending
-        if entry is self._flight.held and self._clock() < renew_at:
-            return False
+        token (it goes to an allowed origin and no held token may be sent as it is)."""
         return self._provider.fresh_token() is None and self.allows(url)
 
     def get_access_token(self) -> str:
@@ -195,45 +173,11 @@ class OfficeRNDAuth(ApiRules, AuthBase):
         return self._provider.get_token().access_token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        url = request.url
-        prefix, entry, renew_at, authorization = self.sending
-        # The hot path, in one test: the remembered token, still held and fresh, to the
-        # remembered origin, with no body to mark and no compliance hook to run. Anything else
-        # (another origin, renewal, a body) takes :meth:`_authorize`.
-        if (
-            url
-            and url.startswith(prefix)
-            and entry is self._flight.held
-            and self._clock() < renew_at
-            and request.body is None
-            and not self._protected
-        ):
-            request.headers["Authorization"] = authorization
-        else:
-            self._authorize(request)
+        self._authorize(request)
         # What register_hook does, without its per-call isinstance(Callable) check, and with
         # the hook made once (in __init__). On a URL that is not allowed, the hook only says
         # how to allow it (never retries).
         request.hooks["response"].append(self._hook)
-        return request
-
-    def sign(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        """Add the token as calling this object does, without the 401 response hook: for a caller
-        that checks the response itself and calls :meth:`heal_401` (``OfficeRNDSession`` does,
-        when no other response hook is registered)."""
-        url = request.url
-        prefix, entry, renew_at, authorization = self.sending
-        if (  # the test of __call__
-            url
-            and url.startswith(prefix)
-            and entry is self._flight.held
-            and self._clock() < renew_at
-            and request.body is None
-            and not self._protected
-        ):
-            request.headers["Authorization"] = authorization
-        else:
-            self._authorize(request)
         return request
 
     def _authorize(self, request: requests.PreparedRequest) -> None:

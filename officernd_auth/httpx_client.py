@@ -19,12 +19,11 @@ from typing import Any
 import anyio
 import httpx
 
-from .deadline import parse_retry_after
 from .errors import ConfigurationError
 from .hints import ORGANISATION_HINT, organisation_not_found
 from .httpx_auth import OfficeRNDAuth
 from .httpx_transport import HttpxTransport
-from .organisation import DEFAULT_TIMEOUT, IDEMPOTENT, check_org, organisation_url, resolve
+from .organisation import DEFAULT_TIMEOUT, check_org, organisation_url, rate_limited_wait, resolve
 from .paging import PAGE_SIZE, async_pages, pages, with_progress
 from .provider import TokenProvider, resolve_provider
 from .redact import Secret
@@ -143,21 +142,20 @@ class _Organisation:
         return self.url_for(url)
 
     def _rate_limited_wait(self, response: httpx.Response, attempt: int) -> float | None:
-        """Seconds to wait before sending a 429'd call again, or None: do not."""
+        """Seconds to wait before sending a 429'd call again, or None: do not (the core's
+        decision, :func:`~officernd_auth.organisation.rate_limited_wait`)."""
         request = response.request
-        if attempt >= self.max_rate_limit_retries or request.method not in IDEMPOTENT:
-            return None
         try:
             _ = request.content  # a body already read can be sent again
         except httpx.RequestNotRead:
-            return None
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        wait = min(wait if wait is not None else 2.0**attempt, self.max_retry_after)
-        logger.warning(
-            "%s %s answered 429; retrying in %.1f s", request.method, url_path(str(request.url)),
-            wait,
-        )  # fmt: skip
-        return wait
+            replayable = False
+        else:
+            replayable = True
+        retries = (self.max_rate_limit_retries, self.max_retry_after)
+        retry_after = response.headers.get("Retry-After")
+        return rate_limited_wait(
+            request.method, str(request.url), retry_after, attempt, retries, replayable=replayable
+        )
 
     def _check_organisation(self, response: httpx.Response) -> None:
         """OfficeRND answers a wrong slug with 500 "Organization not found": say what to do."""

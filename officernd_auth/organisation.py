@@ -1,17 +1,31 @@
 """Short paths inside one organisation, for every front end: ``"members"`` ->
-``{api_url}/api/{version}/organizations/{org}/members``, and nothing that leaves it.
+``{api_url}/api/{version}/organizations/{org}/members``, and nothing that leaves it; and the
+API's 429 decision (:func:`rate_limited_wait`).
 
-No HTTP library here: the requests session and the httpx clients resolve their paths with it.
+No HTTP library here: the requests session and the httpx clients resolve their paths and decide
+their 429 retries with it.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import unquote, urlsplit
 
+from .deadline import parse_retry_after
 from .errors import ConfigurationError
+from .urls import url_path
 
-__all__ = ["DEFAULT_TIMEOUT", "IDEMPOTENT", "check_org", "organisation_url", "resolve"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "IDEMPOTENT",
+    "check_org",
+    "organisation_url",
+    "rate_limited_wait",
+    "resolve",
+]
+
+logger = logging.getLogger("officernd_auth.session")
 
 #: ``(connect, read)`` seconds applied when a call passes no timeout.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
@@ -21,6 +35,31 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
 # Paths made of plain segments cannot leave the organisation and need no further checks.
 _PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
+
+
+def rate_limited_wait(
+    method: str,
+    url: str,
+    retry_after: str | None,
+    attempt: int,
+    retries: tuple[int, float],
+    *,
+    replayable: bool = True,
+) -> float | None:
+    """The API's 429, for every front end: seconds to wait before sending the call again, or
+    ``None`` (hand the 429 back).
+
+    Sent again only when the method is idempotent, its body can be sent again (``replayable``)
+    and fewer than ``retries[0]`` attempts were made; after the ``Retry-After`` the server gave
+    (seconds or an HTTP date), else ``2 ** attempt`` s, at most ``retries[1]`` s.
+    """
+    most, longest = retries
+    if attempt >= most or method.upper() not in IDEMPOTENT or not replayable:
+        return None
+    wait = parse_retry_after(retry_after)
+    wait = min(wait if wait is not None else 2.0**attempt, longest)
+    logger.warning("%s %s answered 429; retrying in %.1f s", method, url_path(url), wait)
+    return wait
 
 
 def check_org(org: str | None) -> str | None:

@@ -17,7 +17,7 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient
 
 from .auth import OfficeRNDAuth
-from .deadline import Deadline, parse_retry_after, wait_bound
+from .deadline import Deadline, wait_bound
 from .errors import ConfigurationError
 from .hints import ORGANISATION_HINT, organisation_not_found
 from .oauth2 import (
@@ -26,7 +26,7 @@ from .oauth2 import (
     refuse_other_flows,
     token_listener,
 )
-from .organisation import DEFAULT_TIMEOUT, IDEMPOTENT, check_org, organisation_url, resolve
+from .organisation import DEFAULT_TIMEOUT, check_org, organisation_url, rate_limited_wait, resolve
 from .paging import PAGE_SIZE, pages, with_progress
 from .provider import TokenProvider, resolve_provider
 from .redact import Secret
@@ -48,8 +48,9 @@ __all__ = ["DEFAULT_TIMEOUT", "OfficeRNDSession"]
 logger = logging.getLogger(__name__)
 
 _ABSOLUTE = ("https://", "http://")
-#: Statuses the session looks at after a call: 401 (heal), 429 (retry), 500 (a wrong slug).
-_WATCHED = frozenset({401, 429, 500})
+#: Statuses the session looks at after a call: 429 (retry), 500 (a wrong slug). A 401 is the
+#: auth's (its response hook heals it).
+_WATCHED = frozenset({429, 500})
 
 
 @with_provider_options
@@ -169,8 +170,6 @@ class OfficeRNDSession(ClientCredentialsSession):
             self.provider.use_transport(SessionTransport(self, lambda: self.compliance_hook))
         self._listener = token_listener(self)
         self.provider.add_listener(self._listener)
-        # The auth of calls this session checks for a 401 itself (see request()): made once.
-        self._sign = self._officernd_auth.sign
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -254,15 +253,8 @@ class OfficeRNDSession(ClientCredentialsSession):
                 self._take_token(url, timeout)
         elif ours:
             self._take_token(url, timeout)
-        inline = False
-        if auth is None:
-            if withhold_token:
-                auth = _no_auth
-            elif not hooks and self.auth is self._officernd_auth and not self.hooks["response"]:
-                # With no other response hook to run first, the 401 is checked below, not by
-                # a hook on every response (see OfficeRNDAuth.sign).
-                auth = self._sign
-                inline = True
+        if auth is None and withhold_token:
+            auth = _no_auth
         # requests.Session.request as this class inherited it, its arguments in its positional
         # order (no keyword dict is built: benchmarks, table 1b); not OAuth2Session.request,
         # which would add the token itself and log it at DEBUG.
@@ -275,7 +267,7 @@ class OfficeRNDSession(ClientCredentialsSession):
                 params, data, headers, cookies, files, auth, timeout, allow_redirects,
                 proxies, hooks, stream, verify, cert, json,
             )  # fmt: skip
-            return self._answered(response, method, url, call, inline)
+            return self._answered(response, method, url, call)
         return response
 
     def _take_token(self, url: str, timeout: Any) -> None:
@@ -286,29 +278,14 @@ class OfficeRNDSession(ClientCredentialsSession):
             provider.get_token(deadline=Deadline.for_call(timeout, provider.token_deadline))
 
     def _answered(
-        self, response: requests.Response, method: str, url: str, call: SessionCall, inline: bool
+        self, response: requests.Response, method: str, url: str, call: SessionCall
     ) -> requests.Response:
-        """What the session does after a call: heal a 401 (when :meth:`request` signed the
-        call without the auth's hook), retry a 429, explain a 500 for a wrong slug."""
-        if response.status_code == 429 and method.upper() in IDEMPOTENT:
+        """What the session does after a call: retry a 429, explain a 500 for a wrong slug."""
+        if response.status_code == 429:
             response = self._retry_rate_limited(response, method, url, call)
-        if response.status_code == 401 and inline:
-            response = self._heal(response, call)
         if response.status_code == 500 and not self.__dict__.get("_warned_org"):
             self._warn_if_organisation_unknown(response)
         return response
-
-    def _heal(self, response: requests.Response, call: SessionCall) -> requests.Response:
-        """The 401 heal of a call signed without the hook, re-sent through :meth:`send` with
-        the settings requests' own ``request`` gives it (redirects, cookies and hooks apply)."""
-        settings = self.merge_environment_settings(
-            response.request.url, call.proxies or {}, call.stream, call.verify, call.cert
-        )
-        send_kwargs = {"timeout": call.timeout, "allow_redirects": call.allow_redirects}
-        send_kwargs.update(settings)
-        return self._officernd_auth.heal_401(
-            response, lambda retry: self.send(retry, **send_kwargs), call.timeout
-        )
 
     def _warn_if_organisation_unknown(self, response: requests.Response) -> None:
         """OfficeRND answers a wrong slug with 500 "Organization not found": say what to do."""
@@ -330,15 +307,17 @@ class OfficeRNDSession(ClientCredentialsSession):
         url: str,
         call: SessionCall,
     ) -> requests.Response:
-        for attempt in range(self.max_rate_limit_retries):
-            wait = parse_retry_after(response.headers.get("Retry-After"))
-            wait = min(wait if wait is not None else 2.0**attempt, self.max_retry_after)
-            logger.warning("%s %s answered 429; retrying in %.1f s", method, url_path(url), wait)
+        retries = (self.max_rate_limit_retries, self.max_retry_after)
+        attempt = 0
+        while response.status_code == 429:
+            retry_after = response.headers.get("Retry-After")
+            wait = rate_limited_wait(method, url, retry_after, attempt, retries)
+            if wait is None:
+                break
             response.close()
             self.provider.sleep(wait)
             response = self.send_call(method, url, call)
-            if response.status_code != 429:
-                break
+            attempt += 1
         return response
 
     def rebuild_auth(
@@ -415,7 +394,6 @@ class OfficeRNDSession(ClientCredentialsSession):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_listener", None)
-        state.pop("_sign", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
