@@ -56,7 +56,8 @@ def test_the_request_is_data_and_its_repr_hides_the_body() -> None:
     assert request.headers["X-Trace"] == "1"
     assert "grant_type=client_credentials" in request.body
     assert (request.connect_timeout, request.read_timeout) == (3.0, 7.0)
-    assert "s3cr3t" not in repr(request) and "s3cr3t" not in str(request)
+    assert "s3cr3t" not in repr(request)
+    assert "s3cr3t" not in str(request)
 
 
 def test_the_reader_stops_at_the_size_bound() -> None:
@@ -68,7 +69,8 @@ def test_the_reader_stops_at_the_size_bound() -> None:
     assert fed * len(chunk) <= MAX_RESPONSE_BYTES < (fed + 1) * len(chunk)
     with pytest.raises(TokenEndpointError, match="over the 64 KiB limit") as caught:
         reader.content(URL, 200)
-    assert caught.value.status_code == 200 and not caught.value.retryable
+    assert caught.value.status_code == 200
+    assert not caught.value.retryable
 
 
 def test_a_declared_length_over_the_bound_is_refused_before_reading() -> None:
@@ -83,7 +85,8 @@ def test_a_dripping_or_cut_answer_is_a_retryable_transport_failure() -> None:
     assert slow.feed(b"{") is False
     with pytest.raises(TokenEndpointError, match="answered too slowly") as caught:
         slow.content(URL, 200)
-    assert caught.value.retryable and caught.value.status_code is None
+    assert caught.value.retryable
+    assert caught.value.status_code is None
     cut = AnswerReader({}, time.monotonic() + 60)
     cut.cut(TransportError("cut", "RemoteProtocolError"))
     with pytest.raises(TokenEndpointError, match="dropped the connection mid-answer"):
@@ -141,4 +144,5 @@ def test_an_adapter_failure_becomes_a_retryable_error_without_context() -> None:
     with pytest.raises(TokenEndpointError, match="could not reach the token endpoint") as caught:
         client.fetch_token(SCOPES, 0.0)
     assert caught.value.retryable
-    assert caught.value.__context__ is None and caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+    assert caught.value.__cause__ is None
