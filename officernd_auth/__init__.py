@@ -14,9 +14,12 @@ TYPE_CHECKING = False  # typing is not imported: `officernd-auth token` imports 
 if TYPE_CHECKING:
     from typing import Any
 
-    from .auth import OfficeRNDAuth
     from .cache import MemoryTokenCache, TokenCache
-    from .errors import (
+    from .core.flight import reset
+    from .core.provider import TokenProvider
+    from .requests_adapter.auth import OfficeRNDAuth
+    from .requests_adapter.session import OfficeRNDSession
+    from .values.errors import (
         ConfigurationError,
         InvalidClientError,
         InvalidScopeError,
@@ -33,22 +36,19 @@ if TYPE_CHECKING:
         WebhookPayloadError,
         WebhookSignatureError,
     )
-    from .flight import reset
-    from .provider import TokenProvider
-    from .session import OfficeRNDSession
-    from .token import Token
+    from .values.token import Token
 
 __version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _HOMES = {
-    "OfficeRNDAuth": "auth",
+    "OfficeRNDAuth": "requests_adapter.auth",
     "MemoryTokenCache": "cache",
     "TokenCache": "cache",
-    "TokenProvider": "provider",
-    "reset": "flight",
-    "OfficeRNDSession": "session",
-    "Token": "token",
+    "TokenProvider": "core.provider",
+    "reset": "core.flight",
+    "OfficeRNDSession": "requests_adapter.session",
+    "Token": "values.token",
     **dict.fromkeys(
         [
             "ConfigurationError",
@@ -67,7 +67,7 @@ _HOMES = {
             "WebhookPayloadError",
             "WebhookSignatureError",
         ],
-        "errors",
+        "errors",  # the public face, which loads the token errors (and oauthlib) on first use
     ),
 }
 

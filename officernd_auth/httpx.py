@@ -22,8 +22,8 @@ except ModuleNotFoundError as missing:  # the extra is not installed: say which 
         name=missing.name,
     ) from None
 
-from .httpx_auth import OfficeRNDAuth
-from .httpx_client import AsyncOfficeRNDClient, OfficeRNDClient
+from .httpx_adapter.auth import OfficeRNDAuth
+from .httpx_adapter.client import AsyncOfficeRNDClient, OfficeRNDClient
 
 __all__ = ["AsyncOfficeRNDClient", "OfficeRNDAuth", "OfficeRNDClient"]
 

@@ -26,8 +26,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, TypedDict
 
-from .errors import ConfigurationError, WebhookPayloadError, WebhookSignatureError
-from .settings import ENVIRONMENT, environment_value
+from .values.environment import ENVIRONMENT, environment_value
+from .values.errors import ConfigurationError, WebhookPayloadError, WebhookSignatureError
 
 __all__ = [
     "DEFAULT_TOLERANCE",

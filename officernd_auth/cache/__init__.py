@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..settings import ENVIRONMENT
+from ..values.environment import ENVIRONMENT
 from .base import (
     FILE_FORMAT,
     BaseTokenCache,

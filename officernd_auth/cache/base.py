@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
-from ..deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT, takes_timeout
-from ..records import FILE_FORMAT, cache_key, record_fields, sha256_hex
-from ..token import Token
-from ..urls import normalise_url
+from ..values.deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT, takes_timeout
+from ..values.records import FILE_FORMAT, cache_key, record_fields, sha256_hex
+from ..values.token import Token
+from ..values.urls import normalise_url
 
 __all__ = [
     "BUDGET_FORMAT",

@@ -15,9 +15,9 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from ..deadline import MAX_SERVER_WAIT
-from ..errors import ConfigurationError, TokenCacheWarning
-from ..token import Token
+from ..values.deadline import MAX_SERVER_WAIT
+from ..values.errors import ConfigurationError, TokenCacheWarning
+from ..values.token import Token
 from .base import (
     BaseTokenCache,
     RecordBudgets,

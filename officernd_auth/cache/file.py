@@ -12,9 +12,9 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..records import owner_is_not_me, read_trusted
-from ..settings import ENVIRONMENT, environment_value
-from ..token import Token
+from ..values.environment import ENVIRONMENT, environment_value
+from ..values.records import owner_is_not_me, read_trusted
+from ..values.token import Token
 from .base import (
     BUDGET_FORMAT,
     BaseTokenCache,
@@ -39,7 +39,7 @@ _OURS = re.compile(r"[0-9a-f]{64}\.(json|lock|budget|budget\.lock)|\.[0-9a-f]{64
 
 def _warn(message: str, stacklevel: int) -> None:
     # errors imports oauthlib (~45 ms): only a cache that has something to say pays for it.
-    from ..errors import TokenCacheWarning
+    from ..values.errors import TokenCacheWarning
 
     warnings.warn(message, TokenCacheWarning, stacklevel=stacklevel + 1)
 

@@ -6,7 +6,7 @@ import heapq
 import threading
 import time
 
-from ..token import Token
+from ..values.token import Token
 from .base import BaseTokenCache
 
 __all__ = ["DEFAULT_MEMORY_CACHE", "MemoryTokenCache"]

@@ -11,10 +11,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT
-from ..errors import TokenCacheWarning
-from ..records import MAX_RECORD_BYTES
-from ..token import Token
+from ..values.deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT
+from ..values.errors import TokenCacheWarning
+from ..values.records import MAX_RECORD_BYTES
+from ..values.token import Token
 from .base import BaseTokenCache, record_of, token_from_record
 from .memory import MemoryTokenCache
 
@@ -69,7 +69,7 @@ class RedisTokenCache(BaseTokenCache):
         try:
             import redis
         except ImportError:  # pragma: no cover - depends on the environment
-            from ..errors import ConfigurationError
+            from ..values.errors import ConfigurationError
 
             raise ConfigurationError(
                 "RedisTokenCache needs the redis package: pip install 'officernd-auth[redis]'"

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..scopes import V2_SCOPES, path_segment, scope_resource
+from ..core.scopes import V2_SCOPES, path_segment, scope_resource
 from .faults import Fault
 from .identity import IssuedToken
 from .records import Reply, bad_request, not_found

@@ -54,8 +54,8 @@ from typing import Any, ClassVar
 import pytest
 
 from ..cache import TokenCache, application_key, cache_key
-from ..provider import TokenProvider
-from ..token import Token
+from ..core.provider import TokenProvider
+from ..values.token import Token
 from .emulator import FakeOfficeRND
 from .faults import Fault
 
@@ -364,7 +364,7 @@ def _take_lock(cache: TokenCache, key: str, within: float) -> bool:
 def _quiet_cache_warnings() -> Iterator[None]:
     import warnings
 
-    from ..errors import TokenCacheWarning
+    from ..values.errors import TokenCacheWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TokenCacheWarning)

@@ -87,7 +87,7 @@ class FakeOfficeRND:
         ssl_context: ssl.SSLContext | None = None,
         allow_remote: bool = False,
     ) -> None:
-        from ..urls import is_loopback
+        from ..values.urls import is_loopback
 
         if not allow_remote and not is_loopback(host):
             raise ValueError(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..flight import reset
+from ..core.flight import reset
 from .emulator import FakeOfficeRND
 from .receiver import WebhookReceiver
 

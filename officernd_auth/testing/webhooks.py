@@ -172,7 +172,7 @@ class WebhookSender:
         """Why ``url`` gets no delivery, or ``""``."""
         from urllib.parse import urlsplit
 
-        from ..urls import is_loopback
+        from ..values.urls import is_loopback
 
         try:
             host = urlsplit(url).hostname

@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .settings import environment_value, mask_client_id
+from ..core.settings import environment_value, mask_client_id
 
 if TYPE_CHECKING:
     import requests
 
-    from .cache import TokenCache
-    from .session import OfficeRNDSession
-    from .testing import FakeOfficeRND
+    from ..cache import TokenCache
+    from ..requests_adapter.session import OfficeRNDSession
+    from ..testing import FakeOfficeRND
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "CommandError"]
 
@@ -85,7 +85,7 @@ def _secret(args: argparse.Namespace) -> str | None:
 
 
 def _cache(args: argparse.Namespace) -> TokenCache:
-    from .cache import FileTokenCache, resolve_token_cache
+    from ..cache import FileTokenCache, resolve_token_cache
 
     # The CLI caches in files by default; $OFFICERND_TOKEN_CACHE may name a directory or Redis.
     where = args.cache_dir or environment_value("token_cache")
@@ -93,8 +93,8 @@ def _cache(args: argparse.Namespace) -> TokenCache:
 
 
 def _session(args: argparse.Namespace) -> OfficeRNDSession:
-    from .cache import MemoryTokenCache
-    from .session import OfficeRNDSession
+    from ..cache import MemoryTokenCache
+    from ..requests_adapter.session import OfficeRNDSession
 
     return OfficeRNDSession(
         args.client_id,
@@ -139,7 +139,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .scopes import KNOWN_SCOPES, suggest_scope
+    from ..core.scopes import KNOWN_SCOPES, suggest_scope
 
     session = _session(args)
     provider = session.provider
@@ -187,7 +187,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _probe_path(api_version: str, scopes: frozenset[str]) -> str | None:
     """A list that the granted scopes can read, for one cheap call ($limit=1)."""
-    from .scopes import path_segment
+    from ..core.scopes import path_segment
 
     if api_version == "v1":
         return "members" if "officernd.api.read" in scopes else None
@@ -201,7 +201,7 @@ def _probe_path(api_version: str, scopes: frozenset[str]) -> str | None:
 def _hint(response: requests.Response) -> str:
     """What to do about an API error, when its status says."""
     if response.status_code == 401:
-        from .hints import needed_scope
+        from ..core.hints import needed_scope
 
         scope = needed_scope(response.request.method or "GET", response.request.url or "")
         if scope:
@@ -210,14 +210,14 @@ def _hint(response: requests.Response) -> str:
                 "Tools -> Applications -> Configure and add it to --scope or OFFICERND_SCOPE)"
             )
         return " (the token is valid but probably lacks the scope for this call)"
-    from .hints import ORGANISATION_HINT, organisation_not_found
+    from ..core.hints import ORGANISATION_HINT, organisation_not_found
 
     if organisation_not_found(response.status_code, response.content):
         return f" ({ORGANISATION_HINT}; give it as --org or OFFICERND_ORG)"
     if response.status_code == 404:
         from urllib.parse import urlsplit
 
-        from .hints import nearest_resource
+        from ..core.hints import nearest_resource
 
         path = urlsplit(response.url or "").path.split("/organizations/", 1)[-1]
         nearest = nearest_resource(path.partition("/")[2])
@@ -229,7 +229,7 @@ def _hint(response: requests.Response) -> str:
 
 def _snippet(response: requests.Response) -> str:
     """The API's error body, short, with the token that was sent masked whatever its shape."""
-    from .redact import scrub
+    from ..values.redact import scrub
 
     sent = response.request.headers.get("Authorization", "") if response.request else ""
     token = sent.partition(" ")[2]
@@ -293,7 +293,7 @@ def _show(response: requests.Response, method: str, path: str) -> int:
 
 
 def _describe(cache: TokenCache) -> str:
-    from .cache import FileTokenCache
+    from ..cache import FileTokenCache
 
     if isinstance(cache, FileTokenCache):
         return str(cache.directory)
@@ -301,7 +301,7 @@ def _describe(cache: TokenCache) -> str:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import FileTokenCache, RedisTokenCache
+    from ..cache import FileTokenCache, RedisTokenCache
 
     cache = _cache(args)
     if not isinstance(cache, FileTokenCache):
@@ -343,8 +343,8 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_fake_server(args: argparse.Namespace) -> int:
+    from ..testing import FakeOfficeRND
     from .demo import DEMO_SCOPES
-    from .testing import FakeOfficeRND
 
     fake = FakeOfficeRND(
         port=args.port,
@@ -354,7 +354,7 @@ def cmd_fake_server(args: argparse.Namespace) -> int:
     fake.seed_sample()
     app = fake.add_app(DEMO_SCOPES)
     if args.fail_token_requests:
-        from .testing import Fault
+        from ..testing import Fault
 
         if args.times < 1:
             raise CommandError("--times must be 1 or more", EXIT_USAGE)
@@ -428,8 +428,8 @@ def _wait_for_signal(every_tick: Callable[[], None] = lambda: None) -> str:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
-    from .errors import WebhookError
-    from .webhooks import ENVIRONMENT_VARIABLE, parse_event, verify_signature
+    from ..values.errors import WebhookError
+    from ..webhooks import ENVIRONMENT_VARIABLE, parse_event, verify_signature
 
     body = sys.stdin.buffer.read()
     secret = environment_value("webhook_secret")

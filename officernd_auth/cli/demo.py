@@ -13,9 +13,9 @@ from typing import TextIO
 
 import requests
 
-from .auth import OfficeRNDAuth
-from .errors import RateLimitedError, ScopeError
-from .session import OfficeRNDSession
+from ..requests_adapter.auth import OfficeRNDAuth
+from ..requests_adapter.session import OfficeRNDSession
+from ..values.errors import RateLimitedError, ScopeError
 
 __all__ = ["DEMO_SCOPES", "run_demo"]
 
@@ -50,7 +50,7 @@ def run_demo(out: TextIO) -> int:
     level = library_logger.level
     library_logger.setLevel(logging.ERROR)
     try:
-        from .testing import FakeOfficeRND  # the emulator only when the demo runs
+        from ..testing import FakeOfficeRND  # the emulator only when the demo runs
 
         with FakeOfficeRND() as fake, warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -10,10 +10,10 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..values.interning import same, shared_table
+from ..values.urls import check_url, is_loopback, origin_of, url_path
 from .hints import needed_scope
-from .interning import same, shared_table
 from .settings import front_end_setting
-from .urls import check_url, is_loopback, origin_of, url_path
 
 if TYPE_CHECKING:
     from .provider import TokenProvider

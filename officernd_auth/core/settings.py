@@ -16,15 +16,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
-from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
-from .interning import one_for, setting
-from .redact import Secret
-from .token import Clock, system_clock
-from .urls import check_url, normalise_url
+from ..values.environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
+from ..values.interning import one_for, setting
+from ..values.redact import Secret
+from ..values.token import Clock, system_clock
+from ..values.urls import check_url, normalise_url
 
 if TYPE_CHECKING:
-    from .cache.base import TokenCache
-    from .errors import ConfigurationError
+    from ..cache.base import TokenCache
+    from ..values.errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -468,6 +468,6 @@ def mask_client_id(client_id: str) -> str:
 def _configuration_error(message: str) -> ConfigurationError:
     # Imported here: errors imports oauthlib (~45 ms), and this module must stay light for the
     # CLI's cached-token path.
-    from .errors import ConfigurationError
+    from ..values.errors import ConfigurationError
 
     return ConfigurationError(message)

@@ -16,36 +16,42 @@ from typing import TYPE_CHECKING, Any, cast
 import requests
 from oauthlib.oauth2 import BackendApplicationClient
 
-from .auth import OfficeRNDAuth
-from .deadline import Deadline, wait_bound
-from .errors import ConfigurationError
-from .hints import ORGANISATION_HINT, organisation_not_found
-from .oauth2 import (
-    ClientCredentialsSession,
-    SessionCall,
-    refuse_other_flows,
-    token_listener,
+from ..core.hints import ORGANISATION_HINT, organisation_not_found
+from ..core.organisation import (
+    DEFAULT_TIMEOUT,
+    check_org,
+    organisation_url,
+    rate_limited_wait,
+    resolve,
 )
-from .organisation import DEFAULT_TIMEOUT, check_org, organisation_url, rate_limited_wait, resolve
-from .paging import PAGE_SIZE, pages, with_progress
-from .provider import TokenProvider, resolve_provider
-from .redact import Secret
-from .settings import (
+from ..core.paging import PAGE_SIZE, pages, with_progress
+from ..core.provider import TokenProvider, resolve_provider
+from ..core.settings import (
     DEFAULT_API_URL,
     ProviderOptions,
     front_end_setting,
     mask_client_id,
     with_provider_options,
 )
+from ..values.deadline import Deadline, wait_bound
+from ..values.errors import ConfigurationError
+from ..values.redact import Secret
+from ..values.urls import check_url, url_path
+from .auth import OfficeRNDAuth
+from .oauth2 import (
+    ClientCredentialsSession,
+    SessionCall,
+    refuse_other_flows,
+    token_listener,
+)
 from .transport import SessionTransport
-from .urls import check_url, url_path
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = ["DEFAULT_TIMEOUT", "OfficeRNDSession"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("officernd_auth.session")
 
 _ABSOLUTE = ("https://", "http://")
 #: Statuses the session looks at after a call: 429 (retry), 500 (a wrong slug). A 401 is the

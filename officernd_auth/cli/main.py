@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
-from . import __version__
+from .. import __version__
 from .commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, TOKEN_FAULTS, CommandError
 
 # requests, oauthlib and the session are imported by the commands that use them (commands.py);
@@ -254,7 +254,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     import requests
 
-    from .errors import ConfigurationError, OfficeRNDAuthError, ScopeError
+    from ..values.errors import ConfigurationError, OfficeRNDAuthError, ScopeError
 
     if getattr(args, "verbose", False):
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
@@ -280,7 +280,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except requests.RequestException as exc:
         from urllib.parse import urlsplit
 
-        from .hints import network_cause
+        from ..core.hints import network_cause
 
         url = exc.request.url if exc.request is not None else None
         where = f" to {urlsplit(url).netloc}" if url else ""

@@ -18,14 +18,14 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .cache.memory import DEFAULT_MEMORY_CACHE
-from .deadline import Deadline
-from .errors import OfficeRNDAuthError
+from ..cache.memory import DEFAULT_MEMORY_CACHE
+from ..values.deadline import Deadline
+from ..values.errors import OfficeRNDAuthError
+from ..values.token import Token
 from .policy import budget_count, forget_budgets
-from .token import Token
 
 if TYPE_CHECKING:
-    from .token_errors import TokenEndpointError
+    from ..values.token_errors import TokenEndpointError
 
 __all__ = ["Flight", "flight_for", "registry_sizes", "reset", "waited_out"]
 
@@ -169,7 +169,7 @@ class Flight:
 def waited_out(deadline: Deadline, what: str) -> TokenEndpointError:
     """The error of a call whose deadline passed while ``what`` was still running (retryable:
     the next call may find the token)."""
-    from .token_errors import TokenEndpointError  # oauthlib's subclass: loaded when needed
+    from ..values.token_errors import TokenEndpointError  # oauthlib's subclass: loaded when needed
 
     return TokenEndpointError(
         f"no token within {deadline.seconds:g} s: {what} is still running (raise the call's "

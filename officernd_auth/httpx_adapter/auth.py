@@ -28,19 +28,19 @@ import anyio.lowlevel
 import anyio.to_thread
 import httpx
 
-from .api_rules import ApiRules
-from .httpx_transport import shared_transport
-from .provider import TokenProvider, resolve_provider
-from .redact import Secret
-from .settings import ProviderOptions, mask_client_id, with_provider_options
-from .urls import url_path
+from ..core.api_rules import ApiRules
+from ..core.provider import TokenProvider, resolve_provider
+from ..core.settings import ProviderOptions, mask_client_id, with_provider_options
+from ..values.redact import Secret
+from ..values.urls import url_path
+from .transport import shared_transport
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
 __all__ = ["ANYIO_LOOP", "OfficeRNDAuth"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("officernd_auth.httpx_auth")
 
 _T = TypeVar("_T")
 

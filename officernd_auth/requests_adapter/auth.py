@@ -16,21 +16,21 @@ from requests.auth import AuthBase
 from requests.cookies import extract_cookies_to_jar
 from requests.structures import CaseInsensitiveDict
 
-from .api_rules import DEFAULT_ALLOWED_HOSTS, ApiRules
-from .deadline import Deadline
-from .interning import shared_table
-from .provider import TokenProvider, resolve_provider
-from .redact import Secret
-from .settings import ProviderOptions, mask_client_id, with_provider_options
+from ..core.api_rules import DEFAULT_ALLOWED_HOSTS, ApiRules
+from ..core.provider import TokenProvider, resolve_provider
+from ..core.settings import ProviderOptions, mask_client_id, with_provider_options
+from ..values.deadline import Deadline
+from ..values.interning import shared_table
+from ..values.redact import Secret
+from ..values.urls import url_path
 from .transport import SessionTransport
-from .urls import url_path
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
 __all__ = ["DEFAULT_ALLOWED_HOSTS", "OfficeRNDAuth"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("officernd_auth.auth")
 
 _BODY_POSITION = "_officernd_body_position"
 #: A keyword requests did not pass to the response hook.

@@ -12,9 +12,9 @@ import logging
 import re
 from urllib.parse import unquote, urlsplit
 
-from .deadline import parse_retry_after
-from .errors import ConfigurationError
-from .urls import url_path
+from ..values.deadline import parse_retry_after
+from ..values.errors import ConfigurationError
+from ..values.urls import url_path
 
 __all__ = [
     "DEFAULT_TIMEOUT",

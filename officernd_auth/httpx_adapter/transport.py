@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from .errors import ConfigurationError
-from .exchange import Sender, TokenRequest, TransportError
+from ..core.exchange import Sender, TokenRequest, TransportError
+from ..values.errors import ConfigurationError
 
 __all__ = ["CONNECTION_SETTINGS", "HttpxTransport", "shared_transport"]
 
@@ -260,7 +260,7 @@ def _build(client: httpx.Client | httpx.AsyncClient, request: TokenRequest) -> h
 
 
 def _cause(error: httpx.HTTPError) -> str:
-    from .hints import network_cause
+    from ..core.hints import network_cause
 
     return network_cause(error)
 

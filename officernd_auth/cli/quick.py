@@ -10,8 +10,13 @@ from __future__ import annotations
 import os
 import sys
 
-from .environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, environment_value, xdg_cache_home
-from .records import cache_key, private_directory, read_trusted, record_fields
+from ..values.environment import (
+    DEFAULT_LEEWAY,
+    DEFAULT_TOKEN_URL,
+    environment_value,
+    xdg_cache_home,
+)
+from ..values.records import cache_key, private_directory, read_trusted, record_fields
 
 TYPE_CHECKING = False  # typing itself is not imported: see the module's docstring
 if TYPE_CHECKING:
@@ -52,7 +57,7 @@ def _main(arguments: list[str]) -> int:
     if token is not None:
         sys.stdout.write(token + "\n")
         return 0
-    from .cli import main as full
+    from .main import main as full
 
     return full(arguments)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .cache import TokenCache
+from ..cache import TokenCache
+from ..values.token import Token, TokenStatus
 from .flight import Flight
-from .token import Token, TokenStatus
 
 __all__ = ["Freshness"]
 

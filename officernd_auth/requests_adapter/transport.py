@@ -28,9 +28,9 @@ from requests.utils import get_encoding_from_headers
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
-from .exchange import Reply, Sender, TokenRequest, TransportError
-from .hints import network_cause
-from .interning import one_for
+from ..core.exchange import Reply, Sender, TokenRequest, TransportError
+from ..core.hints import network_cause
+from ..values.interning import one_for
 
 __all__ = [
     "POOL_SIZE",

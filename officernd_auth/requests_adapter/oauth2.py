@@ -17,11 +17,11 @@ import requests
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
 
-from .errors import ConfigurationError
-from .provider import TokenProvider
-from .scopes import parse_scopes
-from .token import Token
-from .urls import normalise_url
+from ..core.provider import TokenProvider
+from ..core.scopes import parse_scopes
+from ..values.errors import ConfigurationError
+from ..values.token import Token
+from ..values.urls import normalise_url
 
 __all__ = [
     "ClientCredentialsSession",

@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any, NamedTuple, Protocol
 
-from . import errors  # its token errors load oauthlib when first used, not here
-from .deadline import parse_retry_after
-from .redact import Secret, scrub
-from .token import BEARER_TOKEN, Token
+from ..values import errors  # its token errors load oauthlib when first used, not here
+from ..values.deadline import parse_retry_after
+from ..values.redact import Secret, scrub
+from ..values.token import BEARER_TOKEN, Token
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",

@@ -22,18 +22,18 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .cache.memory import MemoryTokenCache
-from .deadline import Deadline
-from .errors import OfficeRNDAuthError
+from ..cache.memory import MemoryTokenCache
+from ..values.deadline import Deadline
+from ..values.errors import OfficeRNDAuthError
+from ..values.token import Token
+from ..values.urls import origin_url
 from .exchange import on_loop
 from .freshness import Freshness
 from .settings import Settings, mask_client_id
-from .token import Token
-from .urls import origin_url
 
 if TYPE_CHECKING:
+    from ..values.token_errors import TokenRequestError
     from .policy import Budget, RetryPolicy, SharedBudget
-    from .token_errors import TokenRequestError
 
 __all__ = ["EventLoop", "Fetching", "token_client"]
 
@@ -99,7 +99,7 @@ class Fetching(Freshness):
         """The fetch loop: yields ``None`` for one token request (the driver sends back the
         token, or throws in its error) or a pause in seconds before the next; returns the
         accepted token. Held under the flight and cache locks."""
-        from .token_errors import RateLimitedError, TokenRequestError
+        from ..values.token_errors import RateLimitedError, TokenRequestError
 
         server = origin_url(self.token_url)
         flight, policy, budget = self.flight, self.policy, self._budget_for(server, deadline)
@@ -247,7 +247,7 @@ class Fetching(Freshness):
     async def _aget_token_locked(
         self, loop: EventLoop, deadline: Deadline, current: Token | None
     ) -> Token:
-        from .token_errors import TokenRequestError
+        from ..values.token_errors import TokenRequestError
 
         completed = self.flight.completed
         whose = f"client {mask_client_id(self.client_id)!r}"
@@ -298,7 +298,7 @@ def token_client(settings: Settings, transport: Any) -> Any:
     from .client import TokenClient
 
     if transport is None:
-        from .transport import PlainTransport
+        from ..requests_adapter.transport import PlainTransport
 
         transport = PlainTransport.for_settings(settings.verify, settings.cert, settings.proxies)
     return TokenClient.from_settings(settings, transport)

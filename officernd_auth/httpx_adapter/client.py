@@ -19,26 +19,32 @@ from typing import Any
 import anyio
 import httpx
 
-from .errors import ConfigurationError
-from .hints import ORGANISATION_HINT, organisation_not_found
-from .httpx_auth import OfficeRNDAuth
-from .httpx_transport import HttpxTransport
-from .organisation import DEFAULT_TIMEOUT, check_org, organisation_url, rate_limited_wait, resolve
-from .paging import PAGE_SIZE, async_pages, pages, with_progress
-from .provider import TokenProvider, resolve_provider
-from .redact import Secret
-from .settings import (
+from ..core.hints import ORGANISATION_HINT, organisation_not_found
+from ..core.organisation import (
+    DEFAULT_TIMEOUT,
+    check_org,
+    organisation_url,
+    rate_limited_wait,
+    resolve,
+)
+from ..core.paging import PAGE_SIZE, async_pages, pages, with_progress
+from ..core.provider import TokenProvider, resolve_provider
+from ..core.settings import (
     DEFAULT_API_URL,
     OPTION_NAMES,
     front_end_setting,
     mask_client_id,
     with_provider_options,
 )
-from .urls import check_url, url_path
+from ..values.errors import ConfigurationError
+from ..values.redact import Secret
+from ..values.urls import check_url, url_path
+from .auth import OfficeRNDAuth
+from .transport import HttpxTransport
 
 __all__ = ["AsyncOfficeRNDClient", "OfficeRNDClient"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("officernd_auth.httpx_client")
 
 # Keywords of both httpx and the provider: the client's connection settings, which its token
 # request travels with too.

@@ -18,8 +18,10 @@ from typing import Any
 
 from oauthlib.oauth2 import BackendApplicationClient
 
-from .deadline import Deadline
-from .errors import ConfigurationError, TokenEndpointError
+from ..values.deadline import Deadline
+from ..values.errors import ConfigurationError, TokenEndpointError
+from ..values.redact import Secret, mask_secrets, scrub, secret_forms
+from ..values.token import Token
 from .exchange import (
     DEFAULT_TOKEN_LIFETIME,
     MAX_RESPONSE_BYTES,
@@ -35,10 +37,8 @@ from .exchange import (
     text_of,
     unreachable,
 )
-from .redact import Secret, mask_secrets, scrub, secret_forms
 from .scopes import format_scopes
 from .settings import DEFAULT_TOKEN_TIMEOUT, Settings, mask_client_id
-from .token import Token
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
@@ -50,7 +50,7 @@ __all__ = [
     "secret_forms",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("officernd_auth.client")
 
 
 class TokenClient:
