@@ -138,7 +138,7 @@ MEMORY = textwrap.dedent(
     from benchmarks.common import API, CannedAdapter, rss_bytes
     from officernd_auth import OfficeRNDSession
     from officernd_auth.cache import DEFAULT_MEMORY_CACHE
-    from officernd_auth import provider
+    from officernd_auth.core import provider
 
     total = int(sys.argv[1])
     session = OfficeRNDSession("id", "secret", "flex.community.members.read", org="acme")
@@ -220,7 +220,7 @@ TENANTS = textwrap.dedent(
     import gc, json, sys, tracemalloc
     import requests
     from officernd_auth import OfficeRNDAuth
-    from officernd_auth.policy import prune_idle_budgets
+    from officernd_auth.core.policy import prune_idle_budgets
 
     token_url, api, total, warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     now = [__import__("time").time()]

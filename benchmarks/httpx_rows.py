@@ -107,7 +107,7 @@ def _getter(
 
         auth = OfficeRNDAuth(c.client_id, c.client_secret, peers.SCOPE, **ours)
         if "transport" in settings:  # its token request over the same canned transport
-            from officernd_auth.httpx_transport import HttpxTransport
+            from officernd_auth.httpx_adapter.transport import HttpxTransport
 
             auth.provider.use_transport(HttpxTransport(settings))
     elif name in (PEERS_SYNC[1], PEERS_ASYNC[1]):

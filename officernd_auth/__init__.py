@@ -45,7 +45,7 @@ _HOMES = {
     "OfficeRNDAuth": "requests_adapter.auth",
     "MemoryTokenCache": "cache",
     "TokenCache": "cache",
-    "TokenProvider": "core.provider",
+    "TokenProvider": "provider",  # the public face: plugs requests in for a bare provider
     "reset": "core.flight",
     "OfficeRNDSession": "requests_adapter.session",
     "Token": "values.token",

@@ -24,9 +24,10 @@ from typing import Any
 import httpx
 import requests
 
-from officernd_auth import OfficeRNDAuth, OfficeRNDSession, policy
+from officernd_auth import OfficeRNDAuth, OfficeRNDSession
 from officernd_auth.cache.resolve import caches_from_settings
-from officernd_auth.flight import registry_sizes
+from officernd_auth.core import policy
+from officernd_auth.core.flight import registry_sizes
 from officernd_auth.httpx import AsyncOfficeRNDClient, OfficeRNDClient
 from officernd_auth.httpx import OfficeRNDAuth as HttpxAuth
 

@@ -255,7 +255,7 @@ def test_fake_server_prints_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
 
 def test_demo_runs_fast_and_prints_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    from officernd_auth.demo import run_demo
+    from officernd_auth.cli.demo import run_demo
 
     servers: list[FakeOfficeRND] = []
     apps: list[App] = []
@@ -484,7 +484,7 @@ def test_a_wrong_token_url_path_says_to_check_it(run: Run, live: FakeOfficeRND) 
 def test_every_command_and_argument_has_help() -> None:
     import argparse
 
-    from officernd_auth.cli import build_parser
+    from officernd_auth.cli.main import build_parser
 
     missing = []
 

@@ -24,8 +24,8 @@ from officernd_auth import (
     TokenProvider,
 )
 from officernd_auth.cache import BaseTokenCache, MemoryTokenCache, TokenCache
+from officernd_auth.core.settings import OPTION_NAMES, ProviderOptions
 from officernd_auth.provider import resolve_provider
-from officernd_auth.settings import OPTION_NAMES, ProviderOptions
 from officernd_auth.testing import App, FakeClock, FakeOfficeRND
 
 ROOT = Path(__file__).resolve().parent.parent

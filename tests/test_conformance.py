@@ -25,7 +25,7 @@ from officernd_auth.cache import (
 )
 from officernd_auth.testing import FakeOfficeRND
 from officernd_auth.testing.conformance import ContractViolation, TokenCacheContract
-from officernd_auth.token import Token
+from officernd_auth.values.token import Token
 
 # The guide's sample backend (docs/caches.rst), importable by name in the kit's other processes.
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from officernd_auth import OfficeRNDAuth, OfficeRNDSession, TokenEndpointError
-from officernd_auth.deadline import Deadline, wait_bound
 from officernd_auth.testing import FakeOfficeRND, Fault
+from officernd_auth.values.deadline import Deadline, wait_bound
 
 #: How long the emulator holds the token request that another thread is waiting for. Each
 #: bounded call below must give up well before it (measured: 0.30-0.31 s for a 0.3 s timeout);

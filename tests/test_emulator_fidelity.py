@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from officernd_auth import OfficeRNDAuth, OfficeRNDSession, RateLimitedError
-from officernd_auth.scopes import required_scope
+from officernd_auth.core.scopes import required_scope
 from officernd_auth.testing import App, FakeClock, FakeOfficeRND, sample_records
 
 

@@ -1,5 +1,5 @@
-"""The fetch loop run by a task on its event loop (``officernd_auth.fetching``): the exchange on
-the loop with no worker thread, a program that uses only httpx never importing requests, a
+"""The fetch loop run by a task on its event loop (``officernd_auth.core.fetching``): the exchange
+on the loop with no worker thread, a program that uses only httpx never importing requests, a
 cancelled caller that stops waiting at once while the fetch finishes, retries paced on the loop,
 and caches whose locks block taken in a thread with the exchange still sent on the loop."""
 
@@ -100,7 +100,7 @@ def test_a_thousand_tasks_on_a_cold_token_start_no_thread(
     async def main() -> set[int]:
         async with _client(live, live_app) as client:
             token = client.provider.aget_token
-            from officernd_auth.httpx_auth import ANYIO_LOOP
+            from officernd_auth.httpx_adapter.auth import ANYIO_LOOP
 
             tokens = await asyncio.gather(*(token(ANYIO_LOOP) for _ in range(1000)))
             assert len({t.access_token for t in tokens}) == 1

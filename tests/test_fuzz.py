@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from officernd_auth import OfficeRNDAuthError, OfficeRNDSession, ScopeError
 from officernd_auth.cache import MemoryTokenCache
-from officernd_auth.client import TokenClient
+from officernd_auth.core.client import TokenClient
+from officernd_auth.core.scopes import parse_scopes
 from officernd_auth.provider import TokenProvider
-from officernd_auth.scopes import parse_scopes
 from officernd_auth.testing import FakeOfficeRND, Fault
 
 SCOPES = ("flex.community.members.read",)
@@ -270,7 +270,7 @@ ECHOES = {
     before=st.text(alphabet="abc :={}\"'", max_size=12),
 )
 def test_a_secret_is_masked_however_it_is_echoed(echo: str, secret: str, before: str) -> None:
-    from officernd_auth.redact import scrub
+    from officernd_auth.values.redact import scrub
 
     shown = scrub(f'{before}"client_secret": "{ECHOES[echo](secret)}" and more', (secret,))
     for name, encode in ECHOES.items():

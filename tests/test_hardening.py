@@ -30,7 +30,7 @@ from officernd_auth.cache import FileTokenCache, cache_key
 from officernd_auth.cache.base import record_of
 from officernd_auth.errors import TokenCacheWarning
 from officernd_auth.testing import App, FakeClock, FakeOfficeRND, Fault
-from officernd_auth.token import Token
+from officernd_auth.values.token import Token
 
 SECRET = 'abc/def+ghi jkl"mno&p=q%r<s>'  # characters that every encoding changes
 MEMBERS = "/api/v2/organizations/acme/members"

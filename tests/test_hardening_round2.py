@@ -205,7 +205,7 @@ def test_showing_the_cache_never_deletes_and_clearing_deletes_only_token_records
     tmp_path: Path,
 ) -> None:
     from officernd_auth.cache import FileTokenCache
-    from officernd_auth.token import Token
+    from officernd_auth.values.token import Token
 
     cache = FileTokenCache(tmp_path / "cache")
     now = time.time()
@@ -284,7 +284,7 @@ def test_the_cli_masks_the_token_an_api_error_echoes(
 @pytest.mark.parametrize("tolerance", [float("nan"), float("inf"), -1.0])
 def test_a_webhook_tolerance_that_is_no_number_of_seconds_is_refused(tolerance: float) -> None:
     from officernd_auth import ConfigurationError
-    from officernd_auth.webhooks import sign, verify_signature
+    from officernd_auth.core.webhooks import sign, verify_signature
 
     body = b'{"eventType": "member.created", "data": {"object": {}}}'
     old = sign(body, "whsec", timestamp=978307200)  # 2001
@@ -293,7 +293,7 @@ def test_a_webhook_tolerance_that_is_no_number_of_seconds_is_refused(tolerance: 
 
 
 def test_the_cli_refuses_a_nan_tolerance() -> None:
-    from officernd_auth.webhooks import sign
+    from officernd_auth.core.webhooks import sign
 
     body = b'{"eventType": "member.created", "data": {"object": {}}}'
     done = subprocess.run(
@@ -309,7 +309,7 @@ def test_the_cli_refuses_a_nan_tolerance() -> None:
 @pytest.mark.parametrize("header", [["t=1,v=2"], 1700000000, b"t=1,v=2"])
 def test_a_signature_header_that_is_not_text_is_a_signature_error(header: object) -> None:
     from officernd_auth import WebhookSignatureError
-    from officernd_auth.webhooks import verify_signature
+    from officernd_auth.core.webhooks import verify_signature
 
     with pytest.raises(WebhookSignatureError, match="text"):
         verify_signature(b"{}", header, "whsec")  # type: ignore[arg-type]
@@ -432,7 +432,7 @@ def test_a_fifo_planted_as_a_token_file_does_not_block(tmp_path: Path) -> None:
 def test_a_link_planted_as_the_cache_directory_never_changes_its_target(tmp_path: Path) -> None:
     from officernd_auth.cache import FileTokenCache
     from officernd_auth.errors import TokenCacheWarning
-    from officernd_auth.token import Token
+    from officernd_auth.values.token import Token
 
     victim = tmp_path / "public_html"
     victim.mkdir(mode=0o755)
@@ -449,7 +449,7 @@ def test_a_link_planted_as_the_cache_directory_never_changes_its_target(tmp_path
 def test_a_directory_swapped_after_its_first_use_is_checked_again(tmp_path: Path) -> None:
     from officernd_auth.cache import FileTokenCache
     from officernd_auth.errors import TokenCacheWarning
-    from officernd_auth.token import Token
+    from officernd_auth.values.token import Token
 
     cache = FileTokenCache(tmp_path / "cache")
     now = time.time()

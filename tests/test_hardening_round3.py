@@ -18,9 +18,9 @@ import pytest
 from officernd_auth import OfficeRNDAuthError, TokenProvider
 from officernd_auth.cache import FileTokenCache, application_key
 from officernd_auth.cache.django import DjangoTokenCache
-from officernd_auth.deadline import MAX_SERVER_WAIT
 from officernd_auth.testing import App, FakeOfficeRND
-from officernd_auth.urls import origin_url
+from officernd_auth.values.deadline import MAX_SERVER_WAIT
+from officernd_auth.values.urls import origin_url
 
 HERE = Path(__file__).resolve().parent
 
@@ -345,7 +345,7 @@ def test_the_cli_ends_quietly_when_its_reader_goes_away(
 
 
 def test_a_per_call_verify_override_gets_a_pool_of_its_own(fake: FakeOfficeRND, app: App) -> None:
-    from officernd_auth.transport import shared_session
+    from officernd_auth.requests_adapter.transport import shared_session
 
     provider = provider_for(fake, app, None, token_budget=None)
     provider.fetch_token(verify=False)
@@ -444,7 +444,7 @@ def test_file_discard_never_removes_a_token_stored_meanwhile(tmp_path: Path) -> 
 def test_retry_after_as_an_http_date_is_read_as_that_date() -> None:
     from email.utils import formatdate
 
-    from officernd_auth.client import parse_retry_after
+    from officernd_auth.core.client import parse_retry_after
 
     in_two_minutes = parse_retry_after(formatdate(time.time() + 120, usegmt=True))
     assert in_two_minutes is not None

@@ -1,5 +1,6 @@
-"""The shape of the code: small modules, no import cycles, a lifecycle core that imports no HTTP
-library, and no runtime module that loads the emulator when imported."""
+"""The shape of the code: small modules, no import cycles, the rooms of the package (values, caches,
+core, the two HTTP adapters, the command line, the testing kit) importing only downwards, a core
+that imports no HTTP library, and no runtime module that loads the emulator when imported."""
 
 from __future__ import annotations
 
@@ -12,20 +13,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The lifecycle core: settings, deadline, policy, single flight, freshness, tokens, caches.
-CORE = [
-    "officernd_auth.settings",
-    "officernd_auth.urls",
-    "officernd_auth.deadline",
-    "officernd_auth.policy",
-    "officernd_auth.flight",
-    "officernd_auth.freshness",
-    "officernd_auth.provider",
-    "officernd_auth.token",
-    "officernd_auth.scopes",
-    "officernd_auth.cache",
-]
 HTTP_LIBRARIES = ("requests", "requests_oauthlib", "urllib3", "httpx")
+#: The rooms of the package, lowest first: a module imports only from its own room and the
+#: rooms before it. The modules at the top (the public names and module paths) stand above all.
+ROOMS = ["values", "cache", "core", "requests_adapter", "httpx_adapter", "testing", "cli"]
+#: Rooms that must not import each other although one stands above the other.
+APART = {("httpx_adapter", "requests_adapter")}
 
 
 def _modules(package: str) -> dict[str, Path]:
@@ -96,9 +89,38 @@ def test_no_module_passes_500_lines(package: str) -> None:
     assert long == {}
 
 
-def test_the_lifecycle_core_imports_no_http_library() -> None:
+def _room(module: str) -> str:
+    """``values``, ``core``... for a module in a room; ``""`` for the package's top."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in ROOMS) else ""
+
+
+def test_every_module_is_in_a_room_or_is_a_public_path() -> None:
+    top = sorted(m for m in _modules("officernd_auth") if _room(m) == "" and m != "officernd_auth")
+    public = {"__main__", "errors", "httpx", "policy", "provider", "scopes", "token", "webhooks"}
+    assert top == [f"officernd_auth.{name}" for name in sorted(public)]
+
+
+def test_rooms_import_only_downwards() -> None:
+    known = _modules("officernd_auth")
+    upward = []
+    for module, path in known.items():
+        room = _room(module)
+        if not room:
+            continue  # the top imports everything below it
+        for target, line in _imports(module, path, known):
+            other = _room(target)
+            if other == room:
+                continue
+            if not other or ROOMS.index(other) > ROOMS.index(room) or (room, other) in APART:
+                upward.append(f"{module}:{line} -> {target}")
+    assert upward == []
+
+
+def test_the_core_values_and_caches_import_no_http_library() -> None:
+    below = [m for m in _modules("officernd_auth") if _room(m) in {"values", "cache", "core"}]
     code = (
-        f"import sys; import {', '.join(CORE)}; "
+        f"import sys; import {', '.join(below)}; "
         f"print([m for m in {HTTP_LIBRARIES!r} if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

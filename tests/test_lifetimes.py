@@ -206,7 +206,7 @@ def test_every_process_wide_registry_is_in_the_lifetimes_page() -> None:
     import officernd_auth
 
     page = (HERE.parent / "docs" / "lifetimes.rst").read_text()
-    constants = {("officernd_auth.settings", "_NO_PROXIES")}  # an empty default, never filled
+    constants = {("officernd_auth.core.settings", "_NO_PROXIES")}  # an empty default, never filled
     found = []
     for info in pkgutil.walk_packages(officernd_auth.__path__, "officernd_auth."):
         if ".testing" in info.name or info.name.endswith("__main__"):

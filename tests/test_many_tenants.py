@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from officernd_auth import MemoryTokenCache, OfficeRNDAuth, RateLimitedError, Token, TokenProvider
+from officernd_auth.requests_adapter.transport import POOL_SIZE
 from officernd_auth.testing import FakeOfficeRND
-from officernd_auth.transport import POOL_SIZE
 
 SCOPE = "flex.community.members.read"
 TENANTS = 120
@@ -66,13 +66,13 @@ def test_expired_tokens_leave_the_memory_cache_by_time() -> None:
 
 
 def test_host_decisions_are_bounded_without_a_cliff(monkeypatch: pytest.MonkeyPatch) -> None:
-    import officernd_auth.api_rules
+    import officernd_auth.core.api_rules
 
     auth = OfficeRNDAuth("id", "secret", SCOPE)
     parsed: list[str] = []  # every URL prefix the auth object had to parse to decide
-    parse = officernd_auth.api_rules.origin_of
+    parse = officernd_auth.core.api_rules.origin_of
     monkeypatch.setattr(
-        officernd_auth.api_rules, "origin_of", lambda url: parsed.append(url) or parse(url)
+        officernd_auth.core.api_rules, "origin_of", lambda url: parsed.append(url) or parse(url)
     )
     hosts = [f"https://host-{index}.example/api" for index in range(1_100)]
     for url in hosts:
@@ -87,9 +87,9 @@ def test_idle_budgets_are_swept_by_time(monkeypatch: pytest.MonkeyPatch) -> None
     import gc
     import weakref
 
-    from officernd_auth import policy
+    from officernd_auth.core import policy
     from officernd_auth.testing import FakeClock
-    from officernd_auth.urls import origin_url
+    from officernd_auth.values.urls import origin_url
 
     monkeypatch.setattr(policy, "PRUNE_EVERY", 0.05)
     clock = FakeClock()
@@ -122,9 +122,9 @@ def test_a_live_tenants_idle_budget_is_swept_and_made_again_when_needed(
     import gc
     import weakref
 
-    from officernd_auth import policy
+    from officernd_auth.core import policy
     from officernd_auth.testing import FakeClock
-    from officernd_auth.urls import origin_url
+    from officernd_auth.values.urls import origin_url
 
     clock = FakeClock()
     with FakeOfficeRND(clock=clock) as fake:
@@ -167,7 +167,7 @@ def test_tenants_with_the_same_options_share_what_does_not_differ() -> None:
 
 
 def test_shared_values_stay_bounded_and_keep_being_shared() -> None:
-    from officernd_auth import interning
+    from officernd_auth.values import interning
 
     for index in range(interning.LIMIT + 10):  # a process that sees many kinds of value
         interning.same(f"https://host-{index}.example")
@@ -194,7 +194,7 @@ def test_a_provider_subclass_keeps_its_own_attributes_when_pickled() -> None:
 def test_a_flight_lives_while_a_provider_refers_to_it_and_goes_after() -> None:
     import gc
 
-    from officernd_auth import flight
+    from officernd_auth.core import flight
 
     cache = MemoryTokenCache()
     keeper = TokenProvider("tenant-f", "secret-f", SCOPE, token_cache=cache)

@@ -14,11 +14,11 @@ from officernd_auth import (
     TokenProvider,
     TokenRequestError,
 )
-from officernd_auth.deadline import Deadline
+from officernd_auth.core.policy import Budget, RetryPolicy
 from officernd_auth.errors import InvalidScopeError
-from officernd_auth.policy import Budget, RetryPolicy
 from officernd_auth.testing import App, FakeClock, FakeOfficeRND, Fault
 from officernd_auth.testing.faults import Respond
+from officernd_auth.values.deadline import Deadline
 
 KEY = ("https://identity.officernd.com/oauth/token", "client")
 

@@ -1,5 +1,5 @@
-"""``officernd-auth token`` with a cached token: printed by officernd_auth.quick alone, by the same
-rules as the full CLI (key, directory, trust, freshness), and everything else left to it."""
+"""``officernd-auth token`` with a cached token: printed by officernd_auth.cli.quick alone, by the
+same rules as the full CLI (key, directory, trust, freshness), and everything else left to it."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from officernd_auth.cache import FileTokenCache, cache_key
 from officernd_auth.cache.file import default_cache_dir
-from officernd_auth.quick import cached_token
-from officernd_auth.records import is_bearer_token
+from officernd_auth.cli.quick import cached_token
 from officernd_auth.testing import FakeOfficeRND
-from officernd_auth.token import BEARER_TOKEN, Token
-from officernd_auth.urls import normalise_url
+from officernd_auth.values.records import is_bearer_token
+from officernd_auth.values.token import BEARER_TOKEN, Token
+from officernd_auth.values.urls import normalise_url
 
 SCOPE = "flex.community.members.read"
 HEAVY = ("argparse", "requests", "oauthlib", "typing", "dataclasses", "pathlib", "hashlib")
@@ -40,7 +40,7 @@ def _environment(fake: FakeOfficeRND, cache: Path) -> dict[str, str]:
 
 PROBE = (
     "import sys\n"
-    "from officernd_auth.quick import main\n"
+    "from officernd_auth.cli.quick import main\n"
     "code = main(sys.argv[1:])\n"
     "print(sorted(m for m in {heavy!r} if m in sys.modules), code, file=sys.stderr)\n"
 )
@@ -106,7 +106,7 @@ def test_it_reads_what_the_file_cache_wrote_by_the_providers_rule(tmp_path: Path
 def test_the_default_directory_is_platformdirs_own(
     xdg: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from officernd_auth import quick
+    from officernd_auth.cli import quick
 
     monkeypatch.delenv("OFFICERND_TOKEN_CACHE", raising=False)
     if xdg is None:
@@ -127,7 +127,7 @@ URLS = st.builds(
 
 @given(URLS)
 def test_a_url_it_takes_as_normal_isis_normal_url(url: str) -> None:
-    from officernd_auth import quick
+    from officernd_auth.cli import quick
 
     if quick.is_normal_url(url):
         assert normalise_url(url) == url

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import requests
 
 from officernd_auth import MemoryTokenCache, OfficeRNDAuth, Token, TokenProvider
-from officernd_auth.flight import reset
+from officernd_auth.core.flight import reset
 from officernd_auth.testing import App, FakeClock, FakeOfficeRND, Fault
 
 SCOPE = "flex.community.members.read"

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from officernd_auth import OfficeRNDAuth, OfficeRNDSession
-from officernd_auth.provider import RENEWAL_RETRY
+from officernd_auth.core.provider import RENEWAL_RETRY
 from officernd_auth.testing import FakeClock, FakeOfficeRND, Fault
 
 THREADS = 16

@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from officernd_auth import ScopeError, ScopeMismatchWarning, UnknownScopeWarning
-from officernd_auth.scopes import (
+from officernd_auth.core.scopes import (
     KNOWN_SCOPES,
     check_scopes,
     format_scopes,

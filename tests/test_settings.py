@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from officernd_auth import ConfigurationError, OfficeRNDAuth, OfficeRNDSession, TokenProvider
-from officernd_auth.settings import (
+from officernd_auth.core.settings import (
     DEFAULT_LEEWAY,
     ENVIRONMENT,
     Settings,
@@ -111,7 +111,7 @@ def test_the_environment_is_read_in_one_module() -> None:
                 isinstance(node, ast.Name) and node.id == "getenv"
             ):
                 readers.add(path.relative_to(PACKAGE).as_posix())
-    assert readers == {"environment.py"}
+    assert readers == {"values/environment.py"}
 
 
 def test_the_leeway_default_is_written_once() -> None:

@@ -34,7 +34,7 @@ WORKER = textwrap.dedent(
     fallbacks = []  # the shared store did not answer: this worker fell back to its own budget
     warnings.showwarning = lambda message, category, *_: fallbacks.append(str(message))
     from officernd_auth import OfficeRNDAuthError, RateLimitedError, TokenProvider
-    from officernd_auth.policy import RetryPolicy
+    from officernd_auth.core.policy import RetryPolicy
 
     # When this worker asked its budget for each token request it let out (the time the budget
     # counts it at), and the longest time from there to the end of that request (an upper

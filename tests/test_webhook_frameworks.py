@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from officernd_auth.core.webhooks import sign
 from officernd_auth.testing import FakeOfficeRND
-from officernd_auth.webhooks import sign
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "webhooks.rst"
 SECRET = "whsec_frameworks"

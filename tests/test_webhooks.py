@@ -1,4 +1,4 @@
-"""Webhook signatures (``officernd_auth.webhooks``) and the emulator's signed deliveries."""
+"""Webhook signatures (``officernd_auth.core.webhooks``) and the emulator's signed deliveries."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from officernd_auth import ConfigurationError, WebhookPayloadError, WebhookSignatureError
+from officernd_auth.core.webhooks import parse_event, sign, verify_signature
 from officernd_auth.testing import FakeOfficeRND, ReceivedWebhook, WebhookReceiver
-from officernd_auth.webhooks import parse_event, sign, verify_signature
 
 SECRET = "whsec_5vP1cK2nQ"
 BODY = b'{"eventType": "member.removed", "data": {"object": {"_id": "m1"}}}'

@@ -428,8 +428,8 @@ def _wait_for_signal(every_tick: Callable[[], None] = lambda: None) -> str:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
+    from ..core.webhooks import ENVIRONMENT_VARIABLE, parse_event, verify_signature
     from ..values.errors import WebhookError
-    from ..webhooks import ENVIRONMENT_VARIABLE, parse_event, verify_signature
 
     body = sys.stdin.buffer.read()
     secret = environment_value("webhook_secret")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..cache.memory import MemoryTokenCache
 from ..values.deadline import Deadline
-from ..values.errors import OfficeRNDAuthError
+from ..values.errors import ConfigurationError, OfficeRNDAuthError
 from ..values.token import Token
 from ..values.urls import origin_url
 from .exchange import on_loop
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ..values.token_errors import TokenRequestError
     from .policy import Budget, RetryPolicy, SharedBudget
 
-__all__ = ["EventLoop", "Fetching", "token_client"]
+__all__ = ["EventLoop", "Fetching", "default_sender", "token_client"]
 
 logger = logging.getLogger("officernd_auth.provider")
 
@@ -75,6 +75,7 @@ class Fetching(Freshness):
     token_requests: int
     sleep: Callable[[float], None]
     _fetcher: Any
+    _sender: Any
 
     if TYPE_CHECKING:
 
@@ -142,7 +143,7 @@ class Fetching(Freshness):
         """Run the fetch loop in this thread."""
         # Made per fetch when the provider keeps none (its transport is shared): memory per
         # tenant, benchmarks table 5c.
-        client = self._fetcher or token_client(self.settings, None)
+        client = self._fetcher or token_client(self.settings, self._sender)
 
         def attempt() -> Token:
             now = self.clock()
@@ -172,7 +173,7 @@ class Fetching(Freshness):
 
     async def _afetch_locked(self, deadline: Deadline, loop: EventLoop) -> Token:
         """Run the fetch loop on the event loop: the exchange on the loop, the pauses too."""
-        client = self._fetcher  # fetches_on_loop: an adapter's
+        client = self._fetcher or token_client(self.settings, self._sender)
         steps = self._attempts(deadline)
         try:
             step = next(steps)
@@ -211,11 +212,12 @@ class Fetching(Freshness):
     def fetches_on_loop(self) -> bool:
         """True when a task's token request runs on its event loop: the token cache is the
         process's memory (its lock holds nothing) and the adapter sends on the loop."""
-        sender = getattr(self._fetcher, "transport", None)
-        if not getattr(sender, "sends_async", False):
-            return False
-        return isinstance(self.token_cache, MemoryTokenCache) and hasattr(
-            self._fetcher, "afetch_token"
+        fetcher = self._fetcher
+        if fetcher is not None and not hasattr(fetcher, "afetch_token"):
+            return False  # a fetcher of the caller's own: sync only
+        sender = getattr(fetcher, "transport", None) or self._sender
+        return getattr(sender, "sends_async", False) and isinstance(
+            self.token_cache, MemoryTokenCache
         )
 
     async def aget_token(
@@ -291,14 +293,27 @@ class Fetching(Freshness):
             self._forget(authorization)
 
 
-def token_client(settings: Settings, transport: Any) -> Any:
-    """The token client sending over ``transport``; with none, over requests (a provider made
-    on its own, which no front end has given an adapter: requests is the package's
-    dependency)."""
+#: Makes the sender of a provider that no front end gave one, from its settings: set by the
+#: public :mod:`officernd_auth.provider` to requests' shared transport (requests is the
+#: package's core dependency). The core itself has no HTTP library to fall back on.
+default_sender: Callable[[Settings], Any] | None = None
+
+
+def token_client(settings: Settings, sender: Any) -> Any:
+    """A :class:`~officernd_auth.core.client.TokenClient` sending over ``sender``, else over
+    :data:`default_sender`'s.
+
+    Raises:
+        ConfigurationError: no sender, and no default.
+    """
     from .client import TokenClient
 
-    if transport is None:
-        from ..requests_adapter.transport import PlainTransport
-
-        transport = PlainTransport.for_settings(settings.verify, settings.cert, settings.proxies)
-    return TokenClient.from_settings(settings, transport)
+    if sender is None:
+        if default_sender is None:
+            raise ConfigurationError(
+                "this token provider has no HTTP adapter to send its token request: use it "
+                "through a front end (OfficeRNDSession, OfficeRNDAuth, officernd_auth.httpx), "
+                "import it from officernd_auth.provider, or call its use_transport()"
+            )
+        sender = default_sender(settings)
+    return TokenClient.from_settings(settings, sender)

@@ -377,9 +377,7 @@ class RetryPolicy:
     ) -> RateLimitedError:
         """The server answered 429: send nothing until its ``Retry-After`` (or a window).
         Returns the error to raise, saying who else now waits."""
-        from ..values.token_errors import (
-            RateLimitedError,  # oauthlib's subclass: loaded when needed
-        )
+        from ..values.token_errors import RateLimitedError  # oauthlib's: loaded when needed
 
         wait = error.retry_after if error.retry_after is not None else self.budget_window
         budget.block(self.clock() + wait, self.clock)
@@ -423,9 +421,7 @@ class RetryPolicy:
         out: the call's ``timeout``, or ``token_deadline`` (the bound of a call with none, such
         as every call through a bare ``OfficeRNDAuth``: requests does not hand an auth object
         the call's timeout)."""
-        from ..values.token_errors import (
-            TokenEndpointError,  # oauthlib's subclass: loaded when needed
-        )
+        from ..values.token_errors import TokenEndpointError  # oauthlib's: loaded when needed
 
         budget.local.last_failure = (self.clock(), error.message)
         if type(error) is not TokenEndpointError or not error.retryable:
@@ -451,9 +447,7 @@ class RetryPolicy:
     ) -> RateLimitedError:
         """The error for a token request the budget did not let out: how long to wait, who
         decided, and where the budget is shared."""
-        from ..values.token_errors import (
-            RateLimitedError,  # oauthlib's subclass: loaded when needed
-        )
+        from ..values.token_errors import RateLimitedError  # oauthlib's: loaded when needed
 
         wait, reason = refused
         because = f" The last token request failed: {last_error.message}" if last_error else ""

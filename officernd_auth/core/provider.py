@@ -33,6 +33,7 @@ from ..values.errors import (
 from ..values.interning import setting
 from ..values.redact import Secret
 from ..values.token import Token, TokenFetcher, TokenStatus
+from .exchange import Sender
 from .fetching import Fetching, token_client
 from .flight import flight_for, registry_sizes, reset, waited_out  # noqa: F401  (registry_sizes: benchmarks)
 from .policy import Budget, BudgetStore, RetryPolicy, SharedBudget, budget_for
@@ -152,7 +153,7 @@ class TokenProvider(Fetching):
         return provider
 
     __slots__ = (
-        "__weakref__", "_fetcher", "_listeners", "clock", "flight", "key", "settings",
+        "__weakref__", "_fetcher", "_listeners", "_sender", "clock", "flight", "key", "settings",
         "token_requests",
     )  # fmt: skip
 
@@ -189,6 +190,8 @@ class TokenProvider(Fetching):
         self.token_requests = 0
         self.key = cache_key(self.token_url, self.client_id, settings.client_secret, self.scopes)
         self._fetcher = fetcher
+        # The adapter's Sender its token requests go over (see use_transport).
+        self._sender: Any = None
         # By id, removed in O(1) (sessions sharing a provider come and go); made when needed.
         self._listeners: dict[int, Callable[[Token], None]] | None = None
         self.flight = flight_for(DEFAULT_MEMORY_CACHE if cache is None else cache, self.key)
@@ -218,6 +221,8 @@ class TokenProvider(Fetching):
     def __getstate__(self) -> dict[str, Any]:
         state = {name: getattr(self, name) for name in _STATE} | getattr(self, "__dict__", {})
         state["_listeners"] = None  # their owners re-register after unpickling
+        if state["_sender"] is not None:
+            state["_sender"] = state["_sender"].portable()
         if state["token_cache"] is DEFAULT_MEMORY_CACHE:
             state["token_cache"] = None  # the unpickling process's own default cache
         return state
@@ -233,17 +238,18 @@ class TokenProvider(Fetching):
 
     @property
     def client(self) -> Any:
-        """What sends this provider's token requests (requests' ``TokenClient`` by default; kept
-        once asked for, else made per token request: its transport is shared)."""
+        """What sends this provider's token requests: the fetcher it was given, else a
+        :class:`~officernd_auth.core.client.TokenClient` over its adapter (kept once asked for;
+        otherwise made per token request, its sender being shared)."""
         if self._fetcher is None:
-            self._fetcher = token_client(self.settings, None)
+            self._fetcher = token_client(self.settings, self._sender)
         return self._fetcher
 
     def use_transport(self, transport: Any) -> None:
-        """Send token requests over ``transport`` from now on (e.g. the user's session)."""
-        if self._fetcher is None:
-            self._fetcher = token_client(self.settings, transport)
-        else:
+        """Send token requests over ``transport`` (an HTTP adapter's
+        :class:`~officernd_auth.core.exchange.Sender`) from now on."""
+        self._sender = transport
+        if isinstance(getattr(self._fetcher, "transport", None), Sender):  # a TokenClient
             self._fetcher.transport = transport
 
     def add_listener(self, listener: Callable[[Token], None]) -> None:
@@ -259,10 +265,9 @@ class TokenProvider(Fetching):
 
     def close(self) -> None:
         """Close the connections used for token requests."""
-        if self._fetcher is not None:
-            close = getattr(getattr(self._fetcher, "transport", None), "close", None)
-            if close is not None:
-                close()
+        sender = getattr(self._fetcher, "transport", None) or self._sender
+        if sender is not None:
+            sender.close()
 
     def seed(self, token: Token | Mapping[str, Any]) -> Token:
         """Store a token obtained elsewhere, as if this provider had fetched it.
@@ -319,9 +324,7 @@ class TokenProvider(Fetching):
         """Fetch under the locks, unless another thread already did. With a ``current`` token
         (in its renewal window, still valid), never wait: it is the answer while another thread
         renews, and when the renewal fails."""
-        from ..values.token_errors import (
-            TokenRequestError,  # oauthlib's subclass: loaded when needed
-        )
+        from ..values.token_errors import TokenRequestError  # oauthlib's: loaded when needed
 
         completed = self.flight.completed
         with self._flight_lock(deadline, wait=current is None) as holding:
@@ -458,4 +461,4 @@ class TokenProvider(Fetching):
 
 
 #: What a provider pickles (its flight belongs to the process: found again when unpickled).
-_STATE = ("_fetcher", "clock", "key", "settings", "token_cache", "token_requests")
+_STATE = ("_fetcher", "_sender", "clock", "key", "settings", "token_cache", "token_requests")

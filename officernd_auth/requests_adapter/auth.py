@@ -23,7 +23,7 @@ from ..values.deadline import Deadline
 from ..values.interning import shared_table
 from ..values.redact import Secret
 from ..values.urls import url_path
-from .transport import SessionTransport
+from .transport import PlainTransport, SessionTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -93,6 +93,9 @@ class OfficeRNDAuth(ApiRules, AuthBase):
         self._protected: set[Callable[..., Any]] | None = None  # made when first asked for
         if session is not None:
             self._provider.use_transport(SessionTransport(session))
+        elif provider is None:  # its own provider: over the process's pool for its settings
+            made = self._provider
+            made.use_transport(PlainTransport.for_settings(made.verify, made.cert, made.proxies))
 
     @property
     def protected_request_hooks(self) -> set[Callable[..., Any]]:

@@ -55,6 +55,7 @@ import pytest
 
 from ..cache import TokenCache, application_key, cache_key
 from ..core.provider import TokenProvider
+from ..requests_adapter.transport import PlainTransport
 from ..values.token import Token
 from .emulator import FakeOfficeRND
 from .faults import Fault
@@ -121,9 +122,10 @@ class TokenCacheContract:
             yield fake
 
     def _provider(self, fake: FakeOfficeRND, cache: TokenCache, app: Any, **kw: Any) -> Any:
-        return TokenProvider(app.client_id, app.client_secret, kw.pop("scope", SCOPE),
-                             token_url=fake.token_url, token_cache=cache, token_budget=None,
-                             **kw)  # fmt: skip
+        return _over_requests(TokenProvider(
+            app.client_id, app.client_secret, kw.pop("scope", SCOPE), token_url=fake.token_url,
+            token_cache=cache, token_budget=None, **kw,
+        ))  # fmt: skip
 
     # -- the rules ---------------------------------------------------------------------------
 
@@ -329,7 +331,13 @@ def _worker(index: int, target: Any, blob: bytes, args: Any, start: Any, results
 def _fetch_token(cache: TokenCache, token_url: str, client_id: str, secret: str) -> str:
     provider = TokenProvider(client_id, secret, SCOPE, token_url=token_url, token_cache=cache,
                              token_budget=None)  # fmt: skip
-    return provider.get_token().access_token
+    return _over_requests(provider).get_token().access_token
+
+
+def _over_requests(provider: TokenProvider) -> TokenProvider:
+    """``provider``, sending its token requests over requests (the kit's HTTP library)."""
+    provider.use_transport(PlainTransport.for_settings())
+    return provider
 
 
 def _spend(cache: Any, application: str, times: int) -> int:

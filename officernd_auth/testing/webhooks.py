@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..webhooks import SIGNATURE_HEADER, sign
+from ..core.webhooks import SIGNATURE_HEADER, sign
 
 __all__ = ["EVENT_OBJECTS", "Subscription", "WebhookDelivery", "WebhookSender"]
 

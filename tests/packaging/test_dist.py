@@ -45,7 +45,7 @@ def test_the_wheel_holds_the_package_and_py_typed_and_nothing_else() -> None:
     assert modules == source_files("officernd_auth", "*.py")
     assert not [n for n in names if "tests/" in n or "benchmarks/" in n or n.endswith(".ipynb")]
     entry_points = zipfile.ZipFile(wheel).read(dist_info + "entry_points.txt").decode()
-    assert "officernd-auth = officernd_auth.quick:main" in entry_points
+    assert "officernd-auth = officernd_auth.cli.quick:main" in entry_points
     assert "officernd_auth = officernd_auth.testing.plugin" in entry_points
 
 
