@@ -39,7 +39,7 @@ nitpick_ignore_regex = [
     (r"py:class", r"(_?T|Self|NoneType|TracebackType|PreparedRequest|Response|Session|Path)"),
     (r"py:class", r"(BackendApplicationClient|OAuth2Session|AuthBase)"),
     # The httpx clients' shared mixin (private) and module-level type variables.
-    (r"py:class", r"officernd_auth\.httpx_client\._Organisation|officernd_auth\..*\._T"),
+    (r"py:class", r"officernd_auth\.httpx_adapter\.client\._Organisation|officernd_auth\..*\._T"),
 ]
 
 autodoc_member_order = "bysource"

@@ -9,7 +9,7 @@ The catalogue below is the one place to extend when OfficeRND adds scopes. A wel
 that is not in it is still sent (with :class:`~officernd_auth.errors.UnknownScopeWarning`), because
 OfficeRND adds scopes faster than any client library ships.
 
-A public path to :mod:`officernd_auth.core.scopes`, where the code is.
+A public path to ``officernd_auth.core.scopes``, where the code is.
 """
 
 from __future__ import annotations

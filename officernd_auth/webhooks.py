@@ -14,7 +14,7 @@ Example:
     >>> event["eventType"]
     'member.created'
 
-A public path to :mod:`officernd_auth.core.webhooks`, where the code is.
+A public path to ``officernd_auth.core.webhooks``, where the code is.
 """
 
 from __future__ import annotations

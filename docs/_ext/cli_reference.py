@@ -1,4 +1,4 @@
-"""``.. officernd-cli-reference::``: the CLI reference, generated from ``officernd_auth.cli``'s
+"""``.. officernd-cli-reference::``: the CLI reference, generated from ``officernd_auth.cli.main``'s
 argparse parser at build time (one section per command, its ``--help`` text verbatim), so the
 documentation can never drift from the command line."""
 
@@ -15,7 +15,7 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
-from officernd_auth.cli import build_parser
+from officernd_auth.cli.main import build_parser
 
 WIDTH = "88"
 

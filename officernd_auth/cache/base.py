@@ -4,7 +4,7 @@ A cache maps an opaque key (see :func:`cache_key`: token URL, client id, a hash 
 the scope set) to a :class:`~officernd_auth.token.Token`. It never sees the client secret.
 A cache is a store: it knows nothing of leeway or clocks (whether a token is fresh is the
 provider's call). Backends import this module and nothing else of the package's caches. The
-key scheme and the record format live in :mod:`officernd_auth.records`, which the CLI's
+key scheme and the record format live in :mod:`officernd_auth.values.records`, which the CLI's
 cached-token path reads a token with alone.
 """
 
@@ -257,7 +257,7 @@ def record_of(token: Token) -> str:
 
 def token_from_record(raw: str | bytes) -> Token | None:
     """The token in a stored record, or ``None`` for anything that is not one of ours (see
-    :func:`~officernd_auth.records.record_fields` for the checks)."""
+    :func:`~officernd_auth.values.records.record_fields` for the checks)."""
     fields = record_fields(raw)
     if fields is None:
         return None

@@ -31,7 +31,7 @@ def resolve_token_cache(value: TokenCache | str | os.PathLike[str] | None) -> To
     give the same object while any provider uses it (so providers made from one setting share
     its connection pool or in-memory copy, and their single flight, which is per credential and
     cache object); a cache object is kept as it is. (``$OFFICERND_TOKEN_CACHE``
-    is read by :func:`~officernd_auth.settings.resolve_settings`, which passes it here.)
+    is read by :func:`~officernd_auth.core.settings.resolve_settings`, which passes it here.)
     """
     if not isinstance(value, (str, os.PathLike)):
         return value

@@ -2,7 +2,7 @@
 
 Each command takes the parsed arguments and returns an exit code; a failure to report is a
 :class:`CommandError`. requests, oauthlib and the session are imported by the commands that use
-them (see :mod:`officernd_auth.cli` for the fast path that needs none).
+them (see :mod:`officernd_auth.cli.main` for the fast path that needs none).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from .commands import EXIT_ERROR, EXIT_OK, EXIT_USAGE, TOKEN_FAULTS, CommandErro
 
 # requests, oauthlib and the session are imported by the commands that use them (commands.py);
 # printing a cached token (``officernd-auth token``, once per curl) needs none of this module
-# (officernd_auth.quick does it before importing it).
+# (officernd_auth.cli.quick does it before importing it).
 
 __all__ = ["main"]
 
@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # (``officernd-auth token`` with a cached token never gets here: officernd_auth.quick,
+    # (``officernd-auth token`` with a cached token never gets here: officernd_auth.cli.quick,
     # the console script's entry point, prints it first.)
     return _run(parser, args)
 

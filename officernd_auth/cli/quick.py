@@ -1,8 +1,8 @@
-"""The ``officernd-auth`` command's first step: ``officernd-auth token`` with a valid token in
-the file cache prints it having imported only ``os``, ``sys`` and ``json`` beside this package's
-:mod:`~officernd_auth.records` and :mod:`~officernd_auth.environment` (once per ``curl``, the
-command must cost little more than starting Python: benchmarks, table 4). Anything else (another
-command, an option this path does not know, no cached token) goes to
+"""The ``officernd-auth`` command's first step: ``officernd-auth token`` with a valid token in the
+file cache prints it having imported only ``os``, ``sys`` and ``json`` beside this package's
+:mod:`~officernd_auth.values.records` and :mod:`~officernd_auth.values.environment` (once per
+``curl``, the command must cost little more than starting Python: benchmarks, table 4). Anything
+else (another command, an option this path does not know, no cached token) goes to
 :func:`officernd_auth.cli.main`, which decides as it always does."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ _PATH_CHARACTERS = frozenset(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line (the console script's entry point); see :mod:`officernd_auth.cli`.
+    """Run the command line (the console script's entry point); see :mod:`officernd_auth.cli.main`.
 
     A reader that goes away (``officernd-auth get members --all | head``) ends the command
     quietly with 141, as a Unix tool killed by ``SIGPIPE`` reports, not with a traceback."""
@@ -130,8 +130,8 @@ def default_directory(configured: str | None) -> str | None:
 
 
 def is_normal_url(url: str) -> bool:
-    """True when :func:`~officernd_auth.urls.normalise_url` would return ``url`` unchanged (the
-    cache key is made of the normalised URL): a lower-case scheme and host, no default port, no
+    """True when :func:`~officernd_auth.values.urls.normalise_url` would return ``url`` unchanged
+    (the cache key is made of the normalised URL): a lower-case scheme and host, no default port, no
     query or fragment. Other spellings go to the full path."""
     scheme, separator, rest = url.partition("://")
     if not separator or scheme not in ("https", "http"):

@@ -1,11 +1,11 @@
 """The token client: one token request per call, sent by an HTTP adapter, judged by the core.
 
 oauthlib's :class:`~oauthlib.oauth2.BackendApplicationClient` builds the client-credentials body;
-:mod:`officernd_auth.exchange` holds the rest of the exchange as data (the request, the bounds on
-the answer, what the answer means). :class:`TokenClient` drives one exchange over a
-:class:`~officernd_auth.exchange.Sender` (requests' :class:`~officernd_auth.transport.Transport`,
-httpx's ``HttpxTransport``), synchronously or on an event loop. This module imports no HTTP
-library.
+:mod:`officernd_auth.core.exchange` holds the rest of the exchange as data (the request, the bounds
+on the answer, what the answer means). :class:`TokenClient` drives one exchange over a
+:class:`~officernd_auth.core.exchange.Sender` (requests'
+:class:`~officernd_auth.requests_adapter.transport.Transport`, httpx's ``HttpxTransport``),
+synchronously or on an event loop. This module imports no HTTP library.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class TokenClient:
         client_id: the application's client id.
         client_secret: the application's client secret. Kept out of ``repr`` and every error.
         timeout: ``(connect, read)`` seconds for the token request.
-        transport: the HTTP adapter's :class:`~officernd_auth.exchange.Sender` that carries the
+        transport: the HTTP adapter's :class:`~officernd_auth.core.exchange.Sender` that carries the
             request; without one, :meth:`fetch_token` raises ``ConfigurationError`` (the core
             has no HTTP library of its own).
     """
@@ -163,8 +163,8 @@ class TokenClient:
         Args:
             scopes: the scopes to request.
             now: the current time (from the provider's clock), taken as the moment of issue.
-            deadline: the call's :class:`~officernd_auth.deadline.Deadline`, which this attempt
-                must not outlast.
+            deadline: the call's :class:`~officernd_auth.values.deadline.Deadline`, which this
+                attempt must not outlast.
             overrides: for this request only: ``timeout``, ``headers`` (added), ``verify``,
                 ``cert``, ``proxies``.
 
@@ -203,7 +203,7 @@ class TokenClient:
         deadline: Deadline | None = None,
     ) -> Token:
         """As :meth:`fetch_token`, sent on the running event loop through the sender's
-        :meth:`~officernd_auth.exchange.Sender.asend`."""
+        :meth:`~officernd_auth.core.exchange.Sender.asend`."""
         sender = self._sender()
         self._log(scopes)
         reply: AsyncReply | None = None
@@ -284,7 +284,7 @@ class TokenClient:
         now: float,
     ) -> Token:
         """Turn a token response (already read) into a token, or into one of our errors
-        (:func:`~officernd_auth.exchange.read_token`).
+        (:func:`~officernd_auth.core.exchange.read_token`).
 
         Raises:
             InvalidClientError, InvalidScopeError, RateLimitedError, TokenEndpointError,

@@ -1,16 +1,15 @@
 """The token exchange as data: the request to send, the rules for reading the answer, and what
 the answer means. No I/O, and no HTTP library.
 
-An HTTP adapter (:mod:`officernd_auth.transport` for requests, ``officernd_auth.httpx_transport``
-for httpx) is a :class:`Sender`: it sends a :class:`TokenRequest` and hands back a :class:`Reply`
-(status, headers, the body chunk by chunk). Everything else is decided here and in
-:class:`~officernd_auth.client.TokenClient`: the form body (oauthlib's
-:class:`~oauthlib.oauth2.BackendApplicationClient`, itself sans-I/O, builds it and parses the
-token), the headers, the size and time bounds on the answer (:class:`AnswerReader`, applied by
-the client while it reads), and the token or typed error the answer comes to
-(:func:`read_token`). An adapter turns its library's network failures into
-:class:`TransportError`, which carries a description and never the request (its body holds the
-secret).
+An HTTP adapter (:mod:`officernd_auth.requests_adapter.transport` for requests,
+``officernd_auth.httpx_adapter.transport`` for httpx) is a :class:`Sender`: it sends a
+:class:`TokenRequest` and hands back a :class:`Reply` (status, headers, the body chunk by chunk).
+Everything else is decided here and in :class:`~officernd_auth.core.client.TokenClient`: the form
+body (oauthlib's :class:`~oauthlib.oauth2.BackendApplicationClient`, itself sans-I/O, builds it and
+parses the token), the headers, the size and time bounds on the answer (:class:`AnswerReader`,
+applied by the client while it reads), and the token or typed error the answer comes to
+(:func:`read_token`). An adapter turns its library's network failures into :class:`TransportError`,
+which carries a description and never the request (its body holds the secret).
 """
 
 from __future__ import annotations
@@ -172,9 +171,9 @@ class Sender:
 
 
 class AnswerReader:
-    """The bounds on reading one answer: at most :data:`MAX_RESPONSE_BYTES`, all of it by
+    """The bounds on reading one answer: at most ``MAX_RESPONSE_BYTES`` (64 KiB), all of it by
     ``deadline`` (``time.monotonic()``). The adapter's chunks go to :meth:`feed`; a non-empty
-    :attr:`failure` says why reading stopped."""
+    ``failure`` says why reading stopped."""
 
     __slots__ = ("chunks", "deadline", "failure", "size")
 

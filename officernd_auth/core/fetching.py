@@ -2,10 +2,10 @@
 
 The fetch loop (spend the budget, send, retry a retryable failure after a back-off, record the
 server's wait, give up with the error that says why) is written once, as steps
-(:meth:`Fetching._attempts`): it yields to ask for one token request or for a pause, and the
-driver of the caller's kind runs them: :meth:`Fetching._fetch_locked` in a thread,
-:meth:`Fetching._afetch_locked` on an event loop, where the exchange itself runs too
-(:meth:`~officernd_auth.client.TokenClient.afetch_token`).
+(``Fetching._attempts``): it yields to ask for one token request or for a pause, and the
+driver of the caller's kind runs them: ``Fetching._fetch_locked`` in a thread,
+``Fetching._afetch_locked`` on an event loop, where the exchange itself runs too
+(:meth:`~officernd_auth.core.client.TokenClient.afetch_token`).
 
 An async front end passes an :class:`EventLoop` (how to pause, to run a call in a worker thread
 and to let a fetch finish when its caller is cancelled); this module imports no async library.
@@ -301,7 +301,7 @@ default_sender: Callable[[Settings], Any] | None = None
 
 def token_client(settings: Settings, sender: Any) -> Any:
     """A :class:`~officernd_auth.core.client.TokenClient` sending over ``sender``, else over
-    :data:`default_sender`'s.
+    :data:`~officernd_auth.core.fetching.default_sender`'s.
 
     Raises:
         ConfigurationError: no sender, and no default.

@@ -1,5 +1,5 @@
 """Is it fresh: when a token is renewed, when it may still be sent while another thread renews
-it, and what :meth:`~officernd_auth.freshness.Freshness.status` says; decided here and
+it, and what :meth:`~officernd_auth.core.freshness.Freshness.status` says; decided here and
 nowhere else. Caches are stores; the CLI's cache-only fast path applies
 :meth:`~officernd_auth.token.Token.is_expired` with the default leeway.
 

@@ -1,15 +1,18 @@
 """The single owner of "is there a valid token": freshness, single flight, the fetch loop.
 
-The session and the auth adapter both ask :meth:`TokenProvider.get_token` and never decide on
-their own whether to fetch, so the two entry points behave the same by construction. The
-decisions it leans on each live in one module: the settings (:mod:`officernd_auth.settings`),
-how long a call may wait (:mod:`officernd_auth.deadline`), whether a request may be sent or
-retried (:mod:`officernd_auth.policy`) and single flight (``officernd_auth.flight``).
-Freshness is decided in :mod:`officernd_auth.freshness` only: caches are stores.
+Every front end asks :meth:`~officernd_auth.provider.TokenProvider.get_token` (or its async
+twin) and never decides on its own whether to fetch, so they behave the same by construction.
+The decisions it leans on each live in one module: the settings
+(:mod:`officernd_auth.core.settings`), how long a call may wait
+(:mod:`officernd_auth.values.deadline`), whether a request may be sent or retried
+(:mod:`officernd_auth.core.policy`), single flight (``officernd_auth.core.flight``) and the fetch
+loop (:mod:`officernd_auth.core.fetching`). Freshness is decided in
+:mod:`officernd_auth.core.freshness` only: caches are stores.
 
-This module imports no HTTP library. The token requests themselves go through a
-:class:`~officernd_auth.token.TokenFetcher`; by default the requests adapter's
-:class:`~officernd_auth.client.TokenClient`, imported when the first token is fetched.
+This module imports no HTTP library. The token requests go through a
+:class:`~officernd_auth.core.client.TokenClient` over the sender an HTTP adapter attached
+(:meth:`~officernd_auth.provider.TokenProvider.use_transport`), or through a
+:class:`~officernd_auth.token.TokenFetcher` of the caller's own.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def resolve_provider(
 
     With ``provider=``, that provider is returned as it is, and passing credentials or options
     beside it is an error rather than silently ignored. ``where`` and ``missing_too`` are as
-    for :func:`~officernd_auth.settings.resolve_settings`.
+    for :func:`~officernd_auth.core.settings.resolve_settings`.
 
     Raises:
         ConfigurationError: every missing or unusable setting, in one message; or settings
@@ -238,7 +241,7 @@ class TokenProvider(Fetching):
 
     @property
     def client(self) -> Any:
-        """What sends this provider's token requests: the fetcher it was given, else a
+        """This provider's token fetcher (the one it was given, or else a
         :class:`~officernd_auth.core.client.TokenClient` over its adapter (kept once asked for;
         otherwise made per token request, its sender being shared)."""
         if self._fetcher is None:
@@ -300,7 +303,7 @@ class TokenProvider(Fetching):
             timeout: the most seconds to wait for a token, including waiting for another
                 thread's token request (``token_deadline`` when ``None``); a requests-style
                 ``(connect, read)`` pair counts as their sum.
-            deadline: the caller's :class:`~officernd_auth.deadline.Deadline`, instead of
+            deadline: the caller's :class:`~officernd_auth.values.deadline.Deadline`, instead of
                 ``timeout``.
 
         Raises:
@@ -404,7 +407,7 @@ class TokenProvider(Fetching):
                 forgotten, so N threads that all saw a 401 cause one renewal, not N.
             timeout: the most seconds to wait for another thread's token request
                 (``token_deadline`` when ``None``).
-            deadline: the caller's :class:`~officernd_auth.deadline.Deadline`, instead.
+            deadline: the caller's :class:`~officernd_auth.values.deadline.Deadline`, instead.
 
         Raises:
             TokenEndpointError: another thread's token request outlasted the wait.
@@ -437,7 +440,7 @@ class TokenProvider(Fetching):
         timeout = {"timeout": deadline.remaining()} if lock_takes_timeout(self.token_cache) else {}
         return self.token_cache.lock(self.key, **timeout)
 
-    # -- fetching (the loop itself: officernd_auth.fetching) ----------------------------
+    # -- fetching (the loop itself: officernd_auth.core.fetching) ----------------------------
 
     def _accept(self, token: Token) -> Token:
         """Check the grant, store the token, tell the listeners."""

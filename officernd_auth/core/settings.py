@@ -55,7 +55,7 @@ class ProviderOptions(TypedDict, total=False):
 
     ``OfficeRNDSession``, ``OfficeRNDAuth``, ``TokenProvider`` and ``resolve_provider`` take
     these as keyword arguments under these names; a name not listed here is a ``TypeError``.
-    Each is validated once, by :func:`~officernd_auth.settings.resolve_settings`; what each
+    Each is validated once, by :func:`~officernd_auth.core.settings.resolve_settings`; what each
     means and its default is in the ``Args`` of the classes that take them.
     """
 

@@ -3,14 +3,14 @@
 
 It stands on the core alone (no requests): the same provider as the requests front end (one
 flight per credential across threads, event loops and, through the file or Redis cache,
-processes), the same budget, the same host rules (:class:`~officernd_auth.api_rules.ApiRules`:
+processes), the same budget, the same host rules (:class:`~officernd_auth.core.api_rules.ApiRules`:
 the token only to the API origins), the same single 401 heal. An async caller fetches on its
-event loop (:meth:`~officernd_auth.fetching.Fetching.aget_token`): one task per loop asks, the
+event loop (:meth:`~officernd_auth.core.fetching.Fetching.aget_token`): one task per loop asks, the
 loop's other tasks wait for it, and no thread is started; a task cancelled meanwhile leaves the
 fetch to finish, storing the token for the next caller and releasing every lock.
 
 The token request of an object that made its own provider goes over httpx
-(:class:`~officernd_auth.httpx_transport.HttpxTransport`, with ``verify``, ``cert`` and
+(:class:`~officernd_auth.httpx_adapter.transport.HttpxTransport`, with ``verify``, ``cert`` and
 ``proxies`` and the environment as httpx reads it), so respx and pytest-httpx see it; one made
 with ``provider=`` leaves that provider's transport as it is.
 """
@@ -46,7 +46,7 @@ _T = TypeVar("_T")
 
 
 class _AnyioLoop:
-    """The core's :class:`~officernd_auth.fetching.EventLoop`, over anyio (asyncio or trio)."""
+    """The core's :class:`~officernd_auth.core.fetching.EventLoop`, over anyio (asyncio or trio)."""
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(seconds)

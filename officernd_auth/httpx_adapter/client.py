@@ -5,7 +5,7 @@ What ``OfficeRNDSession`` adds to a ``requests.Session``, added to httpx's clien
 resolved inside the organisation, a default timeout, ``paginate``, the API's 429 retried on
 idempotent calls and a wrong organisation explained. The token comes from an
 :class:`~officernd_auth.httpx.OfficeRNDAuth` scoped to the API origin; the token request travels
-over the client's own connection settings (:mod:`officernd_auth.httpx_transport`).
+over the client's own connection settings (:mod:`officernd_auth.httpx_adapter.transport`).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class _Organisation:
 
     def _rate_limited_wait(self, response: httpx.Response, attempt: int) -> float | None:
         """Seconds to wait before sending a 429'd call again, or None: do not (the core's
-        decision, :func:`~officernd_auth.organisation.rate_limited_wait`)."""
+        decision, :func:`~officernd_auth.core.organisation.rate_limited_wait`)."""
         request = response.request
         try:
             _ = request.content  # a body already read can be sent again

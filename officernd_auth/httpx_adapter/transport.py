@@ -1,11 +1,11 @@
 """Token requests over httpx, with the connection settings of the user's httpx client.
 
-:class:`HttpxTransport` is the httpx adapter's :class:`~officernd_auth.exchange.Sender`: its POST
-travels over an httpx client of ours built from the user's ``verify``, ``cert``, ``trust_env``,
-``proxy``, ``mounts``, ``transport``, ``http1`` and ``http2``: their TLS settings, their proxies
-and their transports (so respx and pytest-httpx see the token request), never their auth, event
-hooks, headers, cookies or redirects. The answer is handed to the token client chunk by chunk,
-so its bounds (size, read time, deadline) apply as for requests.
+:class:`HttpxTransport` is the httpx adapter's :class:`~officernd_auth.core.exchange.Sender`: its
+POST travels over an httpx client of ours built from the user's ``verify``, ``cert``, ``trust_env``,
+``proxy``, ``mounts``, ``transport``, ``http1`` and ``http2``: their TLS settings, their proxies and
+their transports (so respx and pytest-httpx see the token request), never their auth, event hooks,
+headers, cookies or redirects. The answer is handed to the token client chunk by chunk, so its
+bounds (size, read time, deadline) apply as for requests.
 
 For an ``httpx.AsyncClient``'s settings the request is sent on the caller's event loop
 (:meth:`HttpxTransport.asend`), with an ``httpx.AsyncClient`` of ours opened on that loop.
@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from ..core.exchange import Sender, TokenRequest, TransportError
+from ..core.exchange import AsyncReply, Reply, Sender, TokenRequest, TransportError
 from ..values.errors import ConfigurationError
 
 __all__ = ["CONNECTION_SETTINGS", "HttpxTransport", "shared_transport"]
@@ -44,7 +44,7 @@ def shared_transport(
     """The process's token transport for requests-style ``verify``, ``cert`` and ``proxies``
     (the provider options of an ``OfficeRNDAuth`` used without a client of ours): one httpx
     client per such settings, shared by every credential and thread, as the requests side's
-    :func:`~officernd_auth.transport.shared_session` is."""
+    :func:`~officernd_auth.requests_adapter.transport.shared_session` is."""
     key = (verify, cert, tuple(sorted(proxies.items())))
     with _shared_lock:
         transport = _shared.get(key)
@@ -143,7 +143,7 @@ class HttpxTransport(Sender):
         milliseconds), so that the token request's read timeout does not count it."""
         self._sync_client()
 
-    def send(self, request: TokenRequest, overrides: Mapping[str, Any]) -> _Reply:
+    def send(self, request: TokenRequest, overrides: Mapping[str, Any]) -> Reply:
         """POST the token request; the answer's body is left unread."""
         if any(value is not None for value in overrides.values()):
             raise ConfigurationError(
@@ -162,7 +162,7 @@ class HttpxTransport(Sender):
             return _Reply(response)
         raise failure  # outside the except block: httpx's exception (and its request) stays out
 
-    async def asend(self, request: TokenRequest) -> _AsyncReply:
+    async def asend(self, request: TokenRequest) -> AsyncReply:
         """POST the token request on the running event loop."""
         client = self._async_twin()
         try:

@@ -4,7 +4,7 @@
 users expect (``token`` as a dict, ``fetch_token()``, ``token_updater``, compliance hooks) on top
 of a :class:`~officernd_auth.provider.TokenProvider`, and refuses the parts that belong to other
 OAuth flows with an error that says why, rather than ignoring them.
-:class:`~officernd_auth.session.OfficeRNDSession` builds on it.
+:class:`~officernd_auth.requests_adapter.session.OfficeRNDSession` builds on it.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """``OfficeRNDSession``: a ``requests.Session`` for one OfficeRND organisation.
 
-It resolves short paths against the organisation, applies a default timeout, pages through lists
-and retries an API 429 on idempotent calls. It has no token logic of its own: it delegates to an
-:class:`~officernd_auth.auth.OfficeRNDAuth` scoped to the API origin, which asks the provider.
-The ``OAuth2Session`` surface (token dict, ``fetch_token``...) lives in
-:mod:`officernd_auth.oauth2`, the paging in :mod:`officernd_auth.paging`.
+It resolves short paths against the organisation, applies a default timeout, pages through lists and
+retries an API 429 on idempotent calls. It has no token logic of its own: it delegates to an
+:class:`~officernd_auth.requests_adapter.auth.OfficeRNDAuth` scoped to the API origin, which asks
+the provider. The ``OAuth2Session`` surface (token dict, ``fetch_token``...) lives in
+:mod:`officernd_auth.requests_adapter.oauth2`, the paging in :mod:`officernd_auth.core.paging`.
 """
 
 from __future__ import annotations

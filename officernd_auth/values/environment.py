@@ -1,5 +1,5 @@
 """The ``OFFICERND_*`` environment variables and the defaults the CLI's cached-token path needs,
-importing only ``os`` (see :mod:`officernd_auth.quick`); :mod:`officernd_auth.settings`
+importing only ``os`` (see :mod:`officernd_auth.cli.quick`); :mod:`officernd_auth.core.settings`
 re-exports them."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The root of officernd-auth's exceptions, in a module of its own: :mod:`officernd_auth.errors`
-(which imports no oauthlib) and :mod:`officernd_auth.token_errors` (oauthlib's subclasses, loaded
-on first use) both derive from it. Import it from :mod:`officernd_auth.errors`."""
+(which imports no oauthlib) and :mod:`officernd_auth.values.token_errors` (oauthlib's subclasses,
+loaded on first use) both derive from it. Import it from :mod:`officernd_auth.errors`."""
 
 from __future__ import annotations
 

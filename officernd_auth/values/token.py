@@ -243,7 +243,7 @@ class TokenStatus(NamedTuple):
 
 class TokenFetcher(Protocol):
     """What sends one token request for a provider: an HTTP adapter (requests' is
-    :class:`~officernd_auth.client.TokenClient`). One network attempt per call."""
+    :class:`~officernd_auth.core.client.TokenClient`). One network attempt per call."""
 
     def fetch_token(
         self,
