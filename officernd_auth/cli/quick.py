@@ -16,21 +16,24 @@ from ..values.environment import (
     environment_value,
     xdg_cache_home,
 )
-from ..values.records import cache_key, private_directory, read_trusted, record_fields
+from ..values.records import (
+    cache_key,
+    is_normal_url,
+    private_directory,
+    read_trusted,
+    record_fields,
+    renewal_leeway,
+)
 
 TYPE_CHECKING = False  # typing itself is not imported: see the module's docstring
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["cached_token", "default_directory", "is_normal_url", "main"]
+__all__ = ["cached_token", "default_directory", "main"]
 
 #: The options of ``token`` this path reads; any other sends the call to the full CLI.
 _OPTIONS = {"--client-id": "client_id", "--scope": "scope", "--token-url": "token_url",
             "--cache-dir": "cache_dir"}  # fmt: skip
-_HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
-_PATH_CHARACTERS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/!$&'()*+,;=:@%"
-)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,11 +113,11 @@ def cached_token(
     if fields is None:
         return None
     access_token, expires_at, obtained_at, _ = fields
-    # The provider's rule (Freshness.renews_at with Token.effective_leeway): the leeway,
-    # clamped to half the token's lifetime; a token it would renew is renewed by the full path.
+    # The provider's rule (Freshness.renews_at): a token it would renew is renewed by the full
+    # path.
     import time
 
-    leeway = max(0.0, min(DEFAULT_LEEWAY, (expires_at - obtained_at) / 2))
+    leeway = renewal_leeway(expires_at, obtained_at, DEFAULT_LEEWAY)
     return access_token if time.time() < expires_at - leeway else None
 
 
@@ -127,25 +130,3 @@ def default_directory(configured: str | None) -> str | None:
     if not sys.platform.startswith("linux"):
         return None
     return os.path.join(xdg_cache_home(), "officernd-auth", "tokens")
-
-
-def is_normal_url(url: str) -> bool:
-    """True when :func:`~officernd_auth.values.urls.normalise_url` would return ``url`` unchanged
-    (the cache key is made of the normalised URL): a lower-case scheme and host, no default port, no
-    query or fragment. Other spellings go to the full path."""
-    scheme, separator, rest = url.partition("://")
-    if not separator or scheme not in ("https", "http"):
-        return False
-    netloc, slash, path = rest.partition("/")
-    host, colon, port = netloc.partition(":")
-    if not host or not _HOST_CHARACTERS.issuperset(host):
-        return False
-    if colon and not (
-        port.isdigit()
-        and port.isascii()
-        and not port.startswith("0")
-        and int(port) < 65536
-        and int(port) != (443 if scheme == "https" else 80)
-    ):
-        return False
-    return not slash or _PATH_CHARACTERS.issuperset(path)

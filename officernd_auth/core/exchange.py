@@ -25,8 +25,9 @@ from typing import Any, NamedTuple, Protocol
 
 from ..values import errors  # its token errors load oauthlib when first used, not here
 from ..values.deadline import parse_retry_after
+from ..values.records import is_bearer_token
 from ..values.redact import Secret, scrub
-from ..values.token import BEARER_TOKEN, Token
+from ..values.token import Token
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
@@ -340,7 +341,7 @@ def read_token(
             "the token endpoint answered HTTP 200 without an access_token; "
             f"it sent the fields [{fields}]"
         )
-    if not BEARER_TOKEN.fullmatch(access_token):
+    if not is_bearer_token(access_token):
         # A token that cannot go into an Authorization header would be cached for its whole
         # life and break every call; the token itself is never shown.
         raise answer.broken(

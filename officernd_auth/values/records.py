@@ -19,10 +19,12 @@ __all__ = [
     "MAX_RECORD_BYTES",
     "cache_key",
     "is_bearer_token",
+    "is_normal_url",
     "owner_is_not_me",
     "private_directory",
     "read_trusted",
     "record_fields",
+    "renewal_leeway",
     "sha256_hex",
     "untrusted_file",
 ]
@@ -169,3 +171,39 @@ def private_directory(path: str) -> bool:
         and not owner_is_not_me(info)
         and not (os.name == "posix" and stat.S_IMODE(info.st_mode) & 0o077)
     )
+
+
+def renewal_leeway(expires_at: float, obtained_at: float, leeway: float) -> float:
+    """The leeway applied to a token: at most half its lifetime. Without the clamp a token that
+    lives shorter than the leeway would be due for renewal on arrival, and every call would
+    fetch a new one (:meth:`~officernd_auth.token.Token.effective_leeway` is this rule)."""
+    return max(0.0, min(leeway, (expires_at - obtained_at) / 2))
+
+
+_HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+_PATH_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/!$&'()*+,;=:@%"
+)
+
+
+def is_normal_url(url: str) -> bool:
+    """True when ``url`` is already in the one spelling
+    :func:`~officernd_auth.values.urls.normalise_url` gives (which takes it as it is): a lower-case
+    scheme and host, no default port, no query or fragment. The cached-token command reads only
+    such URLs (a cache key is made of the normalised URL); other spellings go to the full path."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme not in ("https", "http"):
+        return False
+    netloc, slash, path = rest.partition("/")
+    host, colon, port = netloc.partition(":")
+    if not host or not _HOST_CHARACTERS.issuperset(host):
+        return False
+    if colon and not (
+        port.isdigit()
+        and port.isascii()
+        and not port.startswith("0")
+        and int(port) < 65536
+        and int(port) != (443 if scheme == "https" else 80)
+    ):
+        return False
+    return not slash or _PATH_CHARACTERS.issuperset(path)

@@ -9,13 +9,16 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from .interning import same
+from .records import is_bearer_token, renewal_leeway
 
 if TYPE_CHECKING:
     from .deadline import Deadline
 
 __all__ = ["BEARER_TOKEN", "Clock", "Token", "TokenFetcher", "TokenStatus", "system_clock"]
 
-#: RFC 6750 ``b64token``: the characters a bearer token may have, so that it fits in a header.
+#: RFC 6750 ``b64token``: the characters a bearer token may have, so that it fits in a header,
+#: as a pattern for the caller's code (the package checks with ``records.is_bearer_token``, the
+#: same rule without ``re``, which the cached-token command does not import).
 BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
@@ -116,7 +119,7 @@ class Token:
         Without the clamp a token that lives shorter than the leeway would be "expired" on
         arrival and every API call would fetch a new one.
         """
-        return max(0.0, min(leeway, (self.expires_at - self.obtained_at) / 2))  # no frame
+        return renewal_leeway(self.expires_at, self.obtained_at, leeway)
 
     def is_expired(self, now: float, leeway: float = 0.0) -> bool:
         """True when the token is within ``leeway`` seconds (clamped) of its expiry, or past it."""
@@ -162,7 +165,7 @@ class Token:
         access_token = value.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise ConfigurationError("a token dict needs a non-empty 'access_token'")
-        if not BEARER_TOKEN.fullmatch(access_token):
+        if not is_bearer_token(access_token):
             # It would go into an Authorization header as it is (header injection, or a
             # header requests refuses on every call): refused as a token answer's would be.
             raise ConfigurationError(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .interning import same
+from .records import is_normal_url
 
 if TYPE_CHECKING:
     from .errors import ConfigurationError
@@ -58,6 +59,13 @@ def normalise_url(url: str) -> str:
     Budgets and cache keys use it, so ``HTTPS://Host:443/oauth/token?`` and
     ``https://host/oauth/token`` share one budget of token requests.
     """
+    if is_normal_url(url):
+        return same(url)  # already so (the rule the cached-token command reads keys by)
+    return same(parsed_spelling(url))
+
+
+def parsed_spelling(url: str) -> str:
+    """:func:`normalise_url`'s answer, found by parsing ``url`` whatever its spelling."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
@@ -71,7 +79,7 @@ def normalise_url(url: str) -> str:
     normalised = f"{scheme}://{netloc}{parts.path or ''}"
     if parts.query:
         normalised += f"?{parts.query}"
-    return same(normalised)  # every tenant's settings hold it
+    return normalised
 
 
 def origin_of(url: str) -> tuple[str, str, int]:
