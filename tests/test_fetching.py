@@ -187,3 +187,37 @@ def test_a_file_cache_is_locked_in_a_thread_and_the_exchange_sent_on_the_loop(
     assert asyncio.run(main()) == 200
     assert seen.count(live.token_url) == 1
     assert all(loops)  # every request, the token request included, on the loop's thread
+
+
+def test_an_unreachable_endpoint_leaves_no_httpx_exception_in_the_chain() -> None:
+    """httpx's exception holds the request, whose body holds the secret: neither the sync nor the
+    async fetch lets it ride along as ``__cause__`` or ``__context__``."""
+    import socket
+
+    from officernd_auth import TokenEndpointError
+    from officernd_auth.httpx import OfficeRNDAuth
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends: connections are refused
+    secret = "s3cr3t-unreachable"
+    options = {"token_url": f"http://127.0.0.1:{port}/oauth/token", "max_token_retries": 0}
+    auth = OfficeRNDAuth("id", secret, SCOPE, token_cache=MemoryTokenCache(), **options)
+
+    def chain(error: BaseException) -> list[BaseException]:
+        seen = [error]
+        while (nxt := seen[-1].__cause__ or seen[-1].__context__) is not None:
+            seen.append(nxt)
+        return seen
+
+    with pytest.raises(TokenEndpointError) as sync_failure:
+        auth.provider.get_token()
+    from officernd_auth.httpx_adapter.auth import ANYIO_LOOP
+
+    auth2 = OfficeRNDAuth("id2", secret, SCOPE, token_cache=MemoryTokenCache(), **options)
+    with pytest.raises(TokenEndpointError) as async_failure:
+        asyncio.run(auth2.provider.aget_token(ANYIO_LOOP))
+    for failure in (sync_failure.value, async_failure.value):
+        assert "could not reach the token endpoint" in str(failure)
+        assert [type(e).__name__ for e in chain(failure)] == ["TokenEndpointError"]
+        assert secret not in repr(chain(failure))
