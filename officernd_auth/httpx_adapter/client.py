@@ -80,7 +80,7 @@ class _Organisation:
         super().__init_subclass__(**kwargs)
         mro = cls.__mro__
         owner = next((k for k in mro if k.__dict__.get("_client_class")), cls)
-        later = mro[mro.index(owner) + 1 :]
+        later = [k for k in mro[mro.index(owner) + 1 :] if k is not _Organisation]
         for name in ("build_request", "send"):
             found = next(k.__dict__[name] for k in later if name in k.__dict__)
             setattr(cls, f"_next_{name.split('_')[0]}", staticmethod(found))
@@ -146,6 +146,33 @@ class _Organisation:
         if isinstance(url, httpx.URL):
             return url if url.is_absolute_url else self.url_for(str(url))
         return self.url_for(url)
+
+    def build_request(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        params: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        extensions: Any = None,
+    ) -> httpx.Request:
+        """``build_request`` of httpx's client, with ``url`` resolved by ``url_for`` (the same for
+        the sync and async clients: building a request does no I/O)."""
+        if url.__class__ is not str or not url.startswith(_ABSOLUTE):  # type: ignore[union-attr, unused-ignore]
+            url = self._resolved(url)
+        # What super() would find, looked up once per class (see _Organisation), and httpx's
+        # keywords named, not packed: this runs on every call (benchmarks, table 1d).
+        return self._next_build(
+            self, method, url, content=content, data=data, files=files, json=json,
+            params=params, headers=headers, cookies=cookies, timeout=timeout,
+            extensions=extensions,
+        )  # fmt: skip
 
     def _rate_limited_wait(self, response: httpx.Response, attempt: int) -> float | None:
         """Seconds to wait before sending a 429'd call again, or None: do not (the core's
@@ -246,32 +273,6 @@ class OfficeRNDClient(_Organisation, httpx.Client):
             (max_rate_limit_retries, max_retry_after), provider, options, asynchronous=False,
         )  # fmt: skip
         super().__init__(**settings)
-
-    def build_request(
-        self,
-        method: str,
-        url: httpx.URL | str,
-        *,
-        content: Any = None,
-        data: Any = None,
-        files: Any = None,
-        json: Any = None,
-        params: Any = None,
-        headers: Any = None,
-        cookies: Any = None,
-        timeout: Any = httpx.USE_CLIENT_DEFAULT,
-        extensions: Any = None,
-    ) -> httpx.Request:
-        """``httpx.Client.build_request``, with ``url`` resolved by ``url_for``."""
-        if url.__class__ is not str or not url.startswith(_ABSOLUTE):  # type: ignore[union-attr, unused-ignore]
-            url = self._resolved(url)
-        # What super() would find, looked up once per class (see _Organisation), and httpx's
-        # keywords named, not packed: this runs on every call (benchmarks, table 1d).
-        return self._next_build(
-            self, method, url, content=content, data=data, files=files, json=json,
-            params=params, headers=headers, cookies=cookies, timeout=timeout,
-            extensions=extensions,
-        )  # fmt: skip
 
     def send(
         self,
@@ -390,30 +391,6 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
             (max_rate_limit_retries, max_retry_after), provider, options, asynchronous=True,
         )  # fmt: skip
         super().__init__(**settings)
-
-    def build_request(
-        self,
-        method: str,
-        url: httpx.URL | str,
-        *,
-        content: Any = None,
-        data: Any = None,
-        files: Any = None,
-        json: Any = None,
-        params: Any = None,
-        headers: Any = None,
-        cookies: Any = None,
-        timeout: Any = httpx.USE_CLIENT_DEFAULT,
-        extensions: Any = None,
-    ) -> httpx.Request:
-        """``httpx.AsyncClient.build_request``, with ``url`` resolved by ``url_for``."""
-        if url.__class__ is not str or not url.startswith(_ABSOLUTE):  # type: ignore[union-attr, unused-ignore]
-            url = self._resolved(url)
-        return self._next_build(
-            self, method, url, content=content, data=data, files=files, json=json,
-            params=params, headers=headers, cookies=cookies, timeout=timeout,
-            extensions=extensions,
-        )  # fmt: skip
 
     async def send(
         self,

@@ -67,13 +67,13 @@ def _close_shared() -> None:
 
 
 def _connection_settings(
-    verify: bool | str,
+    verify: bool | str | ssl.SSLContext,
     cert: str | tuple[str, str] | None,
     proxies: Mapping[str, str],
     asynchronous: bool = False,
 ) -> dict[str, Any]:
-    tls: bool | ssl.SSLContext = verify if isinstance(verify, bool) else True
-    if isinstance(verify, str) or cert is not None:
+    tls: bool | ssl.SSLContext = verify if isinstance(verify, (bool, ssl.SSLContext)) else True
+    if isinstance(verify, str) or (cert is not None and not isinstance(verify, ssl.SSLContext)):
         tls = _ssl_context(verify, cert)
     found: dict[str, Any] = {"verify": tls}
     kind = httpx.AsyncHTTPTransport if asynchronous else httpx.HTTPTransport
@@ -85,6 +85,19 @@ def _connection_settings(
     if mounts:
         found["mounts"] = mounts
     return found
+
+
+def _tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
+    """The TLS context httpx would make for these client settings (``verify``, ``cert``,
+    ``trust_env``); ``cert`` is taken out of them, into the context."""
+    verify = settings.get("verify", True)
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    cert = settings.pop("cert", None)
+    trust_env = settings.get("trust_env", True)
+    if cert is None:
+        return httpx.create_ssl_context(verify=verify, trust_env=trust_env)
+    return httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
 
 
 def _ssl_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:
@@ -119,6 +132,11 @@ class HttpxTransport(Sender):
         self, settings: Mapping[str, Any], *, asynchronous: bool = False, shared: bool = False
     ) -> None:
         self._settings = {k: v for k, v in settings.items() if k in CONNECTION_SETTINGS}
+        if "transport" not in self._settings:
+            # One TLS context, made now (tens of milliseconds): the clients made from these
+            # settings later, sync and one per event loop, share it instead of each making its
+            # own (on the loop, for an async one).
+            self._settings["verify"] = _tls_context(self._settings)
         self._asynchronous = asynchronous
         # Sync settings of a shared transport are turned into async ones per event loop; a sync
         # client's own (its transport, mounts) cannot be.
@@ -200,8 +218,9 @@ class HttpxTransport(Sender):
                 settings = self._settings
                 if not self._asynchronous:
                     assert self.origin is not None  # sends_async: a shared transport
-                    verify, cert, proxies = self.origin
-                    settings = _connection_settings(verify, cert, dict(proxies), True)
+                    _, _, proxies = self.origin
+                    tls = settings["verify"]  # the context made with the transport
+                    settings = _connection_settings(tls, None, dict(proxies), True)
                 client = httpx.AsyncClient(**settings, follow_redirects=False)
                 self._async_clients[loop] = client
             return client
