@@ -67,9 +67,9 @@ def measure_overhead(
     measure_instructions(report, list(getters), instruction_calls, processes)
 
 
-#: The overhead targets (auth, session) against the floor, in instructions, by Python version:
-#: 3.12 made requests' own work cheaper, so the same work of ours is a larger share there.
-LIMITS = {(3, 11): (1.010, 1.015), (3, 12): (1.02, 1.025), (3, 13): (1.02, 1.025)}
+#: The overhead targets (auth, session) against the floor, in instructions, by Python version
+#: (issue #37: 1.03x everywhere, room taken back from the tricks that met 1.010x).
+LIMITS = {(3, 11): (1.03, 1.03), (3, 12): (1.03, 1.03), (3, 13): (1.03, 1.03)}
 
 
 def limits_here() -> tuple[float, float]:
