@@ -183,7 +183,7 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
         sent = fresh[0].authorization if fresh else self._token(_timeout_of(request))
         request.headers["Authorization"] = sent
         response = yield request
-        if response.status_code != 401 or not self._heals(request, url, sent):
+        if response.status_code != 401 or not self._heals(request, response):
             return
         response.read()  # release the connection before the token request
         authorization = self._renewed(sent, _timeout_of(request))
@@ -208,7 +208,7 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
             sent = await self._token_on_loop(_timeout_of(request))
         request.headers["Authorization"] = sent
         response = yield request
-        if response.status_code != 401 or not self._heals(request, url, sent):
+        if response.status_code != 401 or not self._heals(request, response):
             return
         await response.aread()
         timeout = _timeout_of(request)
@@ -221,8 +221,17 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _heals(self, request: httpx.Request, url: str, sent: str) -> bool:
-        if not self.worth_healing(request.method, url, sent):
+    def _heals(self, request: httpx.Request, response: httpx.Response) -> bool:
+        """Whether a 401 is worth a new token and one re-send of ``request``: judged by the request
+        that got it (after redirects the client followed, another host's, which may not have
+        carried our token: a foreign 401 never costs a token request)."""
+        answered = response.request
+        url = str(answered.url)
+        carried = answered.headers.get("Authorization")
+        if answered is not request and carried != request.headers.get("Authorization"):
+            logger.debug("%s answered 401 after a redirect that dropped the token", url_path(url))
+            return False
+        if not self.worth_healing(answered.method, url, carried):
             return False
         try:
             _ = request.content  # a body already read (bytes, JSON, form) can be sent again

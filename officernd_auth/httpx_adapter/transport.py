@@ -19,6 +19,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -78,13 +79,30 @@ def _connection_settings(
     found: dict[str, Any] = {"verify": tls}
     kind = httpx.AsyncHTTPTransport if asynchronous else httpx.HTTPTransport
     mounts: dict[str, Any] = {
-        f"{scheme}://" if scheme in {"http", "https"} else "all://": kind(verify=tls, proxy=url)
-        for scheme, url in proxies.items()
-        if url
+        mount_pattern(key): kind(verify=tls, proxy=url) for key, url in proxies.items() if url
     }
     if mounts:
         found["mounts"] = mounts
     return found
+
+
+def mount_pattern(key: str) -> str:
+    """httpx's mount pattern for a requests-style ``proxies`` key: ``"https"`` -> ``"https://"``,
+    ``"all"`` -> ``"all://"``, and a per-host key (``"http://host"``, ``"all://host:8080"``) as it
+    is, so that the proxy carries only what requests would send through it.
+
+    Raises:
+        ConfigurationError: a key httpx cannot express.
+    """
+    if key in ("http", "https", "all"):
+        return f"{key}://"
+    scheme, separator, host = key.partition("://")
+    if separator and scheme in ("http", "https", "all") and host and "/" not in host:
+        return key
+    raise ConfigurationError(
+        f"proxies key {key!r} has no httpx equivalent: use 'http', 'https', 'all' or "
+        "'scheme://host[:port]' (or give the httpx client proxy= / mounts= yourself)"
+    )
 
 
 def _tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
@@ -95,27 +113,45 @@ def _tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
         return verify
     cert = settings.pop("cert", None)
     trust_env = settings.get("trust_env", True)
-    if cert is None:
-        return httpx.create_ssl_context(verify=verify, trust_env=trust_env)
-    return httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+    try:
+        if cert is None:
+            return httpx.create_ssl_context(verify=verify, trust_env=trust_env)
+        return httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+    except (OSError, ssl.SSLError) as exc:
+        failure = _unreadable(verify, cert, exc)
+    raise failure
 
 
 def _ssl_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:
     import os
 
-    if isinstance(verify, str):
-        directory = os.path.isdir(verify)
-        context = ssl.create_default_context(
-            cafile=None if directory else verify, capath=verify if directory else None
-        )
+    try:
+        if isinstance(verify, str):
+            directory = os.path.isdir(verify)
+            context = ssl.create_default_context(
+                cafile=None if directory else verify, capath=verify if directory else None
+            )
+        else:
+            context = ssl.create_default_context()
+            if verify is False:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+        if cert is not None:
+            context.load_cert_chain(*(cert if isinstance(cert, tuple) else (cert,)))
+    except (OSError, ssl.SSLError) as exc:
+        failure = _unreadable(verify, cert, exc)
     else:
-        context = ssl.create_default_context()
-        if verify is False:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-    if cert is not None:
-        context.load_cert_chain(*(cert if isinstance(cert, tuple) else (cert,)))
-    return context
+        return context
+    raise failure
+
+
+def _unreadable(verify: object, cert: object, error: BaseException) -> ConfigurationError:
+    """The configuration error for a CA bundle or client certificate that cannot be used."""
+    what = f"verify={verify!r}" if isinstance(verify, str) else f"cert={cert!r}"
+    return ConfigurationError(
+        f"{what} cannot be used for TLS ({type(error).__name__}: {error.args[-1]}): give the "
+        "path of a readable PEM file (or, for verify, a directory of them)"
+    )
 
 
 class HttpxTransport(Sender):
@@ -176,7 +212,6 @@ class HttpxTransport(Sender):
         except httpx.HTTPError as exc:
             failure = TransportError("connect", _cause(exc))
         else:
-            client.cookies.clear()  # nothing a token endpoint sets is kept
             return _Reply(response)
         raise failure  # outside the except block: httpx's exception (and its request) stays out
 
@@ -190,7 +225,6 @@ class HttpxTransport(Sender):
         except httpx.HTTPError as exc:
             failure = TransportError("connect", _cause(exc))
         else:
-            client.cookies.clear()
             return _AsyncReply(response)
         raise failure
 
@@ -206,7 +240,8 @@ class HttpxTransport(Sender):
                             f"loop, and its {' and '.join(given)} are async: fetch tokens from "
                             "async code, or share a provider without them"
                         )
-                self._client = httpx.Client(**settings, follow_redirects=False)
+                self._client = httpx.Client(**settings, cookies=_no_cookies(),
+                                            follow_redirects=False)  # fmt: skip
             return self._client
 
     def _async_twin(self) -> httpx.AsyncClient:
@@ -221,7 +256,8 @@ class HttpxTransport(Sender):
                     _, _, proxies = self.origin
                     tls = settings["verify"]  # the context made with the transport
                     settings = _connection_settings(tls, None, dict(proxies), True)
-                client = httpx.AsyncClient(**settings, follow_redirects=False)
+                client = httpx.AsyncClient(**settings, cookies=_no_cookies(),
+                                           follow_redirects=False)  # fmt: skip
                 self._async_clients[loop] = client
             return client
 
@@ -255,6 +291,12 @@ class HttpxTransport(Sender):
         client = self._async_clients.pop(_running_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+def _no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing: a token client is shared by every credential and thread,
+    so a cookie one token endpoint set must never ride along on another tenant's request."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def _running_loop() -> Any:
