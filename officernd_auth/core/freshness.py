@@ -44,10 +44,10 @@ class Freshness:
     def renews_at(self, token: Token) -> float:
         """When this provider stops using ``token`` and fetches another: its expiry minus the
         leeway (clamped to half the token's lifetime)."""
-        return token.expires_at - token.effective_leeway(self.leeway)
+        return token.renews_at(self.leeway)
 
     def _usable(self, token: Token | None) -> bool:
-        return token is not None and self.clock() < self.renews_at(token)
+        return token is not None and self.clock() < token.renews_at(self.leeway)
 
     def held_in_renewal(self) -> Token | None:
         """The held token when it is past its renewal time but has a quarter of the leeway left:
@@ -81,19 +81,11 @@ class Freshness:
         """True when a cached token will be used as it is (not expired, not within the leeway)."""
         return self.status().state == "valid"
 
-    def fresh_entry(self) -> tuple[Token, float] | None:
-        """``(token, renew_at)`` when the held token is fresh: an adapter may send it without
-        asking again while the flight still holds that same token (an identity check:
-        ``flight.held is token``) and the clock is before ``renew_at``."""
-        held = self.flight.held
-        if held is not None:
-            renew_at = self.renews_at(held)
-            if self.clock() < renew_at:
-                return held, renew_at
-        return None
-
     def fresh_token(self) -> Token | None:
         """The token this process holds, if it is before its renewal time, else ``None``: never
-        a lock, never a cache read, never a token request (:meth:`fresh_entry`'s token)."""
-        fresh = self.fresh_entry()
-        return None if fresh is None else fresh[0]
+        a lock, never a cache read, never a token request. Every front end asks it on every
+        request."""
+        held = self.flight.held
+        if held is not None and self.clock() < held.renews_at(self.leeway):
+            return held
+        return None

@@ -32,6 +32,8 @@ DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 #: The methods whose API 429 is retried after its ``Retry-After``.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
+#: ``{api_url}/api/{api_version}/organizations/{org}``.
+_ORGANISATION = "{}/api/{}/organizations/{}"
 _ESCAPES = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
 # Paths made of plain segments cannot leave the organisation and need no further checks.
 _PLAIN_PATH = re.compile(r"/?[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*/?")
@@ -87,7 +89,7 @@ def organisation_url(api_url: str, api_version: str, org: str | None) -> str:
             "org is missing: pass org=... or set OFFICERND_ORG to resolve short paths "
             "(or call with an absolute URL)"
         )
-    return f"{api_url}/api/{api_version}/organizations/{org}"
+    return _ORGANISATION.format(api_url, api_version, org)
 
 
 def resolve(path: str, api_url: str, api_version: str, org: str | None) -> str:
@@ -109,7 +111,9 @@ def resolve(path: str, api_url: str, api_version: str, org: str | None) -> str:
         _check_segments(bare)
         return f"{api_url}/{bare}"
     if _PLAIN_PATH.fullmatch(path):  # nothing to escape with: no parsing
-        return f"{organisation_url(api_url, api_version, org)}/{bare}"
+        if org:  # the common case, on every call: formatted here rather than called
+            return f"{_ORGANISATION.format(api_url, api_version, org)}/{bare}"
+        return f"{organisation_url(api_url, api_version, org)}/{bare}"  # says what is missing
     parts = urlsplit(path)
     if parts.scheme and parts.netloc:
         return path

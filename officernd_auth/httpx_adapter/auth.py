@@ -179,8 +179,8 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
             if response.status_code == 401:
                 self.worth_healing(request.method, url, None)  # says how to allow the origin
             return
-        fresh = self._provider.fresh_entry()  # never a lock, never I/O
-        sent = fresh[0].authorization if fresh else self._token(_timeout_of(request))
+        fresh = self._provider.fresh_token()  # never a lock, never I/O
+        sent = fresh.authorization if fresh else self._token(_timeout_of(request))
         request.headers["Authorization"] = sent
         response = yield request
         if response.status_code != 401 or not self._heals(request, response):
@@ -201,9 +201,9 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
             if response.status_code == 401:
                 self.worth_healing(request.method, url, None)
             return
-        fresh = self._provider.fresh_entry()  # never a lock, never I/O
+        fresh = self._provider.fresh_token()  # never a lock, never I/O
         if fresh is not None:
-            sent = fresh[0].authorization
+            sent = fresh.authorization
         else:
             sent = await self._token_on_loop(_timeout_of(request))
         request.headers["Authorization"] = sent
@@ -255,9 +255,9 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
             if held is not None:
                 return held.authorization
             await leader.wait()
-            fresh = self._provider.fresh_entry()
+            fresh = self._provider.fresh_token()
             if fresh is not None:
-                return fresh[0].authorization
+                return fresh.authorization
             # The leader failed or was cancelled: this task asks for itself.
         done = anyio.Event()
         self._fetching[loop] = done

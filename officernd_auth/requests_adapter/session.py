@@ -251,7 +251,7 @@ class OfficeRNDSession(ClientCredentialsSession):
                 "session renews with its own credentials: create another session for others"
             )
         if not url.startswith(_ABSOLUTE):  # absolute URLs pass unchanged
-            url = self.url_for(url)
+            url = resolve(url, self.api_url, self.api_version, self.org)  # what url_for does
         ours = auth is None and not withhold_token
         if timeout is None:
             timeout = self._default_timeout

@@ -114,12 +114,17 @@ class Token:
         return self.expires_at - self.obtained_at
 
     def effective_leeway(self, leeway: float) -> float:
-        """The leeway actually applied: at most half the token's lifetime.
+        """The leeway actually applied: at most half the token's lifetime
+        (:func:`~officernd_auth.values.records.renewal_leeway`).
 
         Without the clamp a token that lives shorter than the leeway would be "expired" on
         arrival and every API call would fetch a new one.
         """
         return renewal_leeway(self.expires_at, self.obtained_at, leeway)
+
+    def renews_at(self, leeway: float) -> float:
+        """When a provider with this ``leeway`` stops sending this token and fetches another."""
+        return self.expires_at - renewal_leeway(self.expires_at, self.obtained_at, leeway)
 
     def is_expired(self, now: float, leeway: float = 0.0) -> bool:
         """True when the token is within ``leeway`` seconds (clamped) of its expiry, or past it."""
