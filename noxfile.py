@@ -20,10 +20,15 @@ import tempfile
 from pathlib import Path
 
 import nox
+from nox.project import dependency_groups, load_toml
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 FLOOR_PYTHON = PYTHONS[0]
 HERE = Path(__file__).resolve().parent
+#: The development dependency groups (PEP 735) live in pyproject.toml, not in the published
+#: metadata; nox reads them whatever pip the session's environment has.
+PYPROJECT = load_toml(HERE / "pyproject.toml")
+TEST = dependency_groups(PYPROJECT, "test")
 
 CHECK_PINS = """
 import importlib.metadata, sys
@@ -73,7 +78,7 @@ NO_CACHE = ["-p", "no:cacheprovider"]
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The default suite (README's test command) with the newest releases of every dependency."""
-    session.install(".[test]")
+    session.install(".", *TEST)
     session.run("python", "-m", "pytest", *NO_CACHE, *session.posargs)
 
 
@@ -85,14 +90,14 @@ NEXT_PYTHONS = ["3.14", "3.14t"]
 @nox.session(python=NEXT_PYTHONS, default=False)
 def next(session: nox.Session) -> None:  # noqa: A001  (nox names the session after it)
     """The default suite on Python 3.14 and its free-threaded build, where they are installed."""
-    session.install(".[test]")
+    session.install(".", *TEST)
     session.run("python", "-m", "pytest", *NO_CACHE, *session.posargs)
 
 
 @nox.session(python=FLOOR_PYTHON)
 def floors(session: nox.Session) -> None:
     """The default suite with every dependency at its declared floor (constraints/floors.txt)."""
-    session.install("-c", "constraints/floors.txt", ".[test]")
+    session.install("-c", "constraints/floors.txt", ".", *TEST)
     # Prove the pins took: every constrained distribution is installed at exactly its floor.
     session.run("python", "-c", CHECK_PINS, "constraints/floors.txt")
     session.run("python", "-m", "pytest", *NO_CACHE, *session.posargs)
@@ -101,7 +106,7 @@ def floors(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[1])
 def slow(session: nox.Session) -> None:
     """The long soaks (``-m slow``): 64 threads x 2,000 requests, processes over three lifetimes."""
-    session.install(".[test]")
+    session.install(".", *TEST)
     session.run("python", "-m", "pytest", *NO_CACHE, "-m", "slow", *session.posargs)
 
 
@@ -109,7 +114,7 @@ def slow(session: nox.Session) -> None:
 def integrations(session: nox.Session) -> None:
     """The notebook run in a Jupyter kernel, the Flask / Django / FastAPI webhook handlers and a
     user's script under ``mypy --strict`` (``-m integration``, the ``integrations`` extra)."""
-    session.install(".[integrations]")
+    session.install(".", *dependency_groups(PYPROJECT, "integrations"))
     session.run("python", "-m", "pytest", *NO_CACHE, "-m", "integration", *session.posargs)
 
 
@@ -135,7 +140,7 @@ def package(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation with warnings as errors and broken references failing, then run
     every code example in it against the emulator (Sphinx's doctest builder)."""
-    session.install(".[docs]")
+    session.install(".", *dependency_groups(PYPROJECT, "docs"))
     build = HERE / "docs" / "_build"
     common = ["-W", "--keep-going", "-n", "-q", "-d", str(build / "doctrees"), "docs"]
     session.run("sphinx-build", "-b", "html", *common, str(build / "html"))
@@ -146,7 +151,8 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmarks' smoke run (``--quick``): every measure executes and makes its table; its
     numbers mean nothing. ``mypy --strict`` on the benchmarks first."""
-    session.install(".[bench,test,typing]", "mypy>=1.10")  # test: redis, for the cache rows
+    # test: redis, for the cache rows
+    session.install(".", *dependency_groups(PYPROJECT, "bench", "test", "typing"), "mypy>=1.10")
     session.run("mypy", "--strict", "benchmarks")
     session.run("python", "-m", "benchmarks", "--quick", "--chart", "", *session.posargs,
                 stdout=subprocess.DEVNULL)  # fmt: skip
@@ -156,7 +162,7 @@ def bench(session: nox.Session) -> None:
 def instructions(session: nox.Session) -> None:
     """Tables 1b and 1c of the benchmarks on Python 3.11, 3.12 and 3.13 (the overhead targets
     are judged per Python). Not part of ``.ci/run``: about 15 minutes per Python."""
-    session.install(".[bench]")
+    session.install(".", *dependency_groups(PYPROJECT, "bench"))
     session.run(
         "python", "-m", "benchmarks", "--only", "instructions", "--only", "sockets",
         "--chart", "", *session.posargs,

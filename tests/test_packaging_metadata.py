@@ -1,20 +1,27 @@
 """What the package declares agrees with what CI tests: the classifiers name exactly the Pythons
-of the nox matrix, and ``constraints/floors.txt`` pins exactly the declared floors."""
+of the nox matrix, and ``constraints/floors.txt`` pins exactly the declared floors; the published
+metadata lists only what users install (the development groups are PEP 735 groups), under an
+SPDX license expression."""
 
 from __future__ import annotations
 
 import ast
-import configparser
 import re
+import sys
 from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the test dependency group installs tomli there
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_cfg() -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(ROOT / "setup.cfg", encoding="utf-8")
-    return parser
+def pyproject() -> dict[str, Any]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)
 
 
 def nox_pythons() -> list[str]:
@@ -45,16 +52,20 @@ def as_pin(version: str) -> str:
 
 
 def test_classifiers_name_exactly_the_pythons_ci_tests() -> None:
-    classifiers = setup_cfg()["metadata"]["classifiers"]
-    declared = re.findall(r"Programming Language :: Python :: (3\.\d+)$", classifiers, re.M)
+    project = pyproject()["project"]
+    declared = [
+        c.rpartition(" :: ")[2]
+        for c in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
     assert declared == nox_pythons()
-    assert setup_cfg()["options"]["python_requires"] == ">=" + nox_pythons()[0]
+    assert project["requires-python"] == ">=" + nox_pythons()[0]
 
 
 def test_the_floors_file_pins_every_declared_runtime_floor() -> None:
-    cfg = setup_cfg()
-    runtime = floors(cfg["options"]["install_requires"]) | floors(
-        cfg["options.extras_require"]["redis"]
+    project = pyproject()["project"]
+    runtime = floors("\n".join(project["dependencies"])) | floors(
+        "\n".join(project["optional-dependencies"]["redis"])
     )
     assert set(runtime) == {
         "requests", "requests-oauthlib", "oauthlib", "platformdirs", "filelock", "redis",
@@ -64,7 +75,17 @@ def test_the_floors_file_pins_every_declared_runtime_floor() -> None:
 
 
 def test_every_pinned_test_library_is_pinned_at_its_declared_floor() -> None:
-    declared = floors(setup_cfg()["options.extras_require"]["test"])
+    test = pyproject()["dependency-groups"]["test"]
+    declared = floors("\n".join(r for r in test if isinstance(r, str)))
     for name, version in pins().items():
         if name in declared:
             assert version == as_pin(declared[name]), name
+
+
+def test_development_dependencies_are_groups_not_published_extras() -> None:
+    project = pyproject()["project"]
+    assert set(project["optional-dependencies"]) == {"redis", "django", "httpx", "notebook"}
+    groups = pyproject()["dependency-groups"]
+    assert {"test", "typing", "integrations", "bench", "docs", "ci", "dev"} <= set(groups)
+    assert project["license"] == "MIT"  # an SPDX expression (PEP 639), not a classifier
+    assert not any(c.startswith("License ::") for c in project["classifiers"])

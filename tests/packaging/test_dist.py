@@ -47,6 +47,10 @@ def test_the_wheel_holds_the_package_and_py_typed_and_nothing_else() -> None:
     entry_points = zipfile.ZipFile(wheel).read(dist_info + "entry_points.txt").decode()
     assert "officernd-auth = officernd_auth.cli.quick:main" in entry_points
     assert "officernd_auth = officernd_auth.testing.plugin" in entry_points
+    metadata = zipfile.ZipFile(wheel).read(dist_info + "METADATA").decode()
+    assert "License-Expression: MIT" in metadata
+    extras = {line.split(": ", 1)[1] for line in metadata.splitlines() if "Provides-Extra" in line}
+    assert extras == {"redis", "django", "httpx", "notebook"}  # no development extra published
 
 
 def test_the_sdist_holds_the_tests_docs_and_benchmarks() -> None:
