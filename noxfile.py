@@ -94,6 +94,24 @@ def next(session: nox.Session) -> None:  # noqa: A001  (nox names the session af
     session.run("python", "-m", "pytest", *NO_CACHE, *session.posargs)
 
 
+#: The httpx front ends' tests, run on httpx2 by the same files (tests/http_library.py).
+HTTPX_FRONT_END_TESTS = [
+    "tests/test_httpx.py", "tests/test_httpx_client.py", "tests/test_httpx_mocks.py",
+    "tests/test_fetching.py", "tests/test_hardening_httpx.py",
+]  # fmt: skip
+
+
+@nox.session(python=PYTHONS[1:])
+def httpx2(session: nox.Session) -> None:
+    """The httpx front ends' tests on httpx2 (Python 3.11 and later), in an environment without
+    httpx (the ``httpx2`` extra and the ``test-httpx2`` group): their twins, every one."""
+    session.install(".[httpx2]", *dependency_groups(PYPROJECT, "test-httpx2"))
+    session.run("python", "-c", "import importlib.util as u; assert not u.find_spec('httpx')")
+    session.run("python", "-m", "pytest", *NO_CACHE, "-m", "slow or not slow",
+                *HTTPX_FRONT_END_TESTS, *session.posargs,
+                env={"OFFICERND_TEST_HTTPX": "httpx2"})  # fmt: skip
+
+
 @nox.session(python=FLOOR_PYTHON)
 def floors(session: nox.Session) -> None:
     """The default suite with every dependency at its declared floor (constraints/floors.txt)."""

@@ -16,11 +16,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from http_library import NAME, AsyncOfficeRNDClient, httpx
 
 from officernd_auth.cache import MemoryTokenCache
-from officernd_auth.httpx import AsyncOfficeRNDClient
 from officernd_auth.testing import App, FakeOfficeRND, Fault
 
 SCOPE = "flex.community.members.read"
@@ -48,8 +47,8 @@ def _client(live: FakeOfficeRND, app: App, **options: object) -> AsyncOfficeRNDC
 
 
 _HTTPX_ONLY = """
-import asyncio, json, os, sys, threading
-from officernd_auth.httpx import AsyncOfficeRNDClient
+import asyncio, importlib, json, os, sys, threading
+AsyncOfficeRNDClient = importlib.import_module(sys.argv[1]).AsyncOfficeRNDClient
 
 settings = json.loads(sys.stdin.read())
 
@@ -62,7 +61,7 @@ before = threading.active_count()
 statuses = asyncio.run(main())
 print(json.dumps({
     "statuses": statuses,
-    "imported": sorted(m for m in ("requests", "urllib3", "requests_oauthlib") if m in sys.modules),
+    "imported": sorted(m for m in sys.argv[2:] if m in sys.modules),
     "threads": threading.active_count() - before,
 }))
 """
@@ -76,8 +75,11 @@ def test_a_program_using_only_httpx_never_imports_requests(
         "scope": SCOPE, "token_url": live.token_url, "api_url": live.api_url,
     }  # fmt: skip
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OFFICERND_")}
+    other = {"httpx": "httpx2", "httpx2": "httpx"}[NAME]
+    absent = ["requests", "urllib3", "requests_oauthlib", other]
     done = subprocess.run(
-        [sys.executable, "-c", _HTTPX_ONLY], input=json.dumps(settings), env=environ,
+        [sys.executable, "-c", _HTTPX_ONLY, f"officernd_auth.{NAME}", *absent],
+        input=json.dumps(settings), env=environ,
         capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
     seen = json.loads(done.stdout)
@@ -194,8 +196,9 @@ def test_an_unreachable_endpoint_leaves_no_httpx_exception_in_the_chain() -> Non
     async fetch lets it ride along as ``__cause__`` or ``__context__``."""
     import socket
 
+    from http_library import OfficeRNDAuth
+
     from officernd_auth import TokenEndpointError
-    from officernd_auth.httpx import OfficeRNDAuth
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

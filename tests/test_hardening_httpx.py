@@ -11,14 +11,13 @@ import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import trustme
+from http_library import OfficeRNDAuth, httpx
 
 from officernd_auth import ConfigurationError, TokenEndpointError
 from officernd_auth.cache import MemoryTokenCache
 from officernd_auth.core.exchange import TokenRequest
-from officernd_auth.httpx import OfficeRNDAuth
 from officernd_auth.httpx_adapter.transport import HttpxTransport, mount_pattern
 from officernd_auth.testing import App, FakeOfficeRND
 
@@ -86,7 +85,7 @@ def test_the_shared_token_client_keeps_no_cookie() -> None:
         seen.append(request.headers.get("Cookie"))
         return httpx.Response(200, json={}, headers={"Set-Cookie": "tenant=first; Path=/"})
 
-    transport = HttpxTransport({"transport": httpx.MockTransport(endpoint)})
+    transport = HttpxTransport({"transport": httpx.MockTransport(endpoint)}, lib=httpx)
     url = "https://identity.example/oauth/token"
     for tenant in ("first", "second"):
         request = TokenRequest(url, {}, f"client_id={tenant}", 5.0, 5.0)

@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import requests
+from http_library import OfficeRNDAuth, httpx
 
 from officernd_auth import OfficeRNDAuth as RequestsAuth
 from officernd_auth.cache import FileTokenCache, MemoryTokenCache
-from officernd_auth.httpx import OfficeRNDAuth
 from officernd_auth.testing import App, FakeClock, FakeOfficeRND, Fault
 
 SCOPE = "flex.community.members.read"

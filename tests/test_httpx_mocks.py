@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
-import httpx
 import pytest
+from http_library import NAME, AsyncOfficeRNDClient, OfficeRNDAuth, OfficeRNDClient, httpx
 
 from officernd_auth.cache import MemoryTokenCache
-from officernd_auth.httpx import AsyncOfficeRNDClient, OfficeRNDAuth, OfficeRNDClient
 
-pytest.importorskip("pytest_httpx")
+#: The pytest-httpx of each library: pytest-httpx, and httpx2-pytest (module pytest_httpx2).
+PLUGIN, FIXTURE = {
+    "httpx": ("pytest_httpx", "httpx_mock"),
+    "httpx2": ("pytest_httpx2", "httpx2_mock"),
+}[NAME]
+pytest.importorskip(PLUGIN)
 
 pytestmark = pytest.mark.integration
 
@@ -23,10 +28,13 @@ MEMBERS = "https://app.officernd.com/api/v2/organizations/acme/members"
 ANSWER = {"access_token": "b" * 40, "token_type": "Bearer", "expires_in": 3600, "scope": SCOPE}
 
 
-def test_pytest_httpx_answers_the_token_request(httpx_mock: object) -> None:
-    from pytest_httpx import HTTPXMock
+@pytest.fixture
+def httpx_mock(request: pytest.FixtureRequest) -> Any:
+    """The library's mock fixture, as a user's suite has it."""
+    return request.getfixturevalue(FIXTURE)
 
-    assert isinstance(httpx_mock, HTTPXMock)
+
+def test_pytest_httpx_answers_the_token_request(httpx_mock: Any) -> None:
     httpx_mock.add_response(method="POST", url=TOKEN_URL, json=ANSWER, is_reusable=True)
     api = re.compile(re.escape(MEMBERS) + r"(\?.*)?")
     httpx_mock.add_response(method="GET", url=api, json={"results": [{"_id": "m1"}]},

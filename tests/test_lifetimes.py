@@ -211,7 +211,12 @@ def test_every_process_wide_registry_is_in_the_lifetimes_page() -> None:
     for info in pkgutil.walk_packages(officernd_auth.__path__, "officernd_auth."):
         if ".testing" in info.name or info.name.endswith("__main__"):
             continue
-        module = importlib.import_module(info.name)
+        try:
+            module = importlib.import_module(info.name)
+        except ModuleNotFoundError as missing:  # an optional library this environment lacks
+            if missing.name in {"httpx", "httpx2", "anyio"}:
+                continue
+            raise
         for name, value in vars(module).items():
             kinds = (dict, list, set, weakref.WeakValueDictionary, weakref.WeakKeyDictionary)
             if type(value) in kinds and not value and (info.name, name) not in constants:

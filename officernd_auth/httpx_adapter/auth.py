@@ -1,5 +1,7 @@
-"""``OfficeRNDAuth`` for httpx: ``httpx.get(url, auth=...)``, ``httpx.Client(auth=...)`` and
-``httpx.AsyncClient(auth=...)``; imported as :class:`officernd_auth.httpx.OfficeRNDAuth`.
+"""``OfficeRNDAuth`` for httpx and httpx2: ``httpx.get(url, auth=...)``, ``httpx.Client(auth=...)``
+and ``httpx.AsyncClient(auth=...)`` (and the same of httpx2); imported as
+:class:`officernd_auth.httpx.OfficeRNDAuth` and :class:`officernd_auth.httpx2.OfficeRNDAuth`,
+which are :class:`AuthFlows` on each library's ``Auth`` (this module imports neither library).
 
 It stands on the core alone (no requests): the same provider as the requests front end (one
 flight per credential across threads, event loops and, through the file or Redis cache,
@@ -20,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Generator, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
-import httpx
 
 from ..core.api_rules import ApiRules
 from ..core.provider import TokenProvider, resolve_provider
@@ -38,7 +40,7 @@ from .transport import shared_transport
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
-__all__ = ["ANYIO_LOOP", "OfficeRNDAuth"]
+__all__ = ["ANYIO_LOOP", "AuthFlows"]
 
 logger = logging.getLogger("officernd_auth.httpx_auth")
 
@@ -86,7 +88,7 @@ ANYIO_LOOP = _AnyioLoop()
 
 
 @with_provider_options
-class OfficeRNDAuth(ApiRules, httpx.Auth):
+class AuthFlows(ApiRules):
     """Authenticate httpx requests (sync and async) to OfficeRND with a cached, self-renewing
     token.
 
@@ -105,10 +107,12 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
         {provider_options}
 
     Example:
-        >>> import httpx
-        >>> auth = OfficeRNDAuth("my-id", "my-secret", "flex.community.members.read")
+        >>>         >>> auth = OfficeRNDAuth("my-id", "my-secret", "flex.community.members.read")
         >>> # httpx.get("https://app.officernd.com/api/v2/organizations/acme/members", auth=auth)
     """
+
+    #: The HTTP library (``httpx`` or ``httpx2``), set by the class that adds its ``Auth``.
+    _lib: ClassVar[ModuleType]
 
     def __init__(
         self,
@@ -134,7 +138,8 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
         self._owns_provider = provider is None
         if provider is None:
             made = self._provider
-            made.use_transport(shared_transport(made.verify, made.cert, made.proxies))
+            transport = shared_transport(made.verify, made.cert, made.proxies, self._lib)
+            made.use_transport(transport)
 
     @property
     def provider(self) -> TokenProvider:
@@ -166,13 +171,11 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
 
     def __repr__(self) -> str:
         masked = mask_client_id(self.provider.client_id)
-        return f"<officernd_auth.httpx.OfficeRNDAuth client_id={masked!r}>"
+        return f"<officernd_auth.{self._lib.__name__}.OfficeRNDAuth client_id={masked!r}>"
 
-    # -- httpx.Auth -----------------------------------------------------------------------------
+    # -- the library's Auth -----------------------------------------------------------------------
 
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
         url = str(request.url)
         if not self.allows(url):
             response = yield request
@@ -192,9 +195,7 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
         if response.status_code == 401:
             self.refused_again(request.method, url, authorization)
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         url = str(request.url)
         if not self.allows(url):
             response = yield request
@@ -221,7 +222,7 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _heals(self, request: httpx.Request, response: httpx.Response) -> bool:
+    def _heals(self, request: Any, response: Any) -> bool:
         """Whether a 401 is worth a new token and one re-send of ``request``: judged by the request
         that got it (after redirects the client followed, another host's, which may not have
         carried our token: a foreign 401 never costs a token request)."""
@@ -235,7 +236,7 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
             return False
         try:
             _ = request.content  # a body already read (bytes, JSON, form) can be sent again
-        except httpx.RequestNotRead:
+        except self._lib.RequestNotRead:
             logger.warning(
                 "%s %s answered 401 but its streamed body cannot be re-sent; returning the 401",
                 request.method,
@@ -281,7 +282,7 @@ class OfficeRNDAuth(ApiRules, httpx.Auth):
         return provider.get_token(timeout=timeout).authorization
 
 
-def _timeout_of(request: httpx.Request) -> tuple[float | None, float | None] | None:
+def _timeout_of(request: Any) -> tuple[float | None, float | None] | None:
     """The request's httpx timeout as requests' ``(connect, read)`` pair, which bounds the wait
     for a token as it bounds each wait for the API."""
     timeout = request.extensions.get("timeout")

@@ -1,5 +1,7 @@
 """``OfficeRNDClient`` and ``AsyncOfficeRNDClient``: an ``httpx.Client`` and an
-``httpx.AsyncClient`` for one OfficeRND organisation; imported from :mod:`officernd_auth.httpx`.
+``httpx.AsyncClient`` for one OfficeRND organisation; imported from :mod:`officernd_auth.httpx`
+(and the same on httpx2's clients from :mod:`officernd_auth.httpx2`). This module holds what they
+add, as :class:`SyncClient` and :class:`AsyncClient`, and imports neither library.
 
 What ``OfficeRNDSession`` adds to a ``requests.Session``, added to httpx's clients: short paths
 resolved inside the organisation, a default timeout, ``paginate``, the API's 429 retried on
@@ -13,11 +15,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from types import TracebackType
-from typing import Any
+from types import ModuleType, TracebackType
+from typing import Any, ClassVar
 
 import anyio
-import httpx
 
 from ..core.hints import ORGANISATION_HINT, organisation_not_found
 from ..core.organisation import (
@@ -39,10 +40,10 @@ from ..core.settings import (
 from ..values.errors import ConfigurationError
 from ..values.redact import Secret
 from ..values.urls import check_url, url_path
-from .auth import OfficeRNDAuth
+from .auth import AuthFlows
 from .transport import HttpxTransport
 
-__all__ = ["AsyncOfficeRNDClient", "OfficeRNDClient"]
+__all__ = ["AsyncClient", "SyncClient"]
 
 logger = logging.getLogger("officernd_auth.httpx_client")
 
@@ -50,6 +51,8 @@ logger = logging.getLogger("officernd_auth.httpx_client")
 # request travels with too.
 _HTTPX_TOO = frozenset({"verify", "cert"})
 _ABSOLUTE = ("https://", "http://")
+#: A keyword left out (the library's ``USE_CLIENT_DEFAULT``, which each library has its own of).
+_CLIENT_DEFAULT: Any = object()
 #: Statuses a client looks at after a call: 429 (retry), 500 (a wrong slug).
 _WATCHED = frozenset({429, 500})
 _REFUSED = {
@@ -70,17 +73,25 @@ class _Organisation:
     max_retry_after: float
     _provider: TokenProvider
     _token_transport: HttpxTransport | None
+    #: The HTTP library (``httpx`` or ``httpx2``) and its auth class, set by the class that adds
+    #: the library's client.
+    _lib: ClassVar[ModuleType]
+    _auth_class: ClassVar[type[AuthFlows]]
     #: ``build_request`` and ``send`` as ``super()`` in the client class would find them, for
     #: this class's MRO (a user's mixin after ours still sees every call); found once per class,
     #: not on every call.
-    _next_build: Callable[..., httpx.Request]
+    _next_build: Callable[..., Any]
+    #: The library client's own methods this mixin calls (it stands before that client).
+    get: Callable[..., Any]
     _next_send: Callable[..., Any]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         mro = cls.__mro__
-        owner = next((k for k in mro if k.__dict__.get("_client_class")), cls)
-        later = [k for k in mro[mro.index(owner) + 1 :] if k is not _Organisation]
+        owner = next((k for k in mro if k.__dict__.get("_client_class")), None)
+        if owner is None:
+            return  # one of the mixins below: no library's client yet
+        later = [k for k in mro[mro.index(owner) + 1 :] if k.__module__ != __name__]
         for name in ("build_request", "send"):
             found = next(k.__dict__[name] for k in later if name in k.__dict__)
             setattr(cls, f"_next_{name.split('_')[0]}", staticmethod(found))
@@ -121,11 +132,14 @@ class _Organisation:
         self.max_retry_after = float(retries[1])
         self._token_transport = None
         if owns_provider:
-            self._token_transport = HttpxTransport(options, asynchronous=asynchronous)
+            self._token_transport = HttpxTransport(
+                options, lib=self._lib, asynchronous=asynchronous
+            )
             self._provider.use_transport(self._token_transport)
         base = organisation_url(self.api_url, self.api_version, self.org) if self.org else ""
-        auth = OfficeRNDAuth(provider=self._provider, api_url=self.api_url, allowed_hosts=())
-        return {**options, "auth": auth, "base_url": base, "timeout": _httpx_timeout(timeout)}
+        auth = self._auth_class(provider=self._provider, api_url=self.api_url, allowed_hosts=())
+        timeout = _httpx_timeout(timeout, self._lib)
+        return {**options, "auth": auth, "base_url": base, "timeout": timeout}
 
     @property
     def provider(self) -> TokenProvider:
@@ -142,15 +156,15 @@ class _Organisation:
         """
         return resolve(path, self.api_url, self.api_version, self.org)
 
-    def _resolved(self, url: httpx.URL | str) -> httpx.URL | str:
-        if isinstance(url, httpx.URL):
+    def _resolved(self, url: Any) -> Any:
+        if isinstance(url, self._lib.URL):
             return url if url.is_absolute_url else self.url_for(str(url))
         return self.url_for(url)
 
     def build_request(
         self,
         method: str,
-        url: httpx.URL | str,
+        url: Any,
         *,
         content: Any = None,
         data: Any = None,
@@ -159,11 +173,13 @@ class _Organisation:
         params: Any = None,
         headers: Any = None,
         cookies: Any = None,
-        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        timeout: Any = _CLIENT_DEFAULT,
         extensions: Any = None,
-    ) -> httpx.Request:
+    ) -> Any:
         """``build_request`` of httpx's client, with ``url`` resolved by ``url_for`` (the same for
         the sync and async clients: building a request does no I/O)."""
+        if timeout is _CLIENT_DEFAULT:
+            timeout = self._lib.USE_CLIENT_DEFAULT
         if url.__class__ is not str or not url.startswith(_ABSOLUTE):  # type: ignore[union-attr, unused-ignore]
             url = self._resolved(url)
         # What super() would find, looked up once per class (see _Organisation), and httpx's
@@ -174,13 +190,21 @@ class _Organisation:
             extensions=extensions,
         )  # fmt: skip
 
-    def _rate_limited_wait(self, response: httpx.Response, attempt: int) -> float | None:
+    def _defaults(self, auth: Any, follow_redirects: Any) -> tuple[Any, Any]:
+        """The library's "use the client's setting" for the keywords a call left out."""
+        use = self._lib.USE_CLIENT_DEFAULT
+        return (
+            use if auth is _CLIENT_DEFAULT else auth,
+            use if follow_redirects is _CLIENT_DEFAULT else follow_redirects,
+        )
+
+    def _rate_limited_wait(self, response: Any, attempt: int) -> float | None:
         """Seconds to wait before sending a 429'd call again, or None: do not (the core's
         decision, :func:`~officernd_auth.core.organisation.rate_limited_wait`)."""
         request = response.request
         try:
             _ = request.content  # a body already read can be sent again
-        except httpx.RequestNotRead:
+        except self._lib.RequestNotRead:
             replayable = False
         else:
             replayable = True
@@ -190,13 +214,13 @@ class _Organisation:
             request.method, str(request.url), retry_after, attempt, retries, replayable=replayable
         )
 
-    def _check_organisation(self, response: httpx.Response) -> None:
+    def _check_organisation(self, response: Any) -> None:
         """OfficeRND answers a wrong slug with 500 "Organization not found": say what to do."""
         if response.status_code != 500 or self.__dict__.get("_warned_org"):
             return
         try:
             content = response.content
-        except httpx.ResponseNotRead:
+        except self._lib.ResponseNotRead:
             return  # streamed: not ours to read
         if organisation_not_found(500, content):
             self._warned_org = True
@@ -217,7 +241,7 @@ class _Organisation:
 
 
 @with_provider_options
-class OfficeRNDClient(_Organisation, httpx.Client):
+class SyncClient(_Organisation):
     """An ``httpx.Client`` authorised for one OfficeRND organisation.
 
     Takes what :class:`~officernd_auth.OfficeRNDSession` takes, with the same defaults from the
@@ -249,8 +273,6 @@ class OfficeRNDClient(_Organisation, httpx.Client):
         >>> # members = list(client.paginate("members"))
     """
 
-    _client_class = True  # the class whose base's build_request and send it calls
-
     def __init__(
         self,
         client_id: str | None = None,
@@ -276,15 +298,16 @@ class OfficeRNDClient(_Organisation, httpx.Client):
 
     def send(
         self,
-        request: httpx.Request,
+        request: Any,
         *,
         stream: bool = False,
-        auth: Any = httpx.USE_CLIENT_DEFAULT,
-        follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
-    ) -> httpx.Response:
+        auth: Any = _CLIENT_DEFAULT,
+        follow_redirects: Any = _CLIENT_DEFAULT,
+    ) -> Any:
         """``httpx.Client.send``; an API 429 on an idempotent call is sent again after its
         ``Retry-After`` (at most ``max_retry_after`` s, ``max_rate_limit_retries`` times)."""
-        response: httpx.Response = self._next_send(
+        auth, follow_redirects = self._defaults(auth, follow_redirects)
+        response = self._next_send(
             self, request, stream=stream, auth=auth, follow_redirects=follow_redirects
         )
         if response.status_code not in _WATCHED:
@@ -322,7 +345,7 @@ class OfficeRNDClient(_Organisation, httpx.Client):
 
     def close(self) -> None:
         """Close the client and the connections of its token requests."""
-        super().close()
+        super().close()  # type: ignore[misc]  # the library's client, next in line
         if self._token_transport is not None:
             self._token_transport.close()
 
@@ -332,16 +355,16 @@ class OfficeRNDClient(_Organisation, httpx.Client):
         exc_value: BaseException | None = None,
         traceback: TracebackType | None = None,
     ) -> None:
-        super().__exit__(exc_type, exc_value, traceback)
+        super().__exit__(exc_type, exc_value, traceback)  # type: ignore[misc]  # the library's client, next in line
         if self._token_transport is not None:
             self._token_transport.close()
 
     def __repr__(self) -> str:
-        return self._describe("officernd_auth.httpx.OfficeRNDClient")
+        return self._describe(f"officernd_auth.{self._lib.__name__}.OfficeRNDClient")
 
 
 @with_provider_options
-class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
+class AsyncClient(_Organisation):
     """An ``httpx.AsyncClient`` authorised for one OfficeRND organisation.
 
     The arguments are :class:`OfficeRNDClient`'s, with ``httpx.AsyncClient``'s keywords. A token
@@ -366,8 +389,6 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
         ...     async with AsyncOfficeRNDClient(org="acme") as client:
         ...         members = [m async for m in client.paginate("members")]
     """
-
-    _client_class = True  # the class whose base's build_request and send it calls
 
     def __init__(
         self,
@@ -394,15 +415,16 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
 
     async def send(
         self,
-        request: httpx.Request,
+        request: Any,
         *,
         stream: bool = False,
-        auth: Any = httpx.USE_CLIENT_DEFAULT,
-        follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
-    ) -> httpx.Response:
+        auth: Any = _CLIENT_DEFAULT,
+        follow_redirects: Any = _CLIENT_DEFAULT,
+    ) -> Any:
         """``httpx.AsyncClient.send``; an API 429 on an idempotent call is sent again after its
         ``Retry-After``, as :meth:`OfficeRNDClient.send` does."""
-        response: httpx.Response = await self._next_send(
+        auth, follow_redirects = self._defaults(auth, follow_redirects)
+        response = await self._next_send(
             self, request, stream=stream, auth=auth, follow_redirects=follow_redirects
         )
         if response.status_code not in _WATCHED:
@@ -437,7 +459,7 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
 
     async def aclose(self) -> None:
         """Close the client and the connections of its token requests."""
-        await super().aclose()
+        await super().aclose()  # type: ignore[misc]  # the library's client, next in line
         if self._token_transport is not None:
             await self._token_transport.aclose()
 
@@ -447,17 +469,17 @@ class AsyncOfficeRNDClient(_Organisation, httpx.AsyncClient):
         exc_value: BaseException | None = None,
         traceback: TracebackType | None = None,
     ) -> None:
-        await super().__aexit__(exc_type, exc_value, traceback)
+        await super().__aexit__(exc_type, exc_value, traceback)  # type: ignore[misc]  # the library's client, next in line
         if self._token_transport is not None:
             await self._token_transport.aclose()
 
     def __repr__(self) -> str:
-        return self._describe("officernd_auth.httpx.AsyncOfficeRNDClient")
+        return self._describe(f"officernd_auth.{self._lib.__name__}.AsyncOfficeRNDClient")
 
 
-def _httpx_timeout(timeout: Any) -> Any:
+def _httpx_timeout(timeout: Any, lib: ModuleType) -> Any:
     """requests' ``(connect, read)`` pair as an ``httpx.Timeout``; anything else as it is."""
     if isinstance(timeout, tuple) and len(timeout) == 2:
         connect, read = timeout
-        return httpx.Timeout(read, connect=connect)
+        return lib.Timeout(read, connect=connect)
     return timeout

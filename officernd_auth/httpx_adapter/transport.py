@@ -9,6 +9,9 @@ bounds (size, read time, deadline) apply as for requests.
 
 For an ``httpx.AsyncClient``'s settings the request is sent on the caller's event loop
 (:meth:`HttpxTransport.asend`), with an ``httpx.AsyncClient`` of ours opened on that loop.
+
+The same code serves httpx and httpx2 (its continuation, the same interface under another name):
+each transport is given the library module it sends with, and imports neither itself.
 """
 
 from __future__ import annotations
@@ -20,9 +23,8 @@ import threading
 import weakref
 from collections.abc import Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import ModuleType
 from typing import Any
-
-import httpx
 
 from ..core.exchange import AsyncReply, Reply, Sender, TokenRequest, TransportError
 from ..values.errors import ConfigurationError
@@ -40,21 +42,28 @@ _shared: dict[tuple[Any, ...], HttpxTransport] = {}
 
 
 def shared_transport(
-    verify: bool | str, cert: str | tuple[str, str] | None, proxies: Mapping[str, str]
+    verify: bool | str,
+    cert: str | tuple[str, str] | None,
+    proxies: Mapping[str, str],
+    lib: ModuleType | str,
 ) -> HttpxTransport:
     """The process's token transport for requests-style ``verify``, ``cert`` and ``proxies``
-    (the provider options of an ``OfficeRNDAuth`` used without a client of ours): one httpx
-    client per such settings, shared by every credential and thread, as the requests side's
+    (the provider options of an ``OfficeRNDAuth`` used without a client of ours) over ``lib``
+    (``httpx`` or ``httpx2``, or its name): one client per such settings, shared by every
+    credential and thread, as the requests side's
     :func:`~officernd_auth.requests_adapter.transport.shared_session` is."""
-    key = (verify, cert, tuple(sorted(proxies.items())))
+    if isinstance(lib, str):
+        import importlib
+
+        lib = importlib.import_module(lib)  # an unpickled transport names its library
+    key = (verify, cert, tuple(sorted(proxies.items())), lib.__name__)
     with _shared_lock:
         transport = _shared.get(key)
         if transport is None:
             if not _shared:
                 atexit.register(_close_shared)  # no socket left to the interpreter's exit
-            transport = _shared[key] = HttpxTransport(
-                _connection_settings(verify, cert, proxies), shared=True
-            )
+            settings = _connection_settings(verify, cert, proxies, lib)
+            transport = _shared[key] = HttpxTransport(settings, lib=lib, shared=True)
             transport.origin = key
     return transport
 
@@ -71,13 +80,14 @@ def _connection_settings(
     verify: bool | str | ssl.SSLContext,
     cert: str | tuple[str, str] | None,
     proxies: Mapping[str, str],
+    lib: ModuleType,
     asynchronous: bool = False,
 ) -> dict[str, Any]:
     tls: bool | ssl.SSLContext = verify if isinstance(verify, (bool, ssl.SSLContext)) else True
     if isinstance(verify, str) or (cert is not None and not isinstance(verify, ssl.SSLContext)):
         tls = _ssl_context(verify, cert)
     found: dict[str, Any] = {"verify": tls}
-    kind = httpx.AsyncHTTPTransport if asynchronous else httpx.HTTPTransport
+    kind = lib.AsyncHTTPTransport if asynchronous else lib.HTTPTransport
     mounts: dict[str, Any] = {
         mount_pattern(key): kind(verify=tls, proxy=url) for key, url in proxies.items() if url
     }
@@ -105,18 +115,22 @@ def mount_pattern(key: str) -> str:
     )
 
 
-def _tls_context(settings: dict[str, Any]) -> ssl.SSLContext:
-    """The TLS context httpx would make for these client settings (``verify``, ``cert``,
-    ``trust_env``); ``cert`` is taken out of them, into the context."""
+def _tls_context(settings: dict[str, Any], lib: ModuleType) -> ssl.SSLContext:
+    """The TLS context ``lib`` would make for these client settings (``verify``, ``cert``,
+    ``trust_env``; httpx2's trusts the operating system's store); ``cert`` is taken out of them,
+    into the context."""
     verify = settings.get("verify", True)
     if isinstance(verify, ssl.SSLContext):
         return verify
     cert = settings.pop("cert", None)
     trust_env = settings.get("trust_env", True)
     try:
+        context: ssl.SSLContext
         if cert is None:
-            return httpx.create_ssl_context(verify=verify, trust_env=trust_env)
-        return httpx.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+            context = lib.create_ssl_context(verify=verify, trust_env=trust_env)
+        else:
+            context = lib.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
+        return context
     except (OSError, ssl.SSLError) as exc:
         failure = _unreadable(verify, cert, exc)
     raise failure
@@ -155,8 +169,9 @@ def _unreadable(verify: object, cert: object, error: BaseException) -> Configura
 
 
 class HttpxTransport(Sender):
-    """Token requests over httpx with ``settings`` (keywords of ``httpx.Client``, or of
-    ``httpx.AsyncClient`` when ``asynchronous``; only :data:`CONNECTION_SETTINGS` are used).
+    """Token requests over ``lib`` (``httpx`` or ``httpx2``) with ``settings`` (keywords of its
+    ``Client``, or of its ``AsyncClient`` when ``asynchronous``; only :data:`CONNECTION_SETTINGS`
+    are used).
 
     Raises (when sending):
         ConfigurationError: an async client's own ``transport`` / ``mounts`` asked for a token
@@ -165,32 +180,36 @@ class HttpxTransport(Sender):
     """
 
     def __init__(
-        self, settings: Mapping[str, Any], *, asynchronous: bool = False, shared: bool = False
+        self,
+        settings: Mapping[str, Any],
+        *,
+        lib: ModuleType,
+        asynchronous: bool = False,
+        shared: bool = False,
     ) -> None:
+        self._lib = lib
         self._settings = {k: v for k, v in settings.items() if k in CONNECTION_SETTINGS}
         if "transport" not in self._settings:
             # One TLS context, made now (tens of milliseconds): the clients made from these
             # settings later, sync and one per event loop, share it instead of each making its
             # own (on the loop, for an async one).
-            self._settings["verify"] = _tls_context(self._settings)
+            self._settings["verify"] = _tls_context(self._settings, lib)
         self._asynchronous = asynchronous
         # Sync settings of a shared transport are turned into async ones per event loop; a sync
         # client's own (its transport, mounts) cannot be.
         self.sends_async = asynchronous or shared
         self._shared = shared
         self._lock = threading.Lock()
-        self._client: httpx.Client | None = None
+        self._client: Any = None  # the library's Client, made when first needed
         # Per event loop (an async client's connections belong to the loop that opened them);
         # an entry goes with its loop.
-        self._async_clients: weakref.WeakKeyDictionary[Any, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         #: The requests-style ``(verify, cert, proxies)`` a shared transport was made for.
         self.origin: tuple[Any, ...] | None = None
 
     def __repr__(self) -> str:
         kind = "async" if self._asynchronous else "sync"
-        return f"<HttpxTransport {kind} settings={sorted(self._settings)!r}>"
+        return f"<HttpxTransport {self._lib.__name__} {kind} settings={sorted(self._settings)!r}>"
 
     def ready(self) -> None:
         """Build the httpx client the next send uses (its TLS context takes tens of
@@ -204,31 +223,31 @@ class HttpxTransport(Sender):
                 "verify, cert and proxies for one token request are for requests sessions: "
                 "an httpx client's token requests use the client's own settings"
             )
-        client = self._sync_client()
+        client, lib = self._sync_client(), self._lib
         try:
-            response = client.send(_build(client, request), stream=True)
-        except httpx.TimeoutException as exc:
+            response = client.send(_build(client, request, lib), stream=True)
+        except lib.TimeoutException as exc:
             failure = TransportError("timeout", type(exc).__name__)
-        except httpx.HTTPError as exc:
+        except lib.HTTPError as exc:
             failure = TransportError("connect", _cause(exc))
         else:
-            return _Reply(response)
+            return _Reply(response, lib)
         raise failure  # outside the except block: httpx's exception (and its request) stays out
 
     async def asend(self, request: TokenRequest) -> AsyncReply:
         """POST the token request on the running event loop."""
-        client = self._async_twin()
+        client, lib = self._async_twin(), self._lib
         try:
-            response = await client.send(_build(client, request), stream=True)
-        except httpx.TimeoutException as exc:
+            response = await client.send(_build(client, request, lib), stream=True)
+        except lib.TimeoutException as exc:
             failure = TransportError("timeout", type(exc).__name__)
-        except httpx.HTTPError as exc:
+        except lib.HTTPError as exc:
             failure = TransportError("connect", _cause(exc))
         else:
-            return _AsyncReply(response)
+            return _AsyncReply(response, lib)
         raise failure
 
-    def _sync_client(self) -> httpx.Client:
+    def _sync_client(self) -> Any:
         with self._lock:
             if self._client is None:
                 settings = dict(self._settings)
@@ -240,11 +259,11 @@ class HttpxTransport(Sender):
                             f"loop, and its {' and '.join(given)} are async: fetch tokens from "
                             "async code, or share a provider without them"
                         )
-                self._client = httpx.Client(**settings, cookies=_no_cookies(),
-                                            follow_redirects=False)  # fmt: skip
+                self._client = self._lib.Client(**settings, cookies=_no_cookies(),
+                                                follow_redirects=False)  # fmt: skip
             return self._client
 
-    def _async_twin(self) -> httpx.AsyncClient:
+    def _async_twin(self) -> Any:
         # Made on the loop it serves, by its first token request there.
         loop = _running_loop()
         with self._lock:
@@ -253,19 +272,19 @@ class HttpxTransport(Sender):
                 settings = self._settings
                 if not self._asynchronous:
                     assert self.origin is not None  # sends_async: a shared transport
-                    _, _, proxies = self.origin
+                    _, _, proxies, _ = self.origin
                     tls = settings["verify"]  # the context made with the transport
-                    settings = _connection_settings(tls, None, dict(proxies), True)
-                client = httpx.AsyncClient(**settings, cookies=_no_cookies(),
-                                           follow_redirects=False)  # fmt: skip
+                    settings = _connection_settings(tls, None, dict(proxies), self._lib, True)
+                client = self._lib.AsyncClient(**settings, cookies=_no_cookies(),
+                                               follow_redirects=False)  # fmt: skip
                 self._async_clients[loop] = client
             return client
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self.origin is None:
             raise TypeError("an HttpxTransport is not pickled: a client attaches its own again")
-        verify, cert, proxies = self.origin  # the process's shared one for these settings
-        return (shared_transport, (verify, cert, dict(proxies)))
+        verify, cert, proxies, lib = self.origin  # the process's shared one for these settings
+        return (shared_transport, (verify, cert, dict(proxies), lib))
 
     def portable(self) -> Sender | None:
         """Itself when shared (unpickled as the shared transport of the same TLS and proxy
@@ -314,13 +333,13 @@ class _OtherLoops:
 _OTHER_LOOPS = _OtherLoops()
 
 
-def _build(client: httpx.Client | httpx.AsyncClient, request: TokenRequest) -> httpx.Request:
-    timeout = httpx.Timeout(request.read_timeout, connect=request.connect_timeout)
+def _build(client: Any, request: TokenRequest, lib: ModuleType) -> Any:
+    timeout = lib.Timeout(request.read_timeout, connect=request.connect_timeout)
     return client.build_request(request.method, request.url, headers=request.headers,
                                 content=request.body.encode(), timeout=timeout)  # fmt: skip
 
 
-def _cause(error: httpx.HTTPError) -> str:
+def _cause(error: Exception) -> str:
     from ..core.hints import network_cause
 
     return network_cause(error)
@@ -329,8 +348,9 @@ def _cause(error: httpx.HTTPError) -> str:
 class _Reply:
     """An httpx answer, read chunk by chunk as it arrives."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: Any, lib: ModuleType) -> None:
         self._response = response
+        self._failures = (lib.HTTPError, lib.StreamError)
         self._chunks = response.iter_bytes()
         self.status = response.status_code
         self.headers: Mapping[str, str] = response.headers
@@ -338,7 +358,7 @@ class _Reply:
     def read_chunk(self) -> bytes:
         try:
             return next(self._chunks, b"")
-        except (httpx.HTTPError, httpx.StreamError) as exc:
+        except self._failures as exc:
             cut = TransportError("cut", type(exc).__name__)
         raise cut
 
@@ -349,8 +369,9 @@ class _Reply:
 class _AsyncReply:
     """An httpx answer read on the event loop."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: Any, lib: ModuleType) -> None:
         self._response = response
+        self._failures = (lib.HTTPError, lib.StreamError)
         self._chunks = response.aiter_bytes()
         self.status = response.status_code
         self.headers: Mapping[str, str] = response.headers
@@ -358,7 +379,7 @@ class _AsyncReply:
     async def read_chunk(self) -> bytes:
         try:
             return await anext(self._chunks, b"")
-        except (httpx.HTTPError, httpx.StreamError) as exc:
+        except self._failures as exc:
             cut = TransportError("cut", type(exc).__name__)
         raise cut
 
