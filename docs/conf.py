@@ -32,11 +32,12 @@ nitpicky = True
 nitpick_ignore_regex = [
     (
         r"py:.*",
-        r"(requests|requests_oauthlib|oauthlib|urllib3|redis|filelock|http|ssl|httpx)(\..*)?",
+        r"(requests|requests_oauthlib|oauthlib|urllib3|redis|filelock|http|ssl|httpx|httpx2)(\..*)?",
     ),
     (r"py:.*", r"(typing|typing_extensions|collections\.abc|socketserver|threading)\..*"),
     (r"py:.*", r"(os|pathlib|contextlib|types|socket|argparse|email|json)\..*"),
-    (r"py:class", r"(_?T|Self|NoneType|TracebackType|PreparedRequest|Response|Session|Path)"),
+    (r"py:class", r"(_?T|Self|NoneType|TracebackType|ModuleType|PreparedRequest|Response)"),
+    (r"py:class", r"(Session|Path)"),
     (r"py:class", r"(BackendApplicationClient|OAuth2Session|AuthBase)"),
     # The httpx clients' shared mixin (private) and module-level type variables.
     (r"py:class", r"officernd_auth\.httpx_adapter\.client\._Organisation|officernd_auth\..*\._T"),

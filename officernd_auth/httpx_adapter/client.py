@@ -367,7 +367,7 @@ class SyncClient(_Organisation):
 class AsyncClient(_Organisation):
     """An ``httpx.AsyncClient`` authorised for one OfficeRND organisation.
 
-    The arguments are :class:`OfficeRNDClient`'s, with ``httpx.AsyncClient``'s keywords. A token
+    The arguments are ``OfficeRNDClient``'s, with ``httpx.AsyncClient``'s keywords. A token
     is fetched or renewed in a worker thread, its request sent on this client's event loop over
     the client's connection settings (async ``transport`` and ``mounts`` included): the loop
     never waits on a lock or the network for it. Retries of a 429 wait with ``anyio.sleep``.
