@@ -1,5 +1,7 @@
 """The httpx rows' getters: our httpx front ends, a trivial ``httpx.Auth`` floor, and the peers
-for httpx (tables 1d and 2b, made by :mod:`benchmarks.httpx_tables`).
+for httpx (tables 1d and 2b, made by :mod:`benchmarks.httpx_tables`). With
+``OFFICERND_BENCH_HTTPX=httpx2`` the same rows run on httpx2 (``officernd_auth.httpx2``, a
+trivial ``httpx2.Auth``), without the peers, which support httpx only.
 
 A getter here is called like the requests rows' (``get(url)``, one request). An async getter runs
 its request on one event loop kept for the getter; it also has ``batch(url, n)``, which makes n
@@ -11,29 +13,38 @@ and stop out, as they leave out the threads' making.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import os
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from . import peers
 
-FLOOR_SYNC = "floor (trivial httpx.Auth)"
-FLOOR_ASYNC = "floor (trivial httpx.Auth, async)"
-OURS_SYNC = ("officernd-auth (httpx auth)", "officernd-auth (OfficeRNDClient)")
-OURS_ASYNC = ("officernd-auth (httpx auth, async)", "officernd-auth (AsyncOfficeRNDClient)")
-PEERS_SYNC = ("Authlib (httpx OAuth2Client)", "httpx-auth (OAuth2ClientCredentials)")
-PEERS_ASYNC = ("Authlib (httpx AsyncOAuth2Client)", "httpx-auth (OAuth2ClientCredentials, async)")
+#: The library the rows run on: ``httpx`` or ``httpx2`` (inherited by the counting processes).
+LIBRARY = os.environ.get("OFFICERND_BENCH_HTTPX", "httpx")
+httpx: Any = importlib.import_module(LIBRARY)
+
+FLOOR_SYNC = f"floor (trivial {LIBRARY}.Auth)"
+FLOOR_ASYNC = f"floor (trivial {LIBRARY}.Auth, async)"
+OURS_SYNC = (f"officernd-auth ({LIBRARY} auth)", "officernd-auth (OfficeRNDClient)")
+OURS_ASYNC = (f"officernd-auth ({LIBRARY} auth, async)", "officernd-auth (AsyncOfficeRNDClient)")
+PEERS_SYNC: tuple[str, ...] = ()
+PEERS_ASYNC: tuple[str, ...] = ()
+if LIBRARY == "httpx":
+    PEERS_SYNC = ("Authlib (httpx OAuth2Client)", "httpx-auth (OAuth2ClientCredentials)")
+    PEERS_ASYNC = (
+        "Authlib (httpx AsyncOAuth2Client)", "httpx-auth (OAuth2ClientCredentials, async)"
+    )  # fmt: skip
 SYNC_ROWS = (FLOOR_SYNC, *OURS_SYNC, *PEERS_SYNC)
 ASYNC_ROWS = (FLOOR_ASYNC, *OURS_ASYNC, *PEERS_ASYNC)
 #: Per-request overhead limit of our httpx rows against their floor (issue #27).
 LIMIT = 1.03
 
 
-class ConstantHttpxAuth(httpx.Auth):
+class ConstantHttpxAuth(httpx.Auth):  # type: ignore[misc]  # the library of this run
     """The least an httpx auth can do: set a constant header. The floor."""
 
-    def auth_flow(self, request: httpx.Request) -> Any:
+    def auth_flow(self, request: Any) -> Any:
         request.headers["Authorization"] = "Bearer " + "0" * 40
         yield request
 
@@ -42,13 +53,13 @@ _TOKEN = {"access_token": "0" * 40, "token_type": "Bearer", "expires_in": 3600,
           "scope": peers.SCOPE}  # fmt: skip
 
 
-def _canned(request: httpx.Request) -> httpx.Response:
+def _canned(request: Any) -> Any:
     if request.url.path.endswith("/oauth/token"):
         return httpx.Response(200, json=_TOKEN)  # the rows that send it through their client
     return httpx.Response(200, json={"results": []})
 
 
-def canned_transport() -> httpx.MockTransport:
+def canned_transport() -> Any:
     """Answers every request at once: a small JSON body, or a token for a token request (the
     network is taken out; the token is then cached, as it is with the emulator)."""
     return httpx.MockTransport(_canned)
@@ -103,14 +114,13 @@ def _getter(
     if name in (FLOOR_SYNC, FLOOR_ASYNC):
         auth = ConstantHttpxAuth()
     elif name in (OURS_SYNC[0], OURS_ASYNC[0]):
-        from officernd_auth.httpx import OfficeRNDAuth
-
-        auth = OfficeRNDAuth(c.client_id, c.client_secret, peers.SCOPE, **ours)
+        front = importlib.import_module(f"officernd_auth.{LIBRARY}")
+        auth = front.OfficeRNDAuth(c.client_id, c.client_secret, peers.SCOPE, **ours)
         if "transport" in settings:  # its token request over the same canned transport
             from officernd_auth.httpx_adapter.transport import HttpxTransport
 
-            auth.provider.use_transport(HttpxTransport(settings))
-    elif name in (PEERS_SYNC[1], PEERS_ASYNC[1]):
+            auth.provider.use_transport(HttpxTransport(settings, lib=httpx))
+    elif name in (PEERS_SYNC + PEERS_ASYNC)[1::2]:  # httpx-auth's rows
         import httpx_auth
 
         auth = httpx_auth.OAuth2ClientCredentials(
@@ -121,9 +131,8 @@ def _getter(
         if auth is not None:
             return client_class(auth=auth, **settings)
         if name in (OURS_SYNC[1], OURS_ASYNC[1]):
-            from officernd_auth.httpx import AsyncOfficeRNDClient, OfficeRNDClient
-
-            cls: Any = AsyncOfficeRNDClient if asynchronous else OfficeRNDClient
+            front = importlib.import_module(f"officernd_auth.{LIBRARY}")
+            cls: Any = front.AsyncOfficeRNDClient if asynchronous else front.OfficeRNDClient
             # Its token request goes over its own settings (the canned transport answers it).
             return cls(c.client_id, c.client_secret, peers.SCOPE, org="acme", **ours, **settings)
         return _authlib(c, asynchronous, settings)

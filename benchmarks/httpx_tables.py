@@ -16,6 +16,7 @@ from .httpx_rows import (
     ASYNC_ROWS,
     FLOOR_ASYNC,
     FLOOR_SYNC,
+    LIBRARY,
     LIMIT,
     OURS_ASYNC,
     OURS_SYNC,
@@ -47,7 +48,7 @@ def measure_httpx_instructions(report: Report, calls: int, processes: int) -> No
                      f"{found[name].stray:.2%}", f"{ratio:.4f}x"))  # fmt: skip
     report.tables.append(
         table(
-            f"1d. httpx: instructions per request with a cached token on Python {python} "
+            f"1d. {LIBRARY}: instructions per request with a cached token on Python {python} "
             f"(callgrind, a canned transport; each row the median of {processes} processes; "
             "async rows make their requests one after another on one event loop, against the "
             "async floor)",
@@ -59,7 +60,7 @@ def measure_httpx_instructions(report: Report, calls: int, processes: int) -> No
                         (OURS_ASYNC[0], FLOOR_ASYNC), (OURS_ASYNC[1], FLOOR_ASYNC)):  # fmt: skip
         ratio = found[name].median / found[floor].median
         report.target(
-            f"overhead of {name} <= {LIMIT:.2f}x the trivial httpx.Auth (instructions, "
+            f"overhead of {name} <= {LIMIT:.2f}x the trivial {LIBRARY}.Auth (instructions, "
             f"Python {python})",
             f"{ratio:.4f}x (floor spread {found[floor].spread:.2%})",
             ratio <= LIMIT,

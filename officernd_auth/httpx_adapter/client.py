@@ -190,14 +190,6 @@ class _Organisation:
             extensions=extensions,
         )  # fmt: skip
 
-    def _defaults(self, auth: Any, follow_redirects: Any) -> tuple[Any, Any]:
-        """The library's "use the client's setting" for the keywords a call left out."""
-        use = self._lib.USE_CLIENT_DEFAULT
-        return (
-            use if auth is _CLIENT_DEFAULT else auth,
-            use if follow_redirects is _CLIENT_DEFAULT else follow_redirects,
-        )
-
     def _rate_limited_wait(self, response: Any, attempt: int) -> float | None:
         """Seconds to wait before sending a 429'd call again, or None: do not (the core's
         decision, :func:`~officernd_auth.core.organisation.rate_limited_wait`)."""
@@ -306,7 +298,10 @@ class SyncClient(_Organisation):
     ) -> Any:
         """``httpx.Client.send``; an API 429 on an idempotent call is sent again after its
         ``Retry-After`` (at most ``max_retry_after`` s, ``max_rate_limit_retries`` times)."""
-        auth, follow_redirects = self._defaults(auth, follow_redirects)
+        if auth is _CLIENT_DEFAULT:  # the library's own "use the client's setting"
+            auth = self._lib.USE_CLIENT_DEFAULT
+        if follow_redirects is _CLIENT_DEFAULT:
+            follow_redirects = self._lib.USE_CLIENT_DEFAULT
         response = self._next_send(
             self, request, stream=stream, auth=auth, follow_redirects=follow_redirects
         )
@@ -423,7 +418,10 @@ class AsyncClient(_Organisation):
     ) -> Any:
         """``httpx.AsyncClient.send``; an API 429 on an idempotent call is sent again after its
         ``Retry-After``, as :meth:`OfficeRNDClient.send` does."""
-        auth, follow_redirects = self._defaults(auth, follow_redirects)
+        if auth is _CLIENT_DEFAULT:  # the library's own "use the client's setting"
+            auth = self._lib.USE_CLIENT_DEFAULT
+        if follow_redirects is _CLIENT_DEFAULT:
+            follow_redirects = self._lib.USE_CLIENT_DEFAULT
         response = await self._next_send(
             self, request, stream=stream, auth=auth, follow_redirects=follow_redirects
         )
