@@ -169,8 +169,10 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmarks' smoke run (``--quick``): every measure executes and makes its table; its
     numbers mean nothing. ``mypy --strict`` on the benchmarks first."""
-    # test: redis, for the cache rows
-    session.install(".", *dependency_groups(PYPROJECT, "bench", "test", "typing"), "mypy>=1.10")
+    # redis: the cache rows. Not the test group: it brings httpx2, which Authlib prefers over
+    # httpx when both are installed (its httpx rows would then run on httpx2).
+    session.install(".", *dependency_groups(PYPROJECT, "bench", "typing"), "redis>=4.5",
+                    "mypy>=1.10")  # fmt: skip
     session.run("mypy", "--strict", "benchmarks")
     session.run("python", "-m", "benchmarks", "--quick", "--chart", "", *session.posargs,
                 stdout=subprocess.DEVNULL)  # fmt: skip
