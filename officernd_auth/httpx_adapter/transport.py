@@ -39,6 +39,10 @@ _ASYNC_ONLY = ("mounts", "transport")
 # exit (docs/lifetimes.rst).
 _shared_lock = threading.Lock()
 _shared: dict[tuple[Any, ...], HttpxTransport] = {}
+# Owned by the process: one TLS context per library and TLS settings, bounded (see _tls_context;
+# docs/lifetimes.rst).
+_contexts_lock = threading.Lock()  # its own: shared_transport holds _shared_lock meanwhile
+_contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
 
 
 def shared_transport(
@@ -124,15 +128,26 @@ def _tls_context(settings: dict[str, Any], lib: ModuleType) -> ssl.SSLContext:
         return verify
     cert = settings.pop("cert", None)
     trust_env = settings.get("trust_env", True)
+    # One context per library and TLS settings for the process (a handful): making one takes
+    # tens of milliseconds, which every client made would otherwise pay again.
+    key = (lib.__name__, verify, cert, trust_env)
+    with _contexts_lock:
+        found = _contexts.get(key) if isinstance(cert, (str, tuple, type(None))) else None
+    if found is not None:
+        return found
     try:
         context: ssl.SSLContext
         if cert is None:
             context = lib.create_ssl_context(verify=verify, trust_env=trust_env)
         else:
             context = lib.create_ssl_context(verify=verify, cert=cert, trust_env=trust_env)
-        return context
     except (OSError, ssl.SSLError) as exc:
         failure = _unreadable(verify, cert, exc)
+    else:
+        with _contexts_lock:
+            if len(_contexts) >= 64:
+                _contexts.clear()  # bounded: a process with more settings makes them again
+            return _contexts.setdefault(key, context)
     raise failure
 
 
