@@ -163,7 +163,8 @@ CREDENTIALS = textwrap.dedent(
     """
     import gc, json, sys, time
     from benchmarks.common import rss_bytes
-    from officernd_auth import OfficeRNDAuth, provider
+    from officernd_auth import OfficeRNDAuth
+    from officernd_auth.core import provider
     from officernd_auth.cache import DEFAULT_MEMORY_CACHE
 
     total = int(sys.argv[1])
