@@ -53,3 +53,31 @@ def test_to_dict() -> None:
         "expires_at": 4600.0,
         "scope": ["x.y"],
     }
+
+
+@pytest.mark.parametrize("lifetime", [3600.0, 100.0, 30.0, 1.0])
+@pytest.mark.parametrize("leeway", [0.0, 10.0, 60.0])
+def test_the_hot_path_serves_a_held_token_exactly_until_its_renewal_time(
+    lifetime: float, leeway: float
+) -> None:
+    # fresh_token skips the clamp while the token is before its expiry minus the whole leeway:
+    # it must still agree with renews_at (the clamp applied) at every moment.
+    from officernd_auth import TokenProvider
+    from officernd_auth.cache import MemoryTokenCache
+    from officernd_auth.testing import FakeClock
+
+    clock = FakeClock(1000.0)
+    provider = TokenProvider(
+        "id",
+        "secret",
+        "flex.community.members.read",
+        leeway=leeway,
+        clock=clock,
+        token_cache=MemoryTokenCache(),
+    )
+    token = provider.seed(make(lifetime))
+    renews_at = token.renews_at(leeway)
+    assert renews_at == token.expires_at - min(leeway, lifetime / 2)
+    for moment in sorted({1000.0, renews_at - 0.5, renews_at - 1e-6, renews_at, renews_at + 1}):
+        clock.advance(moment - clock())
+        assert (provider.fresh_token() is token) is (clock() < renews_at), moment

@@ -86,6 +86,11 @@ class Freshness:
         a lock, never a cache read, never a token request. Every front end asks it on every
         request."""
         held = self.flight.held
-        if held is not None and self.clock() < held.renews_at(self.leeway):
+        if held is None:
+            return None
+        now = self.clock()
+        # The clamp only ever moves the renewal later (renewal_leeway <= leeway): a token
+        # before its expiry minus the whole leeway is fresh without computing it.
+        if now < held.expires_at - self.leeway or now < held.renews_at(self.leeway):
             return held
         return None

@@ -156,14 +156,13 @@ class TokenProvider(Fetching):
         return provider
 
     __slots__ = (
-        "__weakref__", "_fetcher", "_listeners", "_sender", "clock", "flight", "key", "settings",
-        "token_requests",
+        "__weakref__", "_fetcher", "_listeners", "_sender", "clock", "flight", "key", "leeway",
+        "settings", "token_requests",
     )  # fmt: skip
 
     # Read from the settings (kept once, not copied: memory per tenant, benchmarks table 5c).
     client_id: str = setting()
     scopes: tuple[str, ...] = setting()
-    leeway: float = setting()
     token_url: str = setting()
     api_version: str | None = setting()
     token_budget: int | None = setting()
@@ -181,8 +180,11 @@ class TokenProvider(Fetching):
     def _configure(self, settings: Settings, fetcher: TokenFetcher | None) -> None:
         #: The validated settings this provider was made from.
         self.settings = settings
-        # A plain attribute: the hot path reads it on every request.
+        # Plain attributes, not read through the settings: the hot path (fresh_token) reads
+        # them on every request.
         self.clock = settings.clock
+        #: Seconds before expiry at which a token is renewed (clamped to half its lifetime).
+        self.leeway: float = settings.leeway
         cache = resolve_token_cache(settings.token_cache)
         if cache is not None and not isinstance(cache, TokenCache):
             raise ConfigurationError(
@@ -464,4 +466,13 @@ class TokenProvider(Fetching):
 
 
 #: What a provider pickles (its flight belongs to the process: found again when unpickled).
-_STATE = ("_fetcher", "_sender", "clock", "key", "settings", "token_cache", "token_requests")
+_STATE = (
+    "_fetcher",
+    "_sender",
+    "clock",
+    "key",
+    "leeway",
+    "settings",
+    "token_cache",
+    "token_requests",
+)
