@@ -116,7 +116,7 @@ def test_the_command_line_examples_run(
     readme = shell_commands((ROOT / "README.rst").read_text(encoding="utf-8"))
     page = shell_commands((DOCS / "cli.rst").read_text(encoding="utf-8"))
     assert len(readme) == 1
-    assert len(page) == 8
+    assert len(page) == 9
     ran = 0
     for command in readme + page:
         command = command.replace(PRODUCTION_API, officernd_fake.api_url)
@@ -141,6 +141,6 @@ def test_the_command_line_examples_run(
             if command.startswith("curl"):
                 assert '"results"' in done.stdout
         ran += 1
-    assert ran == 9
+    assert ran == 10
     assert (tmp_path / "members.json").read_text(encoding="utf-8").count('"name"') > 50
     assert officernd_fake.token_request_count <= 2  # the file cache; `cache clear` forgets it

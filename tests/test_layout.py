@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HTTP_LIBRARIES = ("requests", "requests_oauthlib", "urllib3", "httpx")
 #: The rooms of the package, lowest first: a module imports only from its own room and the
 #: rooms before it. The modules at the top (the public names and module paths) stand above all.
-ROOMS = ["values", "cache", "core", "requests_adapter", "httpx_adapter", "testing", "cli"]
+ROOMS = ["values", "events", "cache", "core", "requests_adapter", "httpx_adapter", "testing", "cli"]
 #: Rooms that must not import each other although one stands above the other.
 APART = {("httpx_adapter", "requests_adapter")}
 

@@ -84,7 +84,7 @@ def test_every_pinned_test_library_is_pinned_at_its_declared_floor() -> None:
 
 def test_development_dependencies_are_groups_not_published_extras() -> None:
     project = pyproject()["project"]
-    published = {"redis", "django", "httpx", "httpx2", "notebook"}
+    published = {"redis", "django", "httpx", "httpx2", "notebook", "otel"}
     assert set(project["optional-dependencies"]) == published
     groups = pyproject()["dependency-groups"]
     assert {"test", "typing", "integrations", "bench", "docs", "ci", "dev"} <= set(groups)

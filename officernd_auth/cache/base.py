@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, TypeGuard, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypeGuard, runtime_checkable
 
 from ..values.deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT, takes_timeout
 from ..values.records import FILE_FORMAT, cache_key, record_fields, sha256_hex
@@ -125,6 +125,24 @@ def budget_record(loaded: object) -> dict[str, Any]:
     return record
 
 
+class BudgetUse(NamedTuple):
+    """An application's shared budget at one moment, as ``officernd-auth status`` shows it."""
+
+    #: Token requests counted in the current window (by every process sharing the store).
+    used: int
+    #: Seconds until the oldest of them leaves the window (0 when none is counted).
+    frees_in: float
+    #: Seconds a 429's wait still holds every token request back (0 when none is in force).
+    server_wait: float
+
+
+def budget_use(record: dict[str, Any], now: float, window: float) -> BudgetUse:
+    """What a budget record (see :func:`budget_record`) says at ``now``."""
+    counted = sorted(t for t in record["sent"] if t > now - window)
+    frees_in = max(0.0, counted[0] + window - now) if counted else 0.0
+    return BudgetUse(len(counted), frees_in, max(0.0, record["blocked_until"] - now))
+
+
 def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -176,6 +194,24 @@ class RecordBudgets:
     written under a lock of the store's: the file and Django caches. A subclass gives
     ``_budget_record``; the rules are ``spend_in_record``, ``settle_in_record`` and
     ``block_in_record`` (this module)."""
+
+    def budget_applications(self) -> list[str]:
+        """The application keys this store keeps a budget for, where it can list them (a
+        Django cache cannot: none)."""
+        return []
+
+    def budget_use(self, application: str, now: float, window: float) -> BudgetUse:
+        """``application``'s budget at ``now``, read without its lock (a moment's view, for
+        ``officernd-auth status``).
+
+        Raises:
+            OSError: the store cannot be read.
+        """
+        return budget_use(self._peek_budget(application), now, window)
+
+    def _peek_budget(self, application: str) -> dict[str, Any]:
+        """The application's record as stored, read without the lock (a fresh one if none)."""
+        raise NotImplementedError
 
     def _budget_record(
         self, application: str, keep: float, timeout: float | None

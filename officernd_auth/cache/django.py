@@ -177,6 +177,18 @@ class DjangoTokenCache(RecordBudgets, BaseTokenCache):
 
     # -- the shared token budget (policy.BudgetStore) -------------------------------------------
 
+    def _peek_budget(self, application: str) -> dict[str, Any]:
+        try:
+            raw = self.cache.get(f"{self.prefix}budget:{application}")
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            raise OSError(f"the Django cache is unreachable ({type(exc).__name__})") from None
+        try:
+            return budget_record(json.loads(raw) if isinstance(raw, str) else None)
+        except (ValueError, RecursionError):
+            return budget_record(None)
+
     @contextlib.contextmanager
     def _budget_record(
         self, application: str, keep: float, timeout: float | None

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..events import emit
 from ..values.environment import ENVIRONMENT, environment_value
 from ..values.records import owner_is_not_me, read_trusted
 from ..values.token import Token
@@ -252,7 +253,17 @@ class FileTokenCache(RecordBudgets, BaseTokenCache):
         finally:
             budget_lock.release()
 
-    # -- management (the CLI's ``cache show`` and ``cache clear``) ---------------------------
+    def _peek_budget(self, application: str) -> dict[str, Any]:
+        raw, _ = read_trusted(self.directory / f"{application}.budget", remove_untrusted=False)
+        return _budget_from(raw)
+
+    def budget_applications(self) -> list[str]:
+        with contextlib.suppress(OSError):
+            paths = sorted(self.directory.glob("*.budget"))
+            return [p.name.removesuffix(".budget") for p in paths if _OURS.fullmatch(p.name)]
+        return []
+
+    # -- management (the CLI's ``cache show``, ``cache clear`` and ``status``) ---------------
 
     def entries(self) -> list[CacheEntry]:
         """Every readable token entry, without token values. Reads only: never removes a file."""
@@ -369,6 +380,7 @@ class FileTokenCache(RecordBudgets, BaseTokenCache):
     def _degrade(self, why: str) -> None:
         if not self._degraded:
             self._degraded = True
+            emit("store.down", str(self.directory), reason=why)
             _warn(
                 f"token cache: {why}; caching tokens in memory for this process instead. "
                 f"Set {ENVIRONMENT['token_cache']} to a writable directory to share tokens "

@@ -11,11 +11,19 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..events import emit
 from ..values.deadline import MAX_IN_FLIGHT, MAX_SERVER_WAIT
 from ..values.errors import TokenCacheWarning
 from ..values.records import MAX_RECORD_BYTES
 from ..values.token import Token
-from .base import BaseTokenCache, record_of, token_from_record
+from .base import (
+    BaseTokenCache,
+    BudgetUse,
+    budget_record,
+    budget_use,
+    record_of,
+    token_from_record,
+)
 from .memory import MemoryTokenCache
 
 __all__ = ["RedisTokenCache"]
@@ -331,6 +339,51 @@ return 0
             self._BLOCK, self._budget_keys(application)[1:], until, now, MAX_SERVER_WAIT
         )
 
+    # -- what ``officernd-auth status`` reads (never writes) ----------------------------------
+
+    def budget_applications(self) -> list[str]:
+        """The application keys with a budget in this Redis (under this prefix).
+
+        Raises:
+            OSError: Redis is unreachable.
+        """
+        pattern, start = f"{self.prefix}budget:*:sent", len(self.prefix) + len("budget:")
+        names = self._status_call(lambda: list(self._redis.scan_iter(match=pattern)))
+        return sorted({_text(name)[start:].removesuffix(":sent") for name in names})
+
+    def budget_use(self, application: str, now: float, window: float) -> BudgetUse:
+        """``application``'s budget at ``now``, as every worker sharing this Redis spent it.
+
+        Raises:
+            OSError: Redis is unreachable.
+        """
+        sent_key, wait_key = self._budget_keys(application)
+        sent = self._status_call(lambda: self._redis.zrangebyscore(sent_key, "-inf", "+inf",
+                                                                   withscores=True))  # fmt: skip
+        blocked = self._status_call(lambda: self._redis.get(wait_key))
+        try:
+            until = float(_text(blocked)) if blocked is not None else 0.0
+        except ValueError:
+            until = 0.0
+        record = budget_record({"sent": [score for _, score in sent], "blocked_until": until})
+        return budget_use(record, now, window)
+
+    def token_keys(self) -> list[str]:
+        """The cache keys of the token records in this Redis (under this prefix).
+
+        Raises:
+            OSError: Redis is unreachable.
+        """
+        names = self._status_call(lambda: list(self._redis.scan_iter(match=f"{self.prefix}*")))
+        keys = (_text(name)[len(self.prefix) :] for name in names)
+        return sorted(key for key in keys if len(key) == 64 and key.isalnum())
+
+    def _status_call(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except self._errors as exc:
+            raise ConnectionError(f"Redis is unreachable ({type(exc).__name__})") from None
+
     def _budget_keys(self, application: str) -> tuple[str, str]:
         return (
             f"{self.prefix}budget:{application}:sent",
@@ -356,7 +409,9 @@ return 0
     def _down(self, exc: BaseException) -> None:
         self._down_until = time.monotonic() + self.retry_interval
         if not self._warned:
-            self._warned = True
+            self._warned = True  # until it answers again: one warning and one event per outage
+            emit("store.down", self.name, error=type(exc).__name__,
+                 retry_interval=self.retry_interval)  # fmt: skip
             warnings.warn(
                 f"token cache: Redis is unreachable ({type(exc).__name__}); caching tokens in "
                 f"this process's memory until it answers again (retried every "
@@ -366,7 +421,14 @@ return 0
             )
 
     def _recovered(self) -> None:
-        self._warned = False
+        if self._warned:
+            self._warned = False
+            emit("store.up", self.name)
+
+    @property
+    def name(self) -> str:
+        """This store in events and ``officernd-auth status``: its URL without a password."""
+        return _redact_url(self._url) if self._url else f"redis:{type(self._redis).__name__}"
 
 
 def _rebuild_redis_cache(
@@ -398,3 +460,7 @@ def _redact_url(url: str) -> str:
 
     tail = re.sub(r"([?&])([^=&#]*)=([^&#]*)", masked, tail)
     return f"{scheme}://{netloc}{tail}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

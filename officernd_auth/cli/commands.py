@@ -13,7 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..core.settings import environment_value, mask_client_id
+from ..core.settings import environment_value
+from ..values.records import mask_client_id
+from .status import cache_from as _cache
+from .status import command as status_command
 
 if TYPE_CHECKING:
     import requests
@@ -82,14 +85,6 @@ def _secret(args: argparse.Namespace) -> str | None:
             EXIT_USAGE,
         )
     return None
-
-
-def _cache(args: argparse.Namespace) -> TokenCache:
-    from ..cache import FileTokenCache, resolve_token_cache
-
-    # The CLI caches in files by default; $OFFICERND_TOKEN_CACHE may name a directory or Redis.
-    where = args.cache_dir or environment_value("token_cache")
-    return resolve_token_cache(where) or FileTokenCache()
 
 
 def _session(args: argparse.Namespace) -> OfficeRNDSession:
@@ -475,6 +470,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "status": status_command,
     "token": cmd_token,
     "check": cmd_check,
     "get": cmd_get,

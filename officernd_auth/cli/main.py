@@ -219,6 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how old (or early) the timestamp may be (default 300; large for old captures)",
     )
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        help="what the token cache holds: tokens, budget spent, waits, the store's health",
+        description="For every application the configured token cache (file, Redis, Django) "
+        "has seen: the cached tokens with their expiry and scopes, the token requests counted "
+        "in the current minute by every process sharing it, any 429 wait in force, and "
+        "whether the store answers. Never a token or a secret. Exit 1 when the store does "
+        "not answer.",
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     cache = commands.add_parser("cache", help="show or clear the token cache")
     cache.add_argument(
         "action", choices=["show", "clear"], help="list the cached tokens, or delete them"

@@ -20,6 +20,7 @@ from oauthlib.oauth2 import BackendApplicationClient
 
 from ..values.deadline import Deadline
 from ..values.errors import ConfigurationError, TokenEndpointError
+from ..values.records import mask_client_id
 from ..values.redact import Secret, mask_secrets, scrub, secret_forms
 from ..values.token import Token
 from .exchange import (
@@ -38,7 +39,7 @@ from .exchange import (
     unreachable,
 )
 from .scopes import format_scopes
-from .settings import DEFAULT_TOKEN_TIMEOUT, Settings, mask_client_id
+from .settings import DEFAULT_TOKEN_TIMEOUT, Settings
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",

@@ -23,13 +23,15 @@ from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..cache.memory import MemoryTokenCache
+from ..events import application_label, emit
 from ..values.deadline import Deadline
 from ..values.errors import ConfigurationError, OfficeRNDAuthError
+from ..values.records import mask_client_id
 from ..values.token import Token
 from ..values.urls import origin_url
 from .exchange import on_loop
 from .freshness import Freshness
-from .settings import Settings, mask_client_id
+from .settings import Settings
 
 if TYPE_CHECKING:
     from ..values.token_errors import TokenRequestError
@@ -40,6 +42,9 @@ __all__ = ["EventLoop", "Fetching", "default_sender", "token_client"]
 logger = logging.getLogger("officernd_auth.provider")
 
 _T = TypeVar("_T")
+
+#: The shortest lock wait a ``lock.waited`` event reports: a lock nobody held is not a wait.
+LOCK_WAIT_SHOWN = 0.005
 
 
 class EventLoop(Protocol):
@@ -96,19 +101,26 @@ class Fetching(Freshness):
 
     # -- the fetch loop, as steps --------------------------------------------------------------
 
-    def _attempts(self, deadline: Deadline) -> Generator[float | None, Token | None, Token]:
+    def _attempts(
+        self, deadline: Deadline, renewing: bool = False
+    ) -> Generator[float | None, Token | None, Token]:
         """The fetch loop: yields ``None`` for one token request (the driver sends back the
         token, or throws in its error) or a pause in seconds before the next; returns the
-        accepted token. Held under the flight and cache locks."""
+        accepted token. Held under the flight and cache locks. ``renewing``: the current token
+        is still served meanwhile (the lifecycle events say so)."""
         from ..values.token_errors import RateLimitedError, TokenRequestError
 
         server = origin_url(self.token_url)
         flight, policy, budget = self.flight, self.policy, self._budget_for(server, deadline)
         budget_key = (server, self.client_id)
+        label = application_label(self.token_url, self.client_id)
+        if renewing:
+            emit("token.renewal_started", label)
         attempt = 0
         while True:
             refused = policy.spend(budget, budget_key)
             if refused is not None:
+                emit("budget.refused", label, reason=refused[1], wait=refused[0])
                 if attempt > 0 and flight.last_error is not None:
                     # Out of budget mid-retry: the failure the retries were for is the answer,
                     # and it is the answer for the threads waiting on this flight too.
@@ -117,12 +129,16 @@ class Fetching(Freshness):
             self.token_requests += 1  # type: ignore[misc]  # a slot of the provider's
             delay: float | None = None
             token: Token | None = None
+            started = time.monotonic()
             try:
                 with budget.in_flight():  # a shared budget counts it from its answer
                     token = yield None
             except RateLimitedError as exc:
+                _failed(label, attempt, started, exc)
+                emit("server.wait", label, retry_after=exc.retry_after or 0.0)
                 raise flight.record(policy.server_said_wait(budget, budget_key, exc)) from None
             except TokenRequestError as exc:
+                _failed(label, attempt, started, exc)
                 delay = policy.retry_delay(exc, attempt, deadline)
                 if delay is None:
                     exc = policy.give_up(exc, attempt, deadline, self.token_deadline, budget)
@@ -130,15 +146,25 @@ class Fetching(Freshness):
                 logger.warning("%s; retrying in %.1f s", exc.message, delay)
                 flight.last_error = exc
             except OfficeRNDAuthError as exc:
+                _failed(label, attempt, started, exc)
                 raise flight.record(exc) from None
             if delay is None:
                 assert token is not None
-                return self._accept(token)
+                cache = type(self.token_cache).__name__
+                emit("token.fetched", label, attempt=attempt + 1,
+                     duration=time.monotonic() - started, cache=cache)  # fmt: skip
+                accepted = self._accept(token)
+                if renewing:
+                    emit("token.renewal_finished", label, lifetime=accepted.lifetime)
+                return accepted
             yield delay
             attempt += 1
 
     def _fetch_locked(
-        self, deadline: Deadline, overrides: Mapping[str, Any] | None = None
+        self,
+        deadline: Deadline,
+        overrides: Mapping[str, Any] | None = None,
+        renewing: bool = False,
     ) -> Token:
         """Run the fetch loop in this thread."""
         # Made per fetch when the provider keeps none (its transport is shared): memory per
@@ -149,7 +175,7 @@ class Fetching(Freshness):
             now = self.clock()
             return client.fetch_token(self.scopes, now, deadline=deadline, overrides=overrides)  # type: ignore[no-any-return]
 
-        steps = self._attempts(deadline)
+        steps = self._attempts(deadline, renewing)
         try:
             step = next(steps)
             while True:
@@ -171,10 +197,12 @@ class Fetching(Freshness):
         finally:
             steps.close()
 
-    async def _afetch_locked(self, deadline: Deadline, loop: EventLoop) -> Token:
+    async def _afetch_locked(
+        self, deadline: Deadline, loop: EventLoop, renewing: bool = False
+    ) -> Token:
         """Run the fetch loop on the event loop: the exchange on the loop, the pauses too."""
         client = self._fetcher or token_client(self.settings, self._sender)
-        steps = self._attempts(deadline)
+        steps = self._attempts(deadline, renewing)
         try:
             step = next(steps)
             while True:
@@ -198,12 +226,29 @@ class Fetching(Freshness):
         finally:
             steps.close()
 
+    def _from_cache(self, token: Token, *, waited: bool) -> Token:
+        """``token``, stored by another thread or process, taken from the cache: say so."""
+        label = application_label(self.token_url, self.client_id)
+        left = token.expires_in(self.clock())
+        cache = type(self.token_cache).__name__
+        emit("token.from_cache", label, cache=cache, left=left, after_wait=waited)
+        return token
+
+    def _waited(self, lock: str, started: float) -> None:
+        """Say that a call waited at least :data:`LOCK_WAIT_SHOWN` s for the ``lock``
+        (``flight``: another thread's token request; ``cache``: another process's)."""
+        waited = time.monotonic() - started
+        if waited >= LOCK_WAIT_SHOWN:
+            label = application_label(self.token_url, self.client_id)
+            emit("lock.waited", label, lock=lock, duration=waited)
+
     def _keep_current(self, error: TokenRequestError, current: Token) -> Token:
         """A renewal failed while the current token is still valid: say so and go on with it."""
+        left = current.expires_in(self.clock())
+        label = application_label(self.token_url, self.client_id)
+        emit("token.renewal_failed", label, error=type(error).__name__, left=left)
         logger.warning(
-            "%s; going on with the current token, valid for %.0f s more",
-            error.message,
-            current.expires_in(self.clock()),
+            "%s; going on with the current token, valid for %.0f s more", error.message, left
         )
         return current
 
@@ -262,7 +307,7 @@ class Fetching(Freshness):
                 if found is not None:
                     return found
             try:
-                return await self._afetch_locked(deadline, loop)
+                return await self._afetch_locked(deadline, loop, renewing=current is not None)
             except TokenRequestError as exc:
                 if current is None:
                     raise
@@ -291,6 +336,11 @@ class Fetching(Freshness):
         whose = f"client {mask_client_id(self.client_id)!r}"
         async with self.flight.alocked(deadline, whose, loop.sleep):
             self._forget(authorization)
+
+
+def _failed(label: str, attempt: int, started: float, error: OfficeRNDAuthError) -> None:
+    emit("token.fetch_failed", label, attempt=attempt + 1, error=type(error).__name__,
+         duration=time.monotonic() - started)  # fmt: skip
 
 
 #: Makes the sender of a provider that no front end gave one, from its settings: set by the

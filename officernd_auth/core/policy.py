@@ -9,9 +9,7 @@
   saw. If the cache cannot be reached, the process's own :class:`Budget` decides meanwhile.
 * :class:`RetryPolicy`: spending the budget, how long a 429 blocks it, and whether (and after
   how long) a failed token request is retried. Errors say whether they may be retried
-  (``TokenRequestError.retryable``); the policy never reads a message.
-
-Nothing here does I/O or imports an HTTP library.
+  (``TokenRequestError.retryable``); the policy never reads a message. No I/O, no HTTP library.
 """
 
 from __future__ import annotations
@@ -28,11 +26,12 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ..values.deadline import MAX_IN_FLIGHT, Deadline, takes_keyword
 from ..values.errors import OfficeRNDAuthError
 from ..values.interning import one_for
+from ..values.records import mask_client_id
 from ..values.token import Clock, system_clock
-from .settings import Settings, mask_client_id
 
 if TYPE_CHECKING:
     from ..values.token_errors import RateLimitedError, TokenRequestError
+    from .settings import Settings
 
 __all__ = [
     "Budget",

@@ -34,6 +34,7 @@ from ..values.errors import (
     ScopeNotGrantedWarning,
 )
 from ..values.interning import setting
+from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.token import Token, TokenFetcher, TokenStatus
 from .exchange import Sender
@@ -45,7 +46,6 @@ from .settings import (
     ProviderOptions,
     Settings,
     check_option_names,
-    mask_client_id,
     resolve_settings,
     with_provider_options,
 )
@@ -320,7 +320,7 @@ class TokenProvider(Fetching):
         if self._usable(token):
             assert token is not None
             self.flight.adopt(token, seen)
-            return token
+            return self._from_cache(token, waited=False)
         if deadline is None:
             deadline = Deadline.for_call(timeout, self.token_deadline)
         return self._get_token_locked(deadline, self.held_in_renewal())
@@ -332,21 +332,25 @@ class TokenProvider(Fetching):
         from ..values.token_errors import TokenRequestError  # oauthlib's: loaded when needed
 
         completed = self.flight.completed
+        started = time.monotonic()
         with self._flight_lock(deadline, wait=current is None) as holding:
             if not holding:
                 assert current is not None
                 return current
+            self._waited("flight", started)
             # Re-checked before the cache's own lock too: threads that waited on this flight
             # take the token it stored without queueing on a file or Redis lock in turn.
             found = self._settled(deadline, current, completed, first=True)
             if found is not None:
                 return found
+            started = time.monotonic()
             with self._cache_lock(deadline):
+                self._waited("cache", started)
                 found = self._settled(deadline, current, completed, first=False)
                 if found is not None:
                     return found
                 try:
-                    return self._fetch_locked(deadline)
+                    return self._fetch_locked(deadline, renewing=current is not None)
                 except TokenRequestError as exc:
                     if current is None:
                         raise
@@ -362,7 +366,7 @@ class TokenProvider(Fetching):
         if self._usable(token):
             assert token is not None
             flight.hold(token)
-            return token
+            return self._from_cache(token, waited=True)
         if first:
             just_failed = time.monotonic() - flight.failed_at < RENEWAL_RETRY
             if current is not None and flight.last_error is not None and just_failed:

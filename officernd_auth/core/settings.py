@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from ..values.environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
 from ..values.interning import one_for, setting
+from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.token import Clock, system_clock
 from ..values.urls import check_url, normalise_url
@@ -458,11 +459,6 @@ def front_end_setting(
     if not isinstance(value, str):
         raise _configuration_error(f"{name} must be a string, got {type(value).__name__}")
     return value.strip() or None
-
-
-def mask_client_id(client_id: str) -> str:
-    """A client id shortened for display: enough to tell apps apart, not to copy one."""
-    return client_id[:4] + "…" + client_id[-2:] if len(client_id) > 8 else "…"
 
 
 def _configuration_error(message: str) -> ConfigurationError:

@@ -32,7 +32,8 @@ import anyio.to_thread
 
 from ..core.api_rules import ApiRules
 from ..core.provider import TokenProvider, resolve_provider
-from ..core.settings import ProviderOptions, mask_client_id, with_provider_options
+from ..core.settings import ProviderOptions, with_provider_options
+from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.urls import url_path
 from .transport import shared_transport
@@ -190,6 +191,7 @@ class AuthFlows(ApiRules):
             return
         response.read()  # release the connection before the token request
         authorization = self._renewed(sent, _timeout_of(request))
+        self.healed(request.method)
         request.headers["Authorization"] = authorization
         response = yield request
         if response.status_code == 401:
@@ -215,6 +217,7 @@ class AuthFlows(ApiRules):
         timeout = _timeout_of(request)
         await self._provider.ainvalidate(ANYIO_LOOP, sent, timeout)
         authorization = await self._token_on_loop(timeout)
+        self.healed(request.method)
         request.headers["Authorization"] = authorization
         response = yield request
         if response.status_code == 401:

@@ -30,14 +30,9 @@ from ..core.organisation import (
 )
 from ..core.paging import PAGE_SIZE, async_pages, pages, with_progress
 from ..core.provider import TokenProvider, resolve_provider
-from ..core.settings import (
-    DEFAULT_API_URL,
-    OPTION_NAMES,
-    front_end_setting,
-    mask_client_id,
-    with_provider_options,
-)
+from ..core.settings import DEFAULT_API_URL, OPTION_NAMES, front_end_setting, with_provider_options
 from ..values.errors import ConfigurationError
+from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.urls import check_url, url_path
 from .auth import AuthFlows

@@ -18,9 +18,10 @@ from requests.structures import CaseInsensitiveDict
 
 from ..core.api_rules import DEFAULT_ALLOWED_HOSTS, ApiRules
 from ..core.provider import TokenProvider, resolve_provider
-from ..core.settings import ProviderOptions, mask_client_id, with_provider_options
+from ..core.settings import ProviderOptions, with_provider_options
 from ..values.deadline import Deadline
 from ..values.interning import shared_table
+from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.urls import url_path
 from .transport import PlainTransport, SessionTransport
@@ -260,6 +261,7 @@ class OfficeRNDAuth(ApiRules, AuthBase):
         response.close()
         self._provider.invalidate(used, deadline=deadline)
         token = self._provider.get_token(deadline=deadline)
+        self.healed(method)
         retry = request.copy()
         retry.hooks = {
             event: [hook for hook in hooks if hook is not self._hook]

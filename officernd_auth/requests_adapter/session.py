@@ -30,11 +30,11 @@ from ..core.settings import (
     DEFAULT_API_URL,
     ProviderOptions,
     front_end_setting,
-    mask_client_id,
     with_provider_options,
 )
 from ..values.deadline import Deadline, wait_bound
 from ..values.errors import ConfigurationError
+from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.urls import check_url, url_path
 from .auth import OfficeRNDAuth

@@ -20,6 +20,7 @@ __all__ = [
     "cache_key",
     "is_bearer_token",
     "is_normal_url",
+    "mask_client_id",
     "owner_is_not_me",
     "private_directory",
     "read_trusted",
@@ -171,6 +172,11 @@ def private_directory(path: str) -> bool:
         and not owner_is_not_me(info)
         and not (os.name == "posix" and stat.S_IMODE(info.st_mode) & 0o077)
     )
+
+
+def mask_client_id(client_id: str) -> str:
+    """A client id shortened for display: enough to tell apps apart, not to copy one."""
+    return client_id[:4] + "…" + client_id[-2:] if len(client_id) > 8 else "…"
 
 
 def renewal_leeway(expires_at: float, obtained_at: float, leeway: float) -> float:
