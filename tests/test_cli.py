@@ -162,13 +162,19 @@ def test_request(run: Run, live: FakeOfficeRND, tmp_path: Path) -> None:
     assert "lacks flex.community.members.delete" in denied.stderr  # the scope it needs
 
 
-def test_cache_show_and_clear(run: Run) -> None:
+def test_cache_show_and_clear(run: Run, env: dict[str, str]) -> None:
     token = run("token").stdout.strip()
     shown = run("cache", "show")
     assert shown.returncode == 0
     assert "valid for" in shown.stdout
     assert "flex.community.members.read" in shown.stdout
     assert token not in shown.stdout
+    # The host and masked client id of the configured credentials, as `gh auth status` shows
+    # host and account, and that this endpoint is not OfficeRND's.
+    client_id = env["OFFICERND_CLIENT_ID"]
+    label = f"127.0.0.1/{client_id[:4]}…{client_id[-2:]} (not OfficeRND's token endpoint)"
+    assert label in shown.stdout
+    assert client_id not in shown.stdout
     assert "removed 1" in run("cache", "clear").stdout
     assert "(empty)" in run("cache", "show").stdout
 

@@ -14,9 +14,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core.settings import environment_value
+from ..events import application_label
 from ..values.records import mask_client_id
 from .status import cache_from as _cache
 from .status import command as status_command
+from .status import configured_provider, official
 
 if TYPE_CHECKING:
     import requests
@@ -329,11 +331,17 @@ def cmd_cache(args: argparse.Namespace) -> int:
     print(f"token cache: {cache.directory}")
     if not entries:
         print("  (empty)")
+    provider = configured_provider(args, cache)
     now = time.time()
     for entry in entries:
         left = entry.expires_at - now
         state = f"valid for {left / 60:.0f} min" if left > 0 else "expired"
         print(f"  {entry.key[:12]}  {state:<18} {' '.join(sorted(entry.scopes))}")
+        if provider is not None and entry.key == provider.key:
+            # As `gh auth status` names host and account: which server, which application.
+            where = "" if official(provider.token_url) else " (not OfficeRND's token endpoint)"
+            label = application_label(provider.token_url, provider.client_id)
+            print(f"                {label}{where}: the configured credentials")
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..cache import FileTokenCache, RedisTokenCache, TokenCache
 from ..cache.base import application_key
@@ -141,26 +142,39 @@ def cache_from(args: argparse.Namespace) -> TokenCache:
 
 def command(args: argparse.Namespace) -> int:
     """``officernd-auth status``: exit 0, or 1 when the store does not answer."""
+    cache = cache_from(args)
+    report = status(cache, configured_provider(args, cache))
+    if args.json:
+        print(json.dumps(report, indent=2 if sys.stdout.isatty() else None, ensure_ascii=False))
+    else:
+        print(render(report))
+    return 0 if report["store"]["healthy"] else 1  # EXIT_OK, EXIT_ERROR
+
+
+def configured_provider(args: argparse.Namespace, cache: TokenCache) -> Any:
+    """A provider (never used to fetch) for the credentials of the options and environment, to
+    name their application and token; ``None`` without a client id, scope and secret (the
+    secret from the environment only: these commands never prompt)."""
     from ..values.errors import ConfigurationError
 
-    cache = cache_from(args)
     provider = None
-    client_id = args.client_id or environment_value("client_id")
-    scope = args.scope or environment_value("scope")
+    client_id = getattr(args, "client_id", None) or environment_value("client_id")
+    scope = getattr(args, "scope", None) or environment_value("scope")
     secret = environment_value("client_secret")  # never a prompt: status works without it
     if client_id and scope and secret:
         from ..core.provider import TokenProvider
 
-        token_url = args.token_url or environment_value("token_url")
+        token_url = getattr(args, "token_url", None) or environment_value("token_url")
         try:
             provider = TokenProvider(
                 client_id, secret, scope, token_url=token_url, token_cache=cache
             )
         except ConfigurationError:
             provider = None  # the applications are then shown by their keys
-    report = status(cache, provider)
-    if args.json:
-        print(json.dumps(report, indent=2 if sys.stdout.isatty() else None, ensure_ascii=False))
-    else:
-        print(render(report))
-    return 0 if report["store"]["healthy"] else 1  # EXIT_OK, EXIT_ERROR
+    return provider
+
+
+def official(token_url: str) -> bool:
+    """Whether ``token_url`` is OfficeRND's own token endpoint (not an emulator or a proxy)."""
+    host = urlsplit(token_url).hostname or ""
+    return host == "officernd.com" or host.endswith(".officernd.com")
