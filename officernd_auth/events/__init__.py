@@ -22,12 +22,15 @@ import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from ..values.records import mask_client_id
+from . import otel
 from .event import EVENTS, Event, Value
 
 __all__ = ["EVENTS", "Event", "application_label", "emit", "subscribe"]
 
 logger = logging.getLogger("officernd_auth.events")
 
+#: The subscribers (docs/lifetimes.rst: removed by the function subscribe returns).
 _listeners: list[Callable[[Event], None]] = []
 _listeners_lock = threading.Lock()
 
@@ -47,8 +50,6 @@ def subscribe(listener: Callable[[Event], None]) -> Callable[[], None]:
 
 def application_label(token_url: str, client_id: str) -> str:
     """``host/masked-client-id``: which application an event is about, without its secret."""
-    from ..values.records import mask_client_id
-
     return f"{urlsplit(token_url).hostname or '?'}/{mask_client_id(client_id)}"
 
 
@@ -66,13 +67,10 @@ def emit(name: str, application: str, **fields: Value) -> None:
             f" {shown}" if shown else "",
             extra={"event": name, "application": application, **fields},
         )
-    from . import otel
-
-    otel.record(event)
-    for listener in list(_listeners):
+    for listener in (otel.record, *_listeners):
         try:
             listener(event)
-        except Exception:  # a listener's bug must not break a token request
+        except Exception:  # an outlet's failure must not break a token request
             logger.exception("event listener %r failed", listener)
 
 

@@ -32,6 +32,7 @@ from .event import Event
 __all__ = ["record"]
 
 _NAME = "officernd_auth"
+#: The tracer and instruments, made at the first event (docs/lifetimes.rst: kept for the process).
 _state: dict[str, Any] = {}
 _state_lock = threading.Lock()
 
