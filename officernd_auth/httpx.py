@@ -42,7 +42,7 @@ class OfficeRNDClient(SyncClient, httpx.Client):
     __doc__ = SyncClient.__doc__
     _lib: ClassVar[ModuleType] = httpx
     _auth_class: ClassVar[type[AuthFlows]] = OfficeRNDAuth
-    _client_class = True  # the class whose base's build_request and send it calls
+    _client_class = True  # the class whose base's _merge_url and send it calls
 
 
 class AsyncOfficeRNDClient(AsyncClient, httpx.AsyncClient):

@@ -50,7 +50,7 @@ class OfficeRNDClient(SyncClient, httpx2.Client):
     __doc__ = SyncClient.__doc__
     _lib: ClassVar[ModuleType] = httpx2
     _auth_class: ClassVar[type[AuthFlows]] = OfficeRNDAuth
-    _client_class = True  # the class whose base's build_request and send it calls
+    _client_class = True  # the class whose base's _merge_url and send it calls
 
 
 class AsyncOfficeRNDClient(AsyncClient, httpx2.AsyncClient):
