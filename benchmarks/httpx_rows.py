@@ -85,6 +85,15 @@ class AsyncGetter:
 
 
 async def _made(make: Callable[[], Any]) -> Any:
+    # A real async client's transport (httpcore) does its I/O through anyio, which keeps state
+    # per task and loop once used; the canned transport never touches anyio. Without this a
+    # floor would skip that state while a row whose token request ran on the loop (through
+    # anyio) paid for it on every request: on Python 3.13 with httpx, 11,000 instructions a
+    # request that no auth code spends (an auth of ours that only sets a constant header cost
+    # that much more than the same floor). Every async row now starts from a loop that used it.
+    import anyio
+
+    await anyio.sleep(0)
     made = make()  # on the loop that will use it
     return await made if asyncio.iscoroutine(made) else made
 
