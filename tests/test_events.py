@@ -16,8 +16,8 @@ import pytest
 
 from officernd_auth import OfficeRNDSession
 from officernd_auth.errors import RateLimitedError, TokenCacheWarning
-from officernd_auth.events import Event, subscribe
-from officernd_auth.testing import FakeClock, FakeOfficeRND, Fault
+from officernd_auth.events import Event, application_label, subscribe
+from officernd_auth.testing import App, FakeClock, FakeOfficeRND, Fault
 
 otel_sdk = pytest.importorskip("opentelemetry.sdk")
 
@@ -46,9 +46,17 @@ def otel() -> tuple[InMemorySpanExporter, InMemoryMetricReader]:
 
 
 @pytest.fixture
-def events() -> Iterator[list[Event]]:
+def events(fake: FakeOfficeRND, app: App) -> Iterator[list[Event]]:
+    """The events of this test's application and of the stores (subscribers are process-wide:
+    a renewal thread another test left finishing may emit meanwhile)."""
     seen: list[Event] = []
-    unsubscribe = subscribe(seen.append)
+    ours = application_label(fake.token_url, app.client_id)
+
+    def record(event: Event) -> None:
+        if event.application == ours or event.name.startswith("store."):
+            seen.append(event)
+
+    unsubscribe = subscribe(record)
     yield seen
     unsubscribe()
 
@@ -103,11 +111,17 @@ def test_otel_sees_the_token_lifecycle_and_never_a_secret(
     spans.clear()
     caplog.set_level(logging.DEBUG, logger="officernd_auth.events")
     session = make_session(leeway=60.0)
-    app_label = f"{fake.host}/"
+    app_label = application_label(fake.token_url, session.provider.client_id)
+    masked = app_label.partition("/")[2]
 
     # A cold fetch: one span with its real duration, one request counted as a success.
     assert session.get("members").status_code == 200
-    fetched = [s for s in spans.get_finished_spans() if s.name == "officernd_auth.token.fetch"]
+    fetched = [
+        s
+        for s in spans.get_finished_spans()
+        if s.name == "officernd_auth.token.fetch"
+        and (s.attributes or {}).get("officernd.client_id") == masked
+    ]
     assert len(fetched) == 1
     assert fetched[0].attributes is not None
     assert fetched[0].attributes["server.address"] == fake.host
@@ -115,7 +129,7 @@ def test_otel_sees_the_token_lifecycle_and_never_a_secret(
     assert fetched[0].start_time is not None
     assert fetched[0].end_time >= fetched[0].start_time
     assert [e.name for e in events] == ["token.fetched"]
-    assert events[0].application.startswith(app_label)
+    assert events[0].application == app_label
 
     # A renewal: inside the leeway (50 s left of the token's 3,599), the old token still served.
     clock.advance(3599 - 50)
@@ -167,7 +181,9 @@ def test_otel_sees_the_token_lifecycle_and_never_a_secret(
         cache.get(key)
     finally:
         server.stop()
-    outage = [e.name for e in events if e.name.startswith("store.")]
+    outage = [
+        e.name for e in events if e.name.startswith("store.") and f":{port}/" in e.application
+    ]
     assert outage == ["store.down", "store.up"]
 
     counters = _counters(reader)

@@ -150,10 +150,10 @@ class Fetching(Freshness):
                 raise flight.record(exc) from None
             if delay is None:
                 assert token is not None
+                accepted = self._accept(token)  # stored and held: then said
                 cache = type(self.token_cache).__name__
                 emit("token.fetched", label, attempt=attempt + 1,
                      duration=time.monotonic() - started, cache=cache)  # fmt: skip
-                accepted = self._accept(token)
                 if renewing:
                     emit("token.renewal_finished", label, lifetime=accepted.lifetime)
                 return accepted
@@ -298,10 +298,12 @@ class Fetching(Freshness):
 
         completed = self.flight.completed
         whose = f"client {mask_client_id(self.client_id)!r}"
+        started = time.monotonic()
         async with self.flight.alocked(deadline, whose, loop.sleep, wait=current is None) as held:
             if not held:
                 assert current is not None
                 return current
+            self._waited("flight", started)
             for first in (True, False):  # before and after the cache's lock, which holds nothing
                 found = self._settled(deadline, current, completed, first=first)
                 if found is not None:

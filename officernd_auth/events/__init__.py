@@ -37,7 +37,11 @@ _listeners_lock = threading.Lock()
 
 def subscribe(listener: Callable[[Event], None]) -> Callable[[], None]:
     """Call ``listener`` with every :class:`Event` of the process, in the thread that emits
-    it; return the function that unsubscribes it. A listener that raises is logged and kept."""
+    it; return the function that unsubscribes it. A listener that raises is logged and kept.
+
+    A listener runs where the event happens, often under the provider's locks (as a logging
+    handler does): record, count or hand the event on; never ask a provider for a token or
+    wait there."""
     with _listeners_lock:
         _listeners.append(listener)
 
