@@ -192,6 +192,7 @@ def test_otel_sees_the_token_lifecycle_and_never_a_secret(
     assert _total(counters, "officernd_auth.budget.refusals", **{"officernd.reason": "budget"}) >= 1
     assert _total(counters, "officernd_auth.server.waits") >= 1
     assert _total(counters, "officernd_auth.store.fallbacks") >= 1
+    assert _total(counters, "officernd_auth.store.recoveries") >= 1
     assert _total(counters, "officernd_auth.token.renewals", outcome="success") >= 1
     assert _total(counters, "officernd_auth.token.heals") >= 1
     assert _total(counters, "officernd_auth.token.fetch.duration") >= 9

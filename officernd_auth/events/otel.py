@@ -12,7 +12,8 @@ anything.
   other event is an event on the current span.
 - **Metrics** (meter ``officernd_auth``): counters ``officernd_auth.token.requests`` (by
   ``outcome`` and ``error.type``), ``officernd_auth.budget.refusals`` (by ``reason``),
-  ``officernd_auth.server.waits`` (429s), ``officernd_auth.store.fallbacks``,
+  ``officernd_auth.server.waits`` (429s), ``officernd_auth.store.fallbacks`` and
+  ``officernd_auth.store.recoveries``,
   ``officernd_auth.token.renewals`` (by ``outcome``), ``officernd_auth.token.heals``;
   histograms ``officernd_auth.token.fetch.duration`` and ``officernd_auth.wait.duration`` (s).
 
@@ -70,6 +71,9 @@ def _make() -> dict[str, Any] | None:
         "fallbacks": meter.create_counter(
             "officernd_auth.store.fallbacks", "{outage}", "Shared store outages"
         ),
+        "recoveries": meter.create_counter(
+            "officernd_auth.store.recoveries", "{recovery}", "Shared stores answering again"
+        ),
         "renewals": meter.create_counter(
             "officernd_auth.token.renewals", "{renewal}", "Renewals in the leeway, by outcome"
         ),
@@ -123,6 +127,8 @@ def record(event: Event) -> None:
             otel["server_waits"].add(1, base)
         elif name == "store.down":
             otel["fallbacks"].add(1, base)
+        elif name == "store.up":
+            otel["recoveries"].add(1, base)
         elif name in ("token.renewal_finished", "token.renewal_failed"):
             ended = "success" if name == "token.renewal_finished" else "failure"
             otel["renewals"].add(1, {**base, "outcome": ended})
