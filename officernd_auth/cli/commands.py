@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..core.settings import environment_value
-from ..events import application_label
 from ..values.records import mask_client_id
 from .status import cache_from as _cache
 from .status import command as status_command
@@ -340,7 +339,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
         if provider is not None and entry.key == provider.key:
             # As `gh auth status` names host and account: which server, which application.
             where = "" if official(provider.token_url) else " (not OfficeRND's token endpoint)"
-            label = application_label(provider.token_url, provider.client_id)
+            label = provider.application
             print(f"                {label}{where}: the configured credentials")
     return EXIT_OK
 

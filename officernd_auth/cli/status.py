@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from ..cache import FileTokenCache, RedisTokenCache, TokenCache
 from ..cache.base import application_key
-from ..events import application_label
 from ..values.environment import environment_value
 from ..values.urls import origin_url
 
@@ -34,7 +33,7 @@ def status(cache: TokenCache, provider: Any = None, now: float | None = None) ->
     known_budget: dict[str, str] = {}
     known_tokens: dict[str, str] = {}
     if provider is not None:
-        label = application_label(provider.token_url, provider.client_id)
+        label = provider.application
         known_budget[application_key(origin_url(provider.token_url), provider.client_id)] = label
         known_tokens[provider.key] = label
     report: dict[str, Any] = {"store": _store(cache), "now": now, "window": WINDOW,

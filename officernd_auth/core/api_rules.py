@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..events import application_label, emit
+from ..events import emit
 from ..values.interning import same, shared_table
 from ..values.urls import check_url, is_loopback, origin_of, url_path
 from .hints import needed_scope
@@ -137,9 +137,7 @@ class ApiRules:
     def healed(self, method: str) -> None:
         """Say that an API 401 made this object forget its token and take the next one (the
         ``token.healed_401`` event), before the call is sent again."""
-        provider = self._provider
-        emit("token.healed_401", application_label(provider.token_url, provider.client_id),
-             method=method)  # fmt: skip
+        emit("token.healed_401", self._provider.application, method=method)
 
     def refused_again(self, method: str, url: str, authorization: str) -> None:
         """A call re-sent with a freshly issued token (``authorization``) got a 401 again:

@@ -99,6 +99,12 @@ class Fetching(Freshness):
             self, authorization: str | Token | None = None, *, timeout: Any = None
         ) -> None: ...
 
+    @property
+    def application(self) -> str:
+        """This provider's application as the lifecycle events and ``officernd-auth status``
+        name it: the token endpoint's host and the masked client id (no secret)."""
+        return application_label(self.token_url, self.client_id)
+
     # -- the fetch loop, as steps --------------------------------------------------------------
 
     def _attempts(
@@ -113,7 +119,7 @@ class Fetching(Freshness):
         server = origin_url(self.token_url)
         flight, policy, budget = self.flight, self.policy, self._budget_for(server, deadline)
         budget_key = (server, self.client_id)
-        label = application_label(self.token_url, self.client_id)
+        label = self.application
         if renewing:
             emit("token.renewal_started", label)
         attempt = 0
@@ -228,7 +234,7 @@ class Fetching(Freshness):
 
     def _from_cache(self, token: Token, *, waited: bool) -> Token:
         """``token``, stored by another thread or process, taken from the cache: say so."""
-        label = application_label(self.token_url, self.client_id)
+        label = self.application
         left = token.expires_in(self.clock())
         cache = type(self.token_cache).__name__
         emit("token.from_cache", label, cache=cache, left=left, after_wait=waited)
@@ -239,14 +245,12 @@ class Fetching(Freshness):
         (``flight``: another thread's token request; ``cache``: another process's)."""
         waited = time.monotonic() - started
         if waited >= LOCK_WAIT_SHOWN:
-            label = application_label(self.token_url, self.client_id)
-            emit("lock.waited", label, lock=lock, duration=waited)
+            emit("lock.waited", self.application, lock=lock, duration=waited)
 
     def _keep_current(self, error: TokenRequestError, current: Token) -> Token:
         """A renewal failed while the current token is still valid: say so and go on with it."""
         left = current.expires_in(self.clock())
-        label = application_label(self.token_url, self.client_id)
-        emit("token.renewal_failed", label, error=type(error).__name__, left=left)
+        emit("token.renewal_failed", self.application, error=type(error).__name__, left=left)
         logger.warning(
             "%s; going on with the current token, valid for %.0f s more", error.message, left
         )
