@@ -199,7 +199,9 @@ def test_the_event_loop_is_never_kept_waiting_for_a_token(
 
     assert asyncio.run(main()) == 200
     assert len(lateness) > 100  # it beat all through the 2 s token request
-    assert max(lateness) < 0.05
+    # A loop held by the token request would miss one beat by the whole 2 s; a shared CI
+    # machine delays single beats by tens of milliseconds, so the bound sits between the two.
+    assert max(lateness) < 0.5
 
 
 def test_a_cancelled_fetch_leaves_a_token_and_no_lock(live: FakeOfficeRND, live_app: App) -> None:
