@@ -5,13 +5,13 @@ imports no HTTP library.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ..events import emit
-from ..values.interning import same, shared_table
+from ..values.interning import same
 from ..values.urls import check_url, is_loopback, origin_of, url_path
 from .hints import needed_scope
 from .settings import front_end_setting
@@ -28,10 +28,25 @@ DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ("app.officernd.com", "staging.officern
 
 #: The empty set every new object starts with (one object, not one per tenant).
 _NOTHING: frozenset[Any] = frozenset()
-#: How many URL prefixes keep a remembered allow/deny decision.
-_DECISIONS = 1024
 #: No call refused to a fresh token yet.
 _NOT_DENIED: tuple[str, frozenset[tuple[str, str]]] = ("", _NOTHING)
+
+
+# The answer depends only on the URL's origin and the two sets, so it is remembered per
+# prefix for every object alike: parsing every URL would cost more than the rest of the auth step.
+@lru_cache(maxsize=1024)
+def _allows_origin(
+    url: str, allowed_hosts: frozenset[str], allowed_origins: frozenset[tuple[str, str, int]]
+) -> bool:
+    scheme, host, port = origin_of(url)
+    if scheme != "https" and not (scheme == "http" and is_loopback(host)):
+        return False
+    if (scheme, host, port) in allowed_origins:
+        return True
+    if f"{host}:{port}" in allowed_hosts:
+        return True
+    # A bare host name means its default port: https://host:8443 is another server.
+    return host in allowed_hosts and port == (443 if scheme == "https" else 80)
 
 
 class ApiRules:
@@ -46,7 +61,6 @@ class ApiRules:
     _provider: TokenProvider
     allowed_hosts: frozenset[str]
     allowed_origins: frozenset[tuple[str, str, int]]
-    _decided: dict[str, bool]
     _last_allowed: str
 
     # Set on an object only when they change (most objects never: 8 bytes each of a tenant's
@@ -72,45 +86,24 @@ class ApiRules:
         self.allowed_origins = same(
             frozenset([origin_of(check_url("api_url", api_url))] if api_url else [])
         )
-        # Allow/deny per URL prefix: a function of the two sets above, so shared by every
-        # object that has them (one table, not one per tenant).
-        self._decided = shared_table((self.allowed_hosts, self.allowed_origins))
         self._last_allowed = "\x00"  # no URL starts with it
 
     def allows(self, url: str | None) -> bool:
         """True when ``url`` may receive the token: an allowed host, https (http on loopback)."""
         if not url:
             return False
+        # The origin of the last allowed URL, up to and with its first "/": one string test
+        # per request instead of slicing the URL and a cached call.
         if url.startswith(self._last_allowed):
-            return True  # the origin of the last allowed URL, up to and with its first "/"
-        # The answer depends only on what comes before the path, so it is remembered per
-        # prefix: parsing every URL would cost more than the rest of the auth step together.
+            return True
+        # Only what comes before the path decides.
         start = url.find("//")
         end = url.find("/", start + 2) if start >= 0 else -1
         prefix = url if end < 0 else url[:end]
-        known = self._decided.get(prefix)
-        if known is None:
-            known = self._allows_origin(prefix)
-            if len(self._decided) >= _DECISIONS:
-                # Bounded without a cliff: the oldest decision goes (dicts keep insertion
-                # order), so a crawler over many hosts costs one parse per new host.
-                with contextlib.suppress(RuntimeError, StopIteration):  # another thread's
-                    self._decided.pop(next(iter(self._decided)), None)
-            self._decided[prefix] = known
+        known = _allows_origin(prefix, self.allowed_hosts, self.allowed_origins)
         if known and end >= 0:
             self._last_allowed = same(prefix + "/")
         return known
-
-    def _allows_origin(self, url: str) -> bool:
-        scheme, host, port = origin_of(url)
-        if scheme != "https" and not (scheme == "http" and is_loopback(host)):
-            return False
-        if (scheme, host, port) in self.allowed_origins:
-            return True
-        if f"{host}:{port}" in self.allowed_hosts:
-            return True
-        # A bare host name means its default port: https://host:8443 is another server.
-        return host in self.allowed_hosts and port == (443 if scheme == "https" else 80)
 
     def worth_healing(self, method: str, url: str, sent: str | None) -> bool:
         """Whether a 401 answer to ``method url``, sent with the ``Authorization`` value

@@ -21,11 +21,11 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..values.deadline import MAX_IN_FLIGHT, Deadline, takes_keyword
 from ..values.errors import OfficeRNDAuthError
-from ..values.interning import one_for
 from ..values.records import mask_client_id
 from ..values.token import Clock, system_clock
 
@@ -34,16 +34,9 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 __all__ = [
-    "Budget",
-    "BudgetStore",
-    "Refusal",
-    "RetryPolicy",
-    "SharedBudget",
-    "budget_count",
-    "budget_for",
-    "forget_budgets",
-    "prune_idle_budgets",
-]
+    "Budget", "BudgetStore", "Refusal", "RetryPolicy", "SharedBudget", "budget_count",
+    "budget_for", "forget_budgets", "prune_idle_budgets",
+]  # fmt: skip
 
 #: Why a token request was not let out, as ``(seconds to wait, "server" or "budget")``.
 Refusal = tuple[float, str]
@@ -209,9 +202,6 @@ class SharedBudget:
             self.store.block_budget(self.application, until, clock())
 
 
-# A table of equal values (bounded, starts over when full: docs/lifetimes.rst).
-_policies: dict[tuple[Any, ...], RetryPolicy] = {}
-
 # The budget registry. Owners of an entry: the token requests in flight that use it (providers
 # look their budget up per fetch) and, while it still counts anything, ``_busy_budgets``: a
 # budget with a request in its window or a server wait is held strongly until both have passed,
@@ -359,9 +349,10 @@ class RetryPolicy:
         same (it is read-only)."""
         fields = (settings.max_token_retries, settings.backoff, settings.token_budget,
                   settings.budget_window, settings.clock)  # fmt: skip
-        if cls is not RetryPolicy:
-            return cls(*fields)
-        return one_for(_policies, fields, lambda: cls(*fields), 64)
+        if cls is RetryPolicy:
+            with contextlib.suppress(TypeError):  # a clock that cannot be hashed: not shared
+                return _shared_policy(*fields)  # type: ignore[arg-type]
+        return cls(*fields)
 
     def spend(self, budget: Budget | SharedBudget, key: tuple[str, str]) -> Refusal | None:
         """Take one token request from ``budget``: ``None`` when it may be sent, else how many
@@ -497,3 +488,7 @@ class RetryPolicy:
             f"not sent: {why}; retry in {seconds:d} s.{advice}{because}",
             retry_after=wait,
         )
+
+
+# One policy for every provider with the same options (it is read-only): memory per tenant.
+_shared_policy = lru_cache(maxsize=64)(RetryPolicy)

@@ -33,7 +33,6 @@ from ..values.errors import (
     ScopeNotGrantedError,
     ScopeNotGrantedWarning,
 )
-from ..values.interning import setting
 from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.token import Token, TokenFetcher, TokenStatus
@@ -46,6 +45,7 @@ from .settings import (
     ProviderOptions,
     Settings,
     check_option_names,
+    read_only_setting,
     resolve_settings,
     with_provider_options,
 )
@@ -161,21 +161,21 @@ class TokenProvider(Fetching):
     )  # fmt: skip
 
     # Read from the settings (kept once, not copied: memory per tenant, benchmarks table 5c).
-    client_id: str = setting()
-    scopes: tuple[str, ...] = setting()
-    token_url: str = setting()
-    api_version: str | None = setting()
-    token_budget: int | None = setting()
-    budget_window: float = setting()
-    max_token_retries: int = setting()
-    backoff: float = setting()
-    strict_scopes: bool = setting()
-    token_timeout: float | tuple[float, float] = setting()
-    token_deadline: float = setting()
-    verify: bool | str = setting()
-    cert: str | tuple[str, str] | None = setting()
-    proxies: Mapping[str, str] = setting()
-    sleep: Callable[[float], None] = setting()
+    client_id: str = read_only_setting("client_id")
+    scopes: tuple[str, ...] = read_only_setting("scopes")
+    token_url: str = read_only_setting("token_url")
+    api_version: str | None = read_only_setting("api_version")
+    token_budget: int | None = read_only_setting("token_budget")
+    budget_window: float = read_only_setting("budget_window")
+    max_token_retries: int = read_only_setting("max_token_retries")
+    backoff: float = read_only_setting("backoff")
+    strict_scopes: bool = read_only_setting("strict_scopes")
+    token_timeout: float | tuple[float, float] = read_only_setting("token_timeout")
+    token_deadline: float = read_only_setting("token_deadline")
+    verify: bool | str = read_only_setting("verify")
+    cert: str | tuple[str, str] | None = read_only_setting("cert")
+    proxies: Mapping[str, str] = read_only_setting("proxies")
+    sleep: Callable[[float], None] = read_only_setting("sleep")
 
     def _configure(self, settings: Settings, fetcher: TokenFetcher | None) -> None:
         #: The validated settings this provider was made from.

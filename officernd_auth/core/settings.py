@@ -14,10 +14,10 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from ..values.environment import DEFAULT_LEEWAY, DEFAULT_TOKEN_URL, ENVIRONMENT, environment_value
-from ..values.interning import one_for, setting
 from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.token import Clock, system_clock
@@ -150,33 +150,26 @@ def check_option_names(options: Mapping[str, object], where: str) -> None:
 #: changes it: requests copies an empty ``proxies`` before adding the environment's).
 _NO_PROXIES: dict[str, str] = {}
 
-#: The settings that are not the credential: many providers have the same ones, and share one
-#: object that holds them (:func:`_options_for`).
-_OPTIONS = (
-    "api_version", "backoff", "budget_window", "cert", "clock", "leeway", "max_token_retries",
-    "proxies", "sleep", "strict_scopes", "token_budget", "token_deadline", "token_timeout",
-    "token_url", "verify",
+
+def read_only_setting(name: str) -> Any:
+    """A read-only property for the setting ``name`` of the object's ``settings``: a provider
+    keeps its :class:`Settings` once instead of copying each value (memory per tenant)."""
+
+    def refuse(instance: object, value: object) -> None:
+        raise AttributeError(
+            f"{type(instance).__name__}.{name} is read-only: it is one of the settings the "
+            "object was made with (make another with the option you want)"
+        )
+
+    return property(attrgetter(f"settings.{name}"), refuse, doc=f"The ``{name}`` setting.")
+
+
+#: Every setting, in the order :class:`Settings` takes them.
+_FIELDS = (
+    "client_id", "client_secret", "scopes", "token_url", "api_version", "leeway", "token_cache",
+    "clock", "token_budget", "budget_window", "max_token_retries", "backoff", "strict_scopes",
+    "token_timeout", "token_deadline", "verify", "cert", "proxies", "sleep",
 )  # fmt: skip
-
-
-class _Options:
-    __slots__ = _OPTIONS
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        for name in _OPTIONS:
-            object.__setattr__(self, name, values[name])
-
-
-# A table of equal values (bounded, starts over when full: docs/lifetimes.rst).
-_shared_options: dict[tuple[Any, ...], _Options] = {}
-
-
-def _options_for(values: Mapping[str, Any]) -> _Options:
-    """One :class:`_Options` for every settings with equal options (64 kinds remembered)."""
-    proxies = values["proxies"]
-    key = tuple(values[name] if name != "proxies" else tuple(sorted(proxies.items()))
-                for name in _OPTIONS)  # fmt: skip
-    return one_for(_shared_options, key, lambda: _Options(values), 64)
 
 
 class Settings:
@@ -188,29 +181,28 @@ class Settings:
     """
 
     # A plain class with slots, not a dataclass: importing dataclasses (and inspect) costs
-    # more than the rest of the package (benchmarks, start-up table). The credential and the
-    # cache are its own; the other options are shared with every settings that has the same.
-    __slots__ = ("_options", "client_id", "client_secret", "scopes", "token_cache")
+    # more than the rest of the package (benchmarks, start-up table).
+    __slots__ = _FIELDS
 
     client_id: str
     client_secret: str
     scopes: tuple[str, ...]
+    token_url: str
+    api_version: str | None
+    leeway: float
     token_cache: Any
-    token_url: str = setting("_options")
-    api_version: str | None = setting("_options")
-    leeway: float = setting("_options")
-    clock: Clock = setting("_options")
-    token_budget: int | None = setting("_options")
-    budget_window: float = setting("_options")
-    max_token_retries: int = setting("_options")
-    backoff: float = setting("_options")
-    strict_scopes: bool = setting("_options")
-    token_timeout: float | tuple[float, float] = setting("_options")
-    token_deadline: float = setting("_options")
-    verify: bool | str = setting("_options")
-    cert: str | tuple[str, str] | None = setting("_options")
-    proxies: Mapping[str, str] = setting("_options")
-    sleep: Callable[[float], None] = setting("_options")
+    clock: Clock
+    token_budget: int | None
+    budget_window: float
+    max_token_retries: int
+    backoff: float
+    strict_scopes: bool
+    token_timeout: float | tuple[float, float]
+    token_deadline: float
+    verify: bool | str
+    cert: str | tuple[str, str] | None
+    proxies: Mapping[str, str]
+    sleep: Callable[[float], None]
 
     def __init__(
         self,
@@ -236,12 +228,8 @@ class Settings:
     ) -> None:
         values = dict(locals())
         values["proxies"] = _NO_PROXIES if proxies is None else proxies
-        setter = object.__setattr__
-        setter(self, "client_id", client_id)
-        setter(self, "client_secret", client_secret)
-        setter(self, "scopes", scopes)
-        setter(self, "token_cache", token_cache)
-        setter(self, "_options", _options_for(values))
+        for name in _FIELDS:
+            object.__setattr__(self, name, values[name])
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Settings are read-only: cannot set {name!r}")
@@ -250,8 +238,7 @@ class Settings:
         raise AttributeError(f"Settings are read-only: cannot delete {name!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        names = ("client_id", "client_secret", "scopes", "token_cache", *_OPTIONS)
-        return (_settings, ({name: getattr(self, name) for name in names},))
+        return (_settings, ({name: getattr(self, name) for name in _FIELDS},))
 
     def __repr__(self) -> str:
         return (

@@ -20,7 +20,6 @@ from ..core.api_rules import DEFAULT_ALLOWED_HOSTS, ApiRules
 from ..core.provider import TokenProvider, resolve_provider
 from ..core.settings import ProviderOptions, with_provider_options
 from ..values.deadline import Deadline
-from ..values.interning import shared_table
 from ..values.records import mask_client_id
 from ..values.redact import Secret
 from ..values.urls import url_path
@@ -136,13 +135,12 @@ class OfficeRNDAuth(ApiRules, AuthBase):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_hook"], state["_decided"]  # made again: a bound method, a shared table
+        del state["_hook"]  # made again: a bound method
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._hook = self._on_response
-        self._decided = shared_table((self.allowed_hosts, self.allowed_origins))
 
     def __eq__(self, other: object) -> bool:
         mine = (self._provider.key, self.allowed_hosts, self.allowed_origins)

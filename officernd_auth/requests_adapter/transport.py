@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
@@ -30,7 +31,6 @@ from urllib3.util.retry import Retry
 
 from ..core.exchange import Reply, Sender, TokenRequest, TransportError
 from ..core.hints import network_cause
-from ..values.interning import one_for
 
 __all__ = [
     "POOL_SIZE",
@@ -207,8 +207,10 @@ class PlainTransport(Transport):
         holds nothing but them; the connections are :func:`shared_session`'s)."""
         if cls is not PlainTransport:
             return cls(verify, cert, proxies)
-        key = (verify, cert, tuple(sorted((proxies or {}).items())))
-        return one_for(_transports, key, lambda: cls(verify, cert, proxies), 64)
+        try:
+            return _shared_transport(verify, cert, tuple(sorted((proxies or {}).items())))
+        except TypeError:  # a cert given as a list
+            return cls(verify, cert, proxies)
 
     def __repr__(self) -> str:
         return f"<PlainTransport verify={self.verify!r} proxies={sorted(self.proxies)!r}>"
@@ -237,8 +239,12 @@ class PlainTransport(Transport):
         self.session().close()
 
 
-# A table of equal values (bounded, starts over when full: docs/lifetimes.rst).
-_transports: dict[tuple[Any, ...], PlainTransport] = {}
+# One transport for every provider with the same settings (it holds nothing but them).
+@lru_cache(maxsize=64)
+def _shared_transport(
+    verify: bool | str, cert: str | tuple[str, str] | None, proxies: tuple[tuple[str, str], ...]
+) -> PlainTransport:
+    return PlainTransport(verify, cert, dict(proxies))
 
 
 class SessionTransport(Transport):
