@@ -66,9 +66,7 @@ def in_flight(fake: FakeOfficeRND) -> Iterator[Callable[[Callable[[], object]], 
         thread = threading.Thread(target=call)
         thread.start()
         threads.append(thread)
-        give_up = time.monotonic() + 5
-        while fake.token_request_count == before and time.monotonic() < give_up:
-            time.sleep(0.01)
+        fake.wait_for_token_requests(before + 1)
         assert fake.token_request_count == before + 1
 
     yield start

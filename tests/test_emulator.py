@@ -179,6 +179,23 @@ def test_fault_slow(fake: FakeOfficeRND, app: App) -> None:
     assert time.perf_counter() - started < 0.3
 
 
+def test_a_test_can_wait_for_a_token_request_in_flight(fake: FakeOfficeRND, app: App) -> None:
+    import threading
+
+    fake.fail_next_token_requests(Fault.slow(1.0))
+    answers: list[int] = []
+    caller = threading.Thread(
+        target=lambda: answers.append(token(fake, app, "officernd.api.read").status_code)
+    )
+    caller.start()
+    fake.wait_for_token_requests(1)  # it reached the server, whose answer is still held
+    assert answers == []
+    caller.join()
+    assert answers == [200]
+    with pytest.raises(AssertionError, match="1 token request"):
+        fake.wait_for_token_requests(2, timeout=0.05)
+
+
 def test_fault_drop(fake: FakeOfficeRND, app: App) -> None:
     fake.fail_next_token_requests(Fault.drop())
     with pytest.raises(requests.ConnectionError):

@@ -403,16 +403,17 @@ def test_file_discard_never_removes_a_token_stored_meanwhile(tmp_path: Path) -> 
 
     from officernd_auth import Token
 
-    read = threading.Event()
+    read, stored = threading.Event(), threading.Event()
 
     class Observed(FileTokenCache):
-        """Signals once discard has read the file, and gives a writer time to act."""
+        """Signals once discard has read the file, then lets a writer act: a writer that can
+        store meanwhile (a discard that does not hold the key's lock) ends the wait at once."""
 
         def get(self, key: str) -> Token | None:
             found = super().get(key)
             if threading.current_thread() is threading.main_thread():
                 read.set()
-                time.sleep(0.5)
+                stored.wait(0.5)  # the writer is held by the lock: it cannot store
             return found
 
     now = time.time()
@@ -426,6 +427,7 @@ def test_file_discard_never_removes_a_token_stored_meanwhile(tmp_path: Path) -> 
         read.wait(10)
         with writer.lock(key):
             writer.set(key, new)
+        stored.set()
 
     thread = threading.Thread(target=store_new)
     thread.start()

@@ -230,7 +230,7 @@ def test_locks_are_per_credential(fake: FakeOfficeRND, clock: FakeClock) -> None
     fake.fail_next_token_requests(Fault.slow(1.5))
     slow_thread = threading.Thread(target=slow.get, args=("members",))
     slow_thread.start()
-    time.sleep(0.2)  # the slow client now holds its lock, waiting on the token endpoint
+    fake.wait_for_token_requests(1)  # the slow client holds its lock, waiting on the endpoint
     started = time.perf_counter()
     assert quick.get("members").status_code == 200
     assert time.perf_counter() - started < 1.0
@@ -414,9 +414,7 @@ def _token_request_in_flight(session: OfficeRNDSession, fake: FakeOfficeRND) -> 
     fake.fail_next_token_requests(Fault.slow(1.5))
     other = threading.Thread(target=session.get, args=("members",))
     other.start()
-    deadline = time.monotonic() + 5
-    while fake.token_request_count == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    fake.wait_for_token_requests(1)
     assert fake.token_request_count == 1
     return other
 

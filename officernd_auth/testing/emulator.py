@@ -104,7 +104,7 @@ class FakeOfficeRND:
         self.webhooks = WebhookSender(loopback_only=not allow_remote)
         self.token_requests: list[TokenRequestRecord] = []
         self.api_requests: list[ApiRequestRecord] = []
-        self._log_lock = threading.Lock()
+        self._log_lock = threading.Condition()  # notified when a request is logged
         self.scheme = "https" if ssl_context is not None else "http"
         self._server = LoopbackServer((host, port), self.answer, ssl_context)
         self._thread: threading.Thread | None = None
@@ -311,6 +311,17 @@ class FakeOfficeRND:
         """How many token requests reached the server."""
         return len(self.token_requests)
 
+    def wait_for_token_requests(self, count: int, timeout: float = 10.0) -> None:
+        """Wait until ``count`` token requests in all have reached the server (a slow fault
+        still holds the latest one's answer): how a test knows that another thread's fetch is
+        in flight, without sleeping. ``AssertionError`` after ``timeout`` seconds."""
+        with self._log_lock:
+            if not self._log_lock.wait_for(lambda: len(self.token_requests) >= count, timeout):
+                raise AssertionError(
+                    f"{len(self.token_requests)} token request(s) reached the emulator in "
+                    f"{timeout} s, not {count}"
+                )
+
     def issued_tokens(self) -> list[str]:
         """Every access token issued so far (for leak tests)."""
         with self.identity.lock:
@@ -390,6 +401,7 @@ class FakeOfficeRND:
             reply, fault, record = self.identity.handle(headers, body)
             with self._log_lock:
                 self.token_requests.append(record)
+                self._log_lock.notify_all()
         else:
             query = parse_qs(parts.query, keep_blank_values=True)
             reply, fault = self.api.handle(method, parts.path, query, headers, body)
