@@ -171,12 +171,12 @@ def test_fault_narrow_scope(fake: FakeOfficeRND, app: App) -> None:
 
 
 def test_fault_slow(fake: FakeOfficeRND, app: App) -> None:
-    fake.fail_next_token_requests(Fault.slow(0.3))
+    fake.fail_next_token_requests(Fault.slow(2.0))
     with pytest.raises(requests.Timeout):
         requests.post(fake.token_url, data={}, timeout=0.1)
     started = time.perf_counter()
     assert token(fake, app, "officernd.api.read").status_code == 200
-    assert time.perf_counter() - started < 0.3
+    assert time.perf_counter() - started < 1.0  # the fault was spent on the first request
 
 
 def test_a_test_can_wait_for_a_token_request_in_flight(fake: FakeOfficeRND, app: App) -> None:

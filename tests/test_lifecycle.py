@@ -227,13 +227,13 @@ def test_locks_are_per_credential(fake: FakeOfficeRND, clock: FakeClock) -> None
     }
     slow = OfficeRNDSession(slow_app.client_id, slow_app.client_secret, **common)
     quick = OfficeRNDSession(quick_app.client_id, quick_app.client_secret, **common)
-    fake.fail_next_token_requests(Fault.slow(1.5))
+    fake.fail_next_token_requests(Fault.slow(3.0))
     slow_thread = threading.Thread(target=slow.get, args=("members",))
     slow_thread.start()
     fake.wait_for_token_requests(1)  # the slow client holds its lock, waiting on the endpoint
     started = time.perf_counter()
     assert quick.get("members").status_code == 200
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 2.0  # not held by the other client's 3 s
     assert slow_thread.is_alive()
     slow_thread.join()
 
@@ -410,8 +410,8 @@ def test_a_requests_timeout_bounds_the_wait_for_a_token(timeout: Any, bound: flo
 
 
 def _token_request_in_flight(session: OfficeRNDSession, fake: FakeOfficeRND) -> threading.Thread:
-    """Another thread's call, whose token request the emulator holds for 1.5 s."""
-    fake.fail_next_token_requests(Fault.slow(1.5))
+    """Another thread's call, whose token request the emulator holds for 3 s."""
+    fake.fail_next_token_requests(Fault.slow(3.0))
     other = threading.Thread(target=session.get, args=("members",))
     other.start()
     fake.wait_for_token_requests(1)
@@ -427,7 +427,7 @@ def test_a_session_call_with_a_timeout_under_token_deadline_waits_no_longer_for_
     started = time.monotonic()
     with pytest.raises(TokenEndpointError, match=r"no token within 0\.3 s"):
         session.get("members", timeout=0.3)
-    assert time.monotonic() - started < 1.2  # not until the other thread's token arrived
+    assert time.monotonic() - started < 2.0  # not until the other thread's token arrived
     other.join()
     assert session.get("members", timeout=0.3).status_code == 200  # now cached: no wait at all
     assert fake.token_request_count == 1
