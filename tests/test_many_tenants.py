@@ -1,6 +1,6 @@
 """A process serving many tenants (credentials) or hosts stays bounded: one token socket pool per
-token endpoint, shared by every credential and thread; expired tokens dropped by time; host
-decisions evicted one at a time."""
+token endpoint, shared by every credential and thread; idle budgets swept; equal options shared.
+(The memory cache, the host decisions, interning and flights have module files of their own.)"""
 
 from __future__ import annotations
 
