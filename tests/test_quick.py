@@ -10,16 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from officernd_auth.cache import FileTokenCache, cache_key
 from officernd_auth.cache.file import default_cache_dir
 from officernd_auth.cli.quick import cached_token
 from officernd_auth.testing import FakeOfficeRND
-from officernd_auth.values.records import is_bearer_token, is_normal_url
-from officernd_auth.values.token import BEARER_TOKEN, Token
-from officernd_auth.values.urls import parsed_spelling
+from officernd_auth.values.token import Token
 
 SCOPE = "flex.community.members.read"
 HEAVY = ("argparse", "requests", "oauthlib", "typing", "dataclasses", "pathlib", "hashlib")
@@ -114,25 +110,3 @@ def test_the_default_directory_is_platformdirs_own(
     else:
         monkeypatch.setenv("XDG_CACHE_HOME", xdg)
     assert quick.default_directory(None) == str(default_cache_dir())
-
-
-URLS = st.builds(
-    lambda scheme, host, port, path: f"{scheme}://{host}{port}{path}",
-    st.sampled_from(["https", "http", "HTTPS", "ftp"]),
-    st.from_regex(r"[A-Za-z0-9.\-]{1,20}", fullmatch=True),
-    st.sampled_from(["", ":443", ":80", ":8080", ":0080", ":99999", ":"]),
-    st.from_regex(r"(/[A-Za-z0-9%?#=._~-]{0,10}){0,3}", fullmatch=True),
-)
-
-
-@given(URLS)
-def test_a_url_it_takes_as_normal_is_what_parsing_gives(url: str) -> None:
-    """The cached-token command and normalise_url's fast path take such a URL as it is: parsing
-    it must give it back unchanged."""
-    if is_normal_url(url):
-        assert parsed_spelling(url) == url
-
-
-@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=12))
-def test_the_bearer_rule_is_the_token_modules(value: str) -> None:
-    assert is_bearer_token(value) == bool(BEARER_TOKEN.fullmatch(value))
