@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from officernd_auth import OfficeRNDSession
-from officernd_auth.cache.resolve import resolve_token_cache
 from officernd_auth.testing import FakeOfficeRND
 
 HERE = Path(__file__).resolve().parent
@@ -169,32 +168,6 @@ def test_sessions_sharing_a_provider_do_not_pile_up_listeners(
     first.token_updater = seen.append
     provider.fetch_token()
     assert len(seen) == 1
-
-
-@pytest.mark.parametrize("kind", ["directory", "redis", "django"])
-def test_equal_cache_settings_share_one_object(tmp_path: Path, kind: str) -> None:
-    pytest.importorskip("redis" if kind == "redis" else "django")
-    setting = {
-        "directory": str(tmp_path / "tokens"),
-        "redis": "redis://127.0.0.1:1/0",  # constructing connects to nothing
-        "django": "django://default",
-    }[kind]
-    first = resolve_token_cache(setting)
-    assert resolve_token_cache(setting) is first
-    if kind == "directory":
-        assert resolve_token_cache(tmp_path / "tokens") is first  # a path spells it too
-    dropped = weakref.ref(first)
-    del first
-    gc.collect()
-    assert dropped() is None  # nothing but its users keeps it
-
-
-def test_a_cache_object_given_is_used_as_it_is(tmp_path: Path) -> None:
-    from officernd_auth.cache import FileTokenCache
-
-    given = FileTokenCache(tmp_path)
-    assert resolve_token_cache(given) is given
-    assert resolve_token_cache(str(tmp_path)) is not given
 
 
 def test_every_process_wide_registry_is_in_the_lifetimes_page() -> None:
