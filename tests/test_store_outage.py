@@ -46,6 +46,8 @@ WORKER = textwrap.dedent(
                 print(repr(exc), file=sys.stderr)
             calls += 1
             failures += not ok
+            if calls == 1:
+                print("called", flush=True)  # it holds the token now
             time.sleep(0.05)
     warned = [str(w.message) for w in caught if issubclass(w.category, TokenCacheWarning)]
     print(json.dumps({"calls": calls, "failures": failures, "warnings": warned,
@@ -84,7 +86,9 @@ def test_eight_workers_ride_out_the_shared_store_going_down(
         app = fake.add_app(["flex.community.members.read"])
         run = outage + 8
         workers = [_start(fake, app, redis_server.url, run) for _ in range(8)]
-        time.sleep(2)  # every worker holds the token
+        for worker in workers:  # every worker holds the token
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "called"
         redis_server.stop()
         time.sleep(outage / 2)
         late = _start(fake, app, redis_server.url, outage / 2 + 4)  # starts with Redis down
