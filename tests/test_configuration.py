@@ -293,7 +293,7 @@ ALLOWED_PRIVATE = {
     "_cookies",  # requests' PreparedRequest, as requests' own HTTPDigestAuth uses it
     "_content",  # requests' Response, how a canned adapter builds one
     "_replace",  # namedtuple's public API
-    # argparse has no public way to list a parser's arguments (tests/test_cli.py checks that
+    # argparse has no public way to list a parser's arguments (tests/cli/test_main.py checks that
     # every one has help text)
     "_actions",
     "_choices_actions",
