@@ -197,8 +197,9 @@ class TokenProvider(Fetching):
         self._fetcher = fetcher
         # The adapter's Sender its token requests go over (see use_transport).
         self._sender: Any = None
-        # By id, removed in O(1) (sessions sharing a provider come and go); made when needed.
-        self._listeners: dict[int, Callable[[Token], None]] | None = None
+        # By the listener itself (equal bound methods are one listener), removed in O(1)
+        # (sessions sharing a provider come and go); made when needed.
+        self._listeners: dict[object, Callable[[Token], None]] | None = None
         self.flight = flight_for(DEFAULT_MEMORY_CACHE if cache is None else cache, self.key)
 
     @property
@@ -258,15 +259,17 @@ class TokenProvider(Fetching):
             self._fetcher.transport = transport
 
     def add_listener(self, listener: Callable[[Token], None]) -> None:
-        """Call ``listener(token)`` after every token this provider fetches."""
+        """Call ``listener(token)`` after every token this provider fetches (once, however
+        often it is added)."""
         if self._listeners is None:
             self._listeners = {}
-        self._listeners[id(listener)] = listener
+        self._listeners[_listener_key(listener)] = listener
 
     def remove_listener(self, listener: Callable[[Token], None]) -> None:
-        """Stop calling ``listener``."""
+        """Stop calling ``listener`` (an equal one: ``remove_listener(obj.method)`` removes
+        what ``add_listener(obj.method)`` added, though each reads a new bound method)."""
         if self._listeners is not None:
-            self._listeners.pop(id(listener), None)
+            self._listeners.pop(_listener_key(listener), None)
 
     def close(self) -> None:
         """Close the connections used for token requests."""
@@ -480,3 +483,11 @@ _STATE = (
     "token_cache",
     "token_requests",
 )
+
+
+def _listener_key(listener: Callable[[Token], None]) -> object:
+    try:
+        hash(listener)
+    except TypeError:  # a callable object that cannot be hashed: itself, by identity
+        return id(listener)
+    return listener
