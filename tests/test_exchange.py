@@ -13,8 +13,6 @@ from officernd_auth.core.client import TokenClient
 from officernd_auth.core.exchange import (
     MAX_RESPONSE_BYTES,
     AnswerReader,
-    Sender,
-    TokenRequest,
     TransportError,
     read_token,
     text_of,
@@ -112,24 +110,3 @@ def test_the_charset_of_the_answer_is_honoured() -> None:
     assert text_of({"Content-Type": "application/json; charset=latin-1"}, b"\xe9") == "\xe9"
     assert text_of({"Content-Type": "application/json; charset=nonsense"}, b"ok") == "ok"
     assert text_of({}, "é".encode()) == "é"
-
-
-def test_a_client_without_an_adapter_says_what_to_do() -> None:
-    from officernd_auth import ConfigurationError
-
-    with pytest.raises(ConfigurationError, match="no HTTP adapter"):
-        TokenClient(URL, "id", SECRET).fetch_token(SCOPES, 0.0)
-
-
-class _Refusing(Sender):
-    def send(self, request: TokenRequest, overrides: object) -> object:  # type: ignore[override]
-        raise TransportError("connect", "connection refused (ConnectionRefusedError)")
-
-
-def test_an_adapter_failure_becomes_a_retryable_error_without_context() -> None:
-    client = TokenClient(URL, "id", SECRET, transport=_Refusing())
-    with pytest.raises(TokenEndpointError, match="could not reach the token endpoint") as caught:
-        client.fetch_token(SCOPES, 0.0)
-    assert caught.value.retryable
-    assert caught.value.__context__ is None
-    assert caught.value.__cause__ is None
