@@ -81,7 +81,7 @@ def test_idle_budgets_are_swept_by_time(monkeypatch: pytest.MonkeyPatch) -> None
         gc.collect()
         assert sum(ref() is not None for ref in budgets) == 100
         clock.advance(62)  # past every window: all idle
-        time.sleep(0.1)
+        time.sleep(0.1)  # past PRUNE_EVERY: the sweep is throttled by monotonic time
         fetch(100)
         gc.collect()
         assert sum(ref() is not None for ref in budgets[:100]) == 0  # swept by time
