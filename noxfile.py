@@ -97,7 +97,7 @@ def next(session: nox.Session) -> None:  # noqa: A001  (nox names the session af
 #: The httpx front ends' tests, run on httpx2 by the same files (tests/http_library.py).
 HTTPX_FRONT_END_TESTS = [
     "tests/test_httpx.py", "tests/test_httpx_client.py", "tests/test_httpx_mocks.py",
-    "tests/test_fetching.py", "tests/test_hardening_httpx.py",
+    "tests/test_fetching.py", "tests/test_hardening_httpx.py", "tests/test_httpx_transport.py",
 ]  # fmt: skip
 
 

@@ -1,25 +1,25 @@
-"""officernd_auth.httpx_adapter.transport: token requests over httpx (and httpx2, the same code
-given its library) with requests-style settings: one shared transport per settings and library,
-proxies as httpx mounts, unusable TLS files named with the fix."""
+"""officernd_auth.httpx_adapter.transport: token requests over httpx (and httpx2: the same code
+given its library; this file runs on each, see tests/http_library.py) with requests-style
+settings: one shared transport per settings and library, proxies as httpx mounts, unusable TLS
+files named with the fix."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from http_library import httpx
 
 from officernd_auth import ConfigurationError, TokenProvider
 from officernd_auth.httpx_adapter.transport import mount_pattern, shared_transport
 from officernd_auth.testing import App, FakeOfficeRND
-
-httpx = pytest.importorskip("httpx")
 
 SCOPE = "flex.community.members.read"
 
 
 def test_one_transport_per_settings_and_library() -> None:
     first = shared_transport(True, None, {}, httpx)
-    assert shared_transport(True, None, {}, "httpx") is first  # an unpickled one names it
+    assert shared_transport(True, None, {}, httpx.__name__) is first  # as an unpickled one names it
     assert shared_transport(False, None, {}, httpx) is not first
     proxied = shared_transport(True, None, {"https": "http://127.0.0.1:3128"}, httpx)
     assert proxied is not first
