@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import select
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 from officernd_auth.testing import FakeOfficeRND
+
+
+def read_line(process: subprocess.Popen[str], timeout: float = 60.0) -> str:
+    """One line of a child's stdout, read from its descriptor a byte at a time, so that what
+    follows stays in the pipe: ``communicate()`` reads the descriptor, not the buffer a
+    ``stdout.readline()`` fills, and would miss whatever that buffer took with the line."""
+    assert process.stdout is not None
+    descriptor = process.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([descriptor], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"no line from the child in {timeout} s (so far {line!r})")
+        byte = os.read(descriptor, 1)
+        if not byte:
+            break  # the child closed its stdout
+        line += byte
+    return line.decode().strip()
 
 
 def start_lock_holder(script: str, *args: str) -> subprocess.Popen[str]:

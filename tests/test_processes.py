@@ -15,6 +15,7 @@ import pytest
 from multiprocess import (
     assert_one_token_request_per_renewal,
     kill,
+    read_line,
     results_of,
     start_lock_holder,
     start_workers,
@@ -93,8 +94,7 @@ def test_processes_share_tokens_across_lifetimes(tmp_path: Path, lifetimes: int)
             str(duration),
         )
         for worker in workers:  # each has started and asks for its first token now
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "asking"
+            assert read_line(worker) == "asking"
         time.sleep(0.5)  # the property is a time: for as long as the holder keeps the lock,
         assert fake.token_request_count == 0  # no worker sends a token request
         kill(holder)  # dies holding the lock: the OS must free it
@@ -103,3 +103,17 @@ def test_processes_share_tokens_across_lifetimes(tmp_path: Path, lifetimes: int)
         # short: a first token and a renewal at least, even where the workers start late
         at_least = 2 if lifetimes == 1 else 3
         assert_one_token_request_per_renewal(fake, results, LIFETIME, duration, at_least)
+
+
+def test_a_line_read_from_a_worker_leaves_the_rest_for_communicate() -> None:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "print('asking'); print('{\"done\": true}')"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    child.wait(timeout=30)  # both lines are in the pipe before the first is read
+    assert read_line(child) == "asking"
+    out, _ = child.communicate(timeout=30)
+    assert out.strip() == '{"done": true}'  # a buffered readline would have taken it

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from multiprocess import read_line
 from redis_server import REDIS_SERVER, RedisServer, free_port
 
 from officernd_auth.testing import FakeOfficeRND
@@ -70,8 +71,7 @@ def _start(fake: FakeOfficeRND, app: object, url: str, seconds: float) -> subpro
          fake.token_url, fake.api_url, url, str(seconds)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert worker.stdout is not None
-    assert worker.stdout.readline().strip() == "ready"
+    assert read_line(worker) == "ready"
     return worker
 
 
@@ -87,8 +87,7 @@ def test_eight_workers_ride_out_the_shared_store_going_down(
         run = outage + 8
         workers = [_start(fake, app, redis_server.url, run) for _ in range(8)]
         for worker in workers:  # every worker holds the token
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "called"
+            assert read_line(worker, timeout=run) == "called"
         redis_server.stop()
         time.sleep(outage / 2)
         late = _start(fake, app, redis_server.url, outage / 2 + 4)  # starts with Redis down
