@@ -150,6 +150,15 @@ def app(fake: FakeOfficeRND) -> App:
 
 
 @pytest.fixture
+def live() -> Iterator[FakeOfficeRND]:
+    """An emulator with the sample organisation on real time, for what waits for real: event
+    loops, worker threads, other processes (the CLI, fleets)."""
+    with FakeOfficeRND() as server:
+        server.seed_sample()
+        yield server
+
+
+@pytest.fixture
 def sleeps() -> list[float]:
     """Records the waits the library asked for instead of sleeping."""
     return []

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from officernd_auth.cache import MemoryTokenCache
 from officernd_auth.testing import App, FakeOfficeRND, Fault
 
 SCOPE = "flex.community.members.read"
-
-
-@pytest.fixture
-def live() -> Iterator[FakeOfficeRND]:
-    """An emulator on real time."""
-    with FakeOfficeRND() as server:
-        server.seed_sample()
-        yield server
 
 
 @pytest.fixture

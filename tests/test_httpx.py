@@ -27,14 +27,6 @@ MEMBERS = "/api/v2/organizations/acme/members"
 
 
 @pytest.fixture
-def live() -> Iterator[FakeOfficeRND]:
-    """An emulator on real time: event loops and worker threads wait for real."""
-    with FakeOfficeRND() as server:
-        server.seed_sample()
-        yield server
-
-
-@pytest.fixture
 def live_app(live: FakeOfficeRND) -> App:
     return live.add_app([SCOPE, "flex.community.members.create"])
 

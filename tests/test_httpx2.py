@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,14 +19,6 @@ httpx2 = pytest.importorskip("httpx2")
 
 SCOPE = "flex.community.members.read"
 MEMBERS = "/api/v2/organizations/acme/members"
-
-
-@pytest.fixture
-def live() -> Iterator[FakeOfficeRND]:
-    """An emulator on real time."""
-    with FakeOfficeRND() as server:
-        server.seed_sample()
-        yield server
 
 
 def test_requests_httpx_and_httpx2_front_ends_share_one_token(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,14 +17,6 @@ from officernd_auth.cache import MemoryTokenCache
 from officernd_auth.testing import App, FakeOfficeRND, Fault
 
 SCOPE = "flex.community.members.read"
-
-
-@pytest.fixture
-def live() -> Iterator[FakeOfficeRND]:
-    """An emulator on real time: event loops and worker threads wait for real."""
-    with FakeOfficeRND() as server:
-        server.seed_sample()
-        yield server
 
 
 @pytest.fixture

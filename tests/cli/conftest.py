@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +13,6 @@ import pytest
 from officernd_auth.testing import App, FakeOfficeRND
 
 from .kit import SCOPE, SCRIPT, SECRET, Run
-
-
-@pytest.fixture
-def live() -> Iterator[FakeOfficeRND]:
-    """An emulator on real time, since the CLI runs in other processes."""
-    with FakeOfficeRND() as server:
-        server.seed_sample()
-        yield server
 
 
 @pytest.fixture
