@@ -39,20 +39,13 @@ def execute(tmp_path: Path) -> dict[str, Any]:
     nbformat = pytest.importorskip("nbformat")
     pytest.importorskip("pandas")
     pytest.importorskip("matplotlib")
-    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    # The kernel talks over Unix sockets in tmp_path, not TCP ports: a port the kernel manager
-    # found free can be taken by a parallel test before the kernel binds it (seen in CI).
-    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
-    try:
-        NotebookClient(
-            notebook, timeout=180, km=km, resources={"metadata": {"path": str(tmp_path)}},
-        ).execute()  # fmt: skip
-    finally:
-        if km.has_kernel:  # a kernel manager given to nbclient is ours to shut down
-            km.shutdown_kernel(now=True)
+    NotebookClient(
+        notebook, timeout=180, kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()  # fmt: skip
     return notebook
 
 
