@@ -239,18 +239,15 @@ def test_a_long_lived_cache_keeps_nothing_for_tokens_that_expired(tmp_path: Path
         writer.set(key, Token(f"{index:040x}", expires_at=now - 1, obtained_at=now - 3600))
     for key in keys[:100]:  # warm
         reader.get(key)
-    # pathlib interns each file name: the interpreter's table of interned strings must not be
-    # reallocated while tracing (its old block, made before, would not count as freed). Names
-    # kept alive size it up, names dropped at once make it reallocate now with room to spare.
-    ballast = [sys.intern(f"file-cache-ballast-{i}") for i in range(40_000)]
-    for i in range(200_000):
-        sys.intern(f"file-cache-churn-{i}")
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
     for key in keys[100:]:
         assert reader.get(key) is not None
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
-    kept = sum(d.size_diff for d in after.compare_to(before, "filename"))
-    del ballast
-    assert kept < 500 * 64, kept  # what it read of each file was ~250 bytes
+    # Counted in blocks, not bytes: what a file read leaves behind is at least one block of its
+    # own (a stamp kept: three; measured 1,505 for the 500 files when stamps were never dropped,
+    # 35 when they are), while the interpreter may reallocate one of its own tables while tracing
+    # (pathlib interns file names), one block of any size (5 MB on 3.10 once, in CI).
+    kept = sum(d.count_diff for d in after.compare_to(before, "filename"))
+    assert kept < 250, kept  # fewer blocks than one per two files read
