@@ -40,10 +40,15 @@ def execute(tmp_path: Path) -> dict[str, Any]:
     pytest.importorskip("pandas")
     pytest.importorskip("matplotlib")
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     notebook = nbformat.read(NOTEBOOK, as_version=4)
+    # The kernel talks over Unix sockets in tmp_path, not TCP ports: a port the kernel manager
+    # found free can be taken by a parallel test before the kernel binds it (seen in CI). Set by
+    # configuration, so that the kernel manager stays nbclient's, and nbclient closes its client.
+    sockets = Config({"KernelManager": {"transport": "ipc", "ip": str(tmp_path / "k")}})
     NotebookClient(
-        notebook, timeout=180, kernel_name="python3",
+        notebook, timeout=180, kernel_name="python3", config=sockets,
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute()  # fmt: skip
     return notebook
