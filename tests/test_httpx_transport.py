@@ -48,6 +48,25 @@ def test_an_unreadable_ca_bundle_is_named_with_the_fix(tmp_path: Path) -> None:
         shared_transport(str(missing), None, {}, httpx)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the library's on verify=<str>
+def test_a_clients_unreadable_ca_bundle_is_named_and_chains_nothing(tmp_path: Path) -> None:
+    """The settings of a user's client (verify=, cert=) make one TLS context per library and
+    settings; one that cannot be made is our configuration error, with the library's error
+    neither its cause nor its context (it may quote a path, never more), and it is not kept."""
+    from officernd_auth.httpx_adapter.transport import HttpxTransport
+
+    missing = tmp_path / "missing-ca.pem"
+    for _ in range(2):  # a failure is not remembered: asked again, it is tried again
+        with pytest.raises(ConfigurationError, match=r"verify=.*missing-ca\.pem.* cannot be used "
+                           r"for TLS") as caught:  # fmt: skip
+            HttpxTransport({"verify": str(missing), "http2": False}, lib=httpx)
+        assert caught.value.__cause__ is None
+        assert caught.value.__context__ is None
+    trustme = pytest.importorskip("trustme")
+    trustme.CA().cert_pem.write_to_path(str(missing))
+    HttpxTransport({"verify": str(missing)}, lib=httpx).close()  # now readable: made
+
+
 def test_a_providers_token_request_goes_over_the_shared_transport(
     fake: FakeOfficeRND, app: App
 ) -> None:

@@ -22,6 +22,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import Mapping
+from functools import lru_cache
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import ModuleType
 from typing import Any
@@ -39,10 +40,6 @@ _ASYNC_ONLY = ("mounts", "transport")
 # exit (docs/lifetimes.rst).
 _shared_lock = threading.Lock()
 _shared: dict[tuple[Any, ...], HttpxTransport] = {}
-# Owned by the process: one TLS context per library and TLS settings, bounded (see _tls_context;
-# docs/lifetimes.rst).
-_contexts_lock = threading.Lock()  # its own: shared_transport holds _shared_lock meanwhile
-_contexts: dict[tuple[Any, ...], ssl.SSLContext] = {}
 
 
 def shared_transport(
@@ -128,13 +125,21 @@ def _tls_context(settings: dict[str, Any], lib: ModuleType) -> ssl.SSLContext:
         return verify
     cert = settings.pop("cert", None)
     trust_env = settings.get("trust_env", True)
-    # One context per library and TLS settings for the process (a handful): making one takes
-    # tens of milliseconds, which every client made would otherwise pay again.
-    key = (lib.__name__, verify, cert, trust_env)
-    with _contexts_lock:
-        found = _contexts.get(key) if isinstance(cert, (str, tuple, type(None))) else None
-    if found is not None:
-        return found
+    if isinstance(cert, (str, tuple, type(None))):
+        return _shared_context(lib, verify, cert, trust_env)
+    return _new_context(lib, verify, cert, trust_env)
+
+
+@lru_cache(maxsize=64)
+def _shared_context(
+    lib: ModuleType, verify: bool | str, cert: str | tuple[str, ...] | None, trust_env: bool
+) -> ssl.SSLContext:
+    """One context per library and TLS settings for the process (a handful; docs/lifetimes.rst):
+    making one takes tens of milliseconds, which every client made would otherwise pay again."""
+    return _new_context(lib, verify, cert, trust_env)
+
+
+def _new_context(lib: ModuleType, verify: bool | str, cert: Any, trust_env: bool) -> ssl.SSLContext:
     try:
         context: ssl.SSLContext
         if cert is None:
@@ -144,11 +149,8 @@ def _tls_context(settings: dict[str, Any], lib: ModuleType) -> ssl.SSLContext:
     except (OSError, ssl.SSLError) as exc:
         failure = _unreadable(verify, cert, exc)
     else:
-        with _contexts_lock:
-            if len(_contexts) >= 64:
-                _contexts.clear()  # bounded: a process with more settings makes them again
-            return _contexts.setdefault(key, context)
-    raise failure
+        return context
+    raise failure  # outside the except block: the library's error is not chained to ours
 
 
 def _ssl_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:
