@@ -28,6 +28,8 @@ SECRET = "s3cr&t/ä+x y"
         "s3cr&amp;t/&auml;+x y",
         repr(SECRET),
         quote(quote(SECRET, safe=""), safe=""),  # encoded twice
+        quote(quote(quote(SECRET, safe=""), safe=""), safe=""),  # three times
+        quote_plus(quote_plus(quote_plus(SECRET, safe=""), safe=""), safe=""),
     ],
 )
 def test_no_echo_of_the_secret_survives_a_scrub(echo: str) -> None:

@@ -87,15 +87,18 @@ def _reveal(text: str, secrets: tuple[str, ...]) -> str:
     text is compared after decoding instead.
     """
     text = mask_secrets(text, secrets)
-    forms = {form for secret in secrets for form in secret_forms(secret)}
+    known = {form for secret in secrets for form in secret_forms(secret)}
+    # With the known forms percent-encoded once more: an echo encoded three times shows one of
+    # these after one unquote, a known form after two.
+    forms = known | {encode(form, safe="") for form in known for encode in (quote, quote_plus)}
     for _ in range(3):
         for decode in _DECODERS:
             try:
                 decoded = decode(text)
             except (ValueError, OverflowError):
                 continue
-            # A layer that shows the secret or one of its known forms (an echo encoded twice
-            # shows its percent-encoded form after one unquote).
+            # A layer that shows the secret or one of its forms (an echo encoded twice shows
+            # its percent-encoded form after one unquote).
             if decoded != text and any(form in decoded for form in forms):
                 text = mask_secrets(decoded, secrets)
                 break
