@@ -260,3 +260,24 @@ def test_the_budget_rule_runs_twice_within_a_minute_against_one_persistent_store
             _run(kit, "budget_and_server_waits_shared", None)
     finally:
         server.stop()
+
+
+def test_the_kit_waits_for_a_lock_taken_in_a_thread_to_be_released() -> None:
+    """The crashed-holder rule takes the lock in a thread: the rule ends after that thread has
+    released it, never while the release is still on its way to a store the test then stops."""
+    import threading
+    import time
+
+    from officernd_auth.testing.conformance import _take_lock
+
+    released = threading.Event()
+
+    class SlowRelease(MemoryTokenCache):
+        @contextlib.contextmanager
+        def lock(self, key: str, timeout: float | None = None) -> Iterator[None]:
+            yield
+            time.sleep(0.3)  # a release that takes a round trip
+            released.set()
+
+    assert _take_lock(SlowRelease(), "key", within=5)
+    assert released.is_set()

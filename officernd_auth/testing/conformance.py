@@ -365,7 +365,12 @@ def _take_lock(cache: TokenCache, key: str, within: float) -> bool:
 
     thread = threading.Thread(target=take, daemon=True)
     thread.start()
-    return done.wait(within)
+    taken = done.wait(within)
+    if taken:
+        # Its release too: the test must not end, and the store under it stop, before the
+        # thread has let go (its release would fail in the thread after the test).
+        thread.join(within)
+    return taken
 
 
 @contextlib.contextmanager
