@@ -39,8 +39,7 @@ def start_lock_holder(script: str, *args: str) -> subprocess.Popen[str]:
     holder = subprocess.Popen(
         [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True
     )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == "locked"
+    assert read_line(holder) == "locked"
     return holder
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from multiprocess import read_line
 
 from officernd_auth import OfficeRNDAuthError, TokenProvider
 from officernd_auth.cache import FileTokenCache, application_key
@@ -218,8 +219,7 @@ def test_a_hung_budget_lock_holder_costs_at_most_the_calls_timeout(
         [sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE, text=True
     )
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+        assert read_line(holder) == "held"
         provider = provider_for(fake, app, cache)
         started = time.monotonic()
         token = provider.get_token(timeout=2)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from multiprocess import results_of
+from multiprocess import read_line, results_of
 from redis_server import REDIS_SERVER, RedisServer, free_port
 
 from officernd_auth import OfficeRNDSession, RateLimitedError, TokenEndpointError, TokenProvider
@@ -112,8 +112,7 @@ def _run(
         for _ in range(workers)
     ]
     for worker in started:
-        assert worker.stdout is not None
-        assert worker.stdout.readline().strip() == "ready", worker.communicate(timeout=60)
+        assert read_line(worker) == "ready", worker.communicate(timeout=60)
     start_at = time.time() + 0.3
     for worker in started:
         assert worker.stdin is not None
